@@ -1,0 +1,266 @@
+// Plain-data shapes that cross process boundaries (renderer <-> host <-> service host).
+// Keep structurally identical to native-models/data/store's domain types (see /work/coord/DATA-MODEL.md).
+
+/** sha256 hex of the content in a dataset's content-addressed blob store. */
+export type BlobRef = string;
+
+/** A dataset in the library (a folder with dataset.sqlite + blobs/). */
+export interface Dataset {
+  id: string;
+  name: string;
+  /** ISO 8601. */
+  createdAt: string;
+  itemCount: number;
+  /** Folder on the host's disk, where the host chooses to reveal it. */
+  path?: string;
+}
+
+export type Split = 'train' | 'val' | 'test' | (string & {});
+
+export type CaptionSource = 'user' | 'import' | 'generated' | 'transcript';
+
+export interface Caption {
+  id: string;
+  text: string;
+  source: CaptionSource;
+}
+
+/** One mouse sample over the image while speaking: x, y in [0,1] of the image, t in seconds from recording start. */
+export interface TracePoint {
+  x: number;
+  y: number;
+  t: number;
+}
+
+/** Localized-Narratives style word timing. */
+export interface TimedUtterance {
+  utterance: string;
+  startTime: number;
+  endTime: number;
+}
+
+export interface SpokenCaption {
+  id: string;
+  /** 16 kHz mono PCM16 WAV. */
+  wav: BlobRef;
+  /** The recording as captured (e.g. webm/opus from MediaRecorder, or an imported .ogg). */
+  original?: BlobRef;
+  originalMime?: string;
+  durationS: number;
+  sampleRate: 16000;
+  /** Segments of mouse samples (a segment ends when the pointer leaves the image). */
+  trace: TracePoint[][];
+  timedCaption?: TimedUtterance[];
+  transcript?: string;
+}
+
+export type RegionSource = 'user' | 'import' | 'generated' | 'detector';
+
+/** [x0, y0, x1, y1] normalised to [0,1] of the image, x0 <= x1, y0 <= y1. */
+export type Box = [number, number, number, number];
+
+export interface Region {
+  id: string;
+  box: Box;
+  label: string;
+  score?: number;
+  source: RegionSource;
+}
+
+export interface Item {
+  id: string;
+  datasetId: string;
+  split: Split;
+  image: BlobRef;
+  width: number;
+  height: number;
+  fileName?: string;
+  captions: Caption[];
+  spoken: SpokenCaption[];
+  regions: Region[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** One grid cell: just enough to draw a thumbnail and badges. */
+export interface ItemSummary {
+  id: string;
+  split: Split;
+  thumb: BlobRef;
+  width: number;
+  height: number;
+  /** First caption, truncated. */
+  caption: string;
+  hasSpoken: boolean;
+  hasRegions: boolean;
+}
+
+/** Grid query: filters plus an offset window, so a 50,000-item grid fetches only visible pages. */
+export interface ItemQuery {
+  /** Case-insensitive substring of any caption. */
+  text?: string;
+  split?: string;
+  hasSpoken?: boolean;
+  hasRegions?: boolean;
+  offset: number;
+  limit: number;
+}
+
+export interface ItemPage {
+  total: number;
+  items: ItemSummary[];
+}
+
+/** On-disk formats a dataset can be imported from and exported to. */
+export type DatasetFormat = 'folder' | 'coco' | 'localized-narratives' | 'imagefolder';
+
+export const DATASET_FORMATS: readonly DatasetFormat[] = ['folder', 'coco', 'localized-narratives', 'imagefolder'];
+
+export interface SkippedEntry {
+  /** Path of the offending file, relative to the import root where possible. */
+  file: string;
+  /** 1-based line for JSON Lines / JSON inputs. */
+  line?: number;
+  reason: string;
+}
+
+export interface ImportRequest {
+  /** Chosen by the caller so it can cancel and match progress events before the promise settles. */
+  jobId: string;
+  datasetId: string;
+  format: DatasetFormat;
+  /**
+   * Host path: a folder (folder, imagefolder, localized-narratives) or a file (coco JSON,
+   * localized-narratives JSONL). Web mode uploads land in a host folder first.
+   */
+  path: string;
+  /** Split for items whose format does not say (default 'train'). */
+  split?: string;
+}
+
+export interface ImportReport {
+  imported: number;
+  skipped: SkippedEntry[];
+  duplicates: number;
+  /** True when cancelled; what was imported before the cancel stays (each item is one transaction). */
+  cancelled?: boolean;
+}
+
+export interface ExportRequest {
+  jobId: string;
+  datasetId: string;
+  format: DatasetFormat;
+  /** Host folder to write into (created if missing). */
+  path: string;
+}
+
+export interface ExportReport {
+  exported: number;
+  /** Folder written. */
+  path: string;
+  /** Files written, relative to path (main files only, not every image). */
+  files: string[];
+  cancelled?: boolean;
+}
+
+export type JobKind = 'import' | 'export';
+
+export interface JobProgress {
+  jobId: string;
+  kind: JobKind;
+  datasetId: string;
+  done: number;
+  /** Unknown until the input is scanned. */
+  total?: number;
+  /** Short human text: the current file or phase. */
+  message?: string;
+}
+
+/** What changed, so every open view can refresh only what it shows. */
+export interface DatasetsChange {
+  kind: 'created' | 'renamed' | 'deleted' | 'items';
+  datasetId: string;
+}
+
+export interface ItemsChange {
+  datasetId: string;
+  /** Changed or added items; absent when many changed (e.g. after an import): refetch. */
+  itemIds?: string[];
+  deletedIds?: string[];
+}
+
+/** A new spoken caption as captured by the renderer; the service writes 16 kHz mono WAV + keeps the original. */
+export interface SpokenRecording {
+  /** Mono float samples in [-1, 1] at sampleRate. */
+  pcm: Float32Array;
+  sampleRate: number;
+  /** The MediaRecorder output, kept as recorded. */
+  original?: Uint8Array;
+  originalMime?: string;
+  trace: TracePoint[][];
+  /** Re-record: replace this spoken caption (deleted in the same transaction). */
+  replaces?: string;
+}
+
+export interface RegionInput {
+  box: Box;
+  label: string;
+  score?: number;
+  source?: RegionSource;
+}
+
+export interface RegionPatch {
+  box?: Box;
+  label?: string;
+}
+
+export interface CaptionPatch {
+  text?: string;
+  source?: CaptionSource;
+}
+
+export interface ItemPatch {
+  split?: string;
+}
+
+/** Undo/redo availability for one dataset's edit history. */
+export interface HistoryState {
+  canUndo: boolean;
+  canRedo: boolean;
+  /** e.g. "Edit caption". */
+  undoLabel?: string;
+  redoLabel?: string;
+}
+
+export interface UndoResult extends HistoryState {
+  /** The item the undone/redone edit touched, as it is now (absent if deleted or nothing to do). */
+  item?: Item;
+  itemId?: string;
+}
+
+/** Where a host serves a blob from (host-side only, never crosses to the renderer). */
+export interface BlobLocation {
+  path: string;
+  mime: string;
+  size: number;
+}
+
+export type HostMode = 'electron' | 'web';
+
+export interface AppInfo {
+  mode: HostMode;
+  version: string;
+  /** Library root folder holding the datasets. */
+  libraryRoot: string;
+  /** Electron: native open/save dialogs. */
+  canPickPaths: boolean;
+  /** Web mode: files can be uploaded from the browser. */
+  canUpload: boolean;
+}
+
+export interface PickPathOptions {
+  kind: 'folder' | 'file' | 'save-folder';
+  title?: string;
+  /** File extensions without dot, e.g. ['json', 'jsonl']. */
+  extensions?: string[];
+}

@@ -1,0 +1,9 @@
+// The typed contract between the renderer and every host: types and constants only.
+export type * from './dto';
+export { DATASET_FORMATS } from './dto';
+export type * from './event';
+export type * from './services';
+export type * from './channels';
+export { CHANNEL_PREFIX, SERVICE_CHANNELS } from './channels';
+export type * from './wire';
+export { WS_CLOSE_UNAUTHORIZED, TOKEN_PARAM } from './wire';

@@ -1,0 +1,74 @@
+// Service interfaces: Promise methods plus onDid* events, nothing else. Every host (Electron IPC,
+// web mode's WebSocket, the in-memory test transport) carries exactly these.
+import type { Event } from './event';
+import type {
+  AppInfo, CaptionPatch, Dataset, DatasetsChange, ExportReport, ExportRequest, HistoryState, ImportReport,
+  ImportRequest, Item, ItemPage, ItemPatch, ItemQuery, ItemsChange, JobProgress, PickPathOptions, RegionInput,
+  RegionPatch, SpokenRecording, UndoResult, BlobLocation,
+} from './dto';
+
+/**
+ * Datasets and their curation. Implemented by electron/services' dataset service; every edit that
+ * changes an item returns the item as stored, so the renderer never guesses.
+ */
+export interface DatasetService {
+  listDatasets(): Promise<Dataset[]>;
+  createDataset(name: string): Promise<Dataset>;
+  renameDataset(datasetId: string, name: string): Promise<Dataset>;
+  deleteDataset(datasetId: string): Promise<void>;
+
+  /** Long: reports onDidChangeJobProgress; resolves with the summary (also when cancelled). */
+  importDataset(request: ImportRequest): Promise<ImportReport>;
+  exportDataset(request: ExportRequest): Promise<ExportReport>;
+  /** Cancel an import/export by its jobId; a no-op for a finished or unknown job. */
+  cancelJob(jobId: string): Promise<void>;
+
+  queryItems(datasetId: string, query: ItemQuery): Promise<ItemPage>;
+  getItem(datasetId: string, itemId: string): Promise<Item>;
+  updateItem(datasetId: string, itemId: string, patch: ItemPatch): Promise<Item>;
+  deleteItem(datasetId: string, itemId: string): Promise<void>;
+
+  addCaption(datasetId: string, itemId: string, text: string): Promise<Item>;
+  updateCaption(datasetId: string, itemId: string, captionId: string, patch: CaptionPatch): Promise<Item>;
+  deleteCaption(datasetId: string, itemId: string, captionId: string): Promise<Item>;
+
+  /** Undo/redo of caption, region, split and spoken-caption edits, per dataset. */
+  undo(datasetId: string): Promise<UndoResult>;
+  redo(datasetId: string): Promise<UndoResult>;
+  getHistory(datasetId: string): Promise<HistoryState>;
+
+  addSpokenCaption(datasetId: string, itemId: string, recording: SpokenRecording): Promise<Item>;
+  deleteSpokenCaption(datasetId: string, itemId: string, spokenId: string): Promise<Item>;
+
+  addRegion(datasetId: string, itemId: string, region: RegionInput): Promise<Item>;
+  updateRegion(datasetId: string, itemId: string, regionId: string, patch: RegionPatch): Promise<Item>;
+  deleteRegion(datasetId: string, itemId: string, regionId: string): Promise<Item>;
+
+  readonly onDidChangeDatasets: Event<DatasetsChange>;
+  readonly onDidChangeItems: Event<ItemsChange>;
+  readonly onDidChangeJobProgress: Event<JobProgress>;
+}
+
+/**
+ * Host-side only (never exposed to the renderer): lets a host serve blobs by URL
+ * (web mode `GET /blob/<sha>?dataset=<id>&token=`, Electron `opt-blob://<datasetId>/<sha>`).
+ */
+export interface DatasetBlobAccess {
+  /** undefined when the dataset or blob does not exist. */
+  resolveBlob(datasetId: string, sha: string): Promise<BlobLocation | undefined>;
+}
+
+/** What the host process itself offers: app facts and native dialogs (Electron only). */
+export interface HostService {
+  getAppInfo(): Promise<AppInfo>;
+  /** Native dialog; null when the user cancels. Rejects in web mode (AppInfo.canPickPaths is false). */
+  pickPath(options: PickPathOptions): Promise<string | null>;
+}
+
+/** Every service the renderer can reach, by contract name. Later: inference, training (same pattern). */
+export interface ServiceMap {
+  dataset: DatasetService;
+  host: HostService;
+}
+
+export type ServiceName = keyof ServiceMap;
