@@ -1,0 +1,99 @@
+// Content-addressed blob store: blobs/<2 hex>/<62 hex>, named by the sha256 of the bytes.
+// A blob is written to blobs/tmp, fsynced, then renamed into place, so a reader (or a crash)
+// never sees a partial blob; the same bytes are stored once. Items reference blobs only after
+// the blob is durable, so a kill between the two leaves at worst an unreferenced blob.
+
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { DatasetError, toDatasetError } from './errors';
+import type { BlobRef } from './types';
+
+const SHA_RE = /^[0-9a-f]{64}$/;
+
+/** sha256 hex of bytes: the blob's name. */
+export function sha256Hex(bytes: Uint8Array): BlobRef {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** True when `s` looks like a blob ref (64 lowercase hex); guards paths built from untrusted ids. */
+export function isBlobRef(s: unknown): s is BlobRef {
+  return typeof s === 'string' && SHA_RE.test(s);
+}
+
+export class BlobStore {
+  readonly dir: string;
+  private readonly tmpDir: string;
+
+  constructor(dir: string) {
+    this.dir = dir;
+    this.tmpDir = path.join(dir, 'tmp');
+    fs.mkdirSync(this.tmpDir, { recursive: true });
+  }
+
+  /** Path of a blob (whether or not it exists). Throws on a malformed ref, so no path escapes the store. */
+  pathOf(sha: BlobRef): string {
+    if (!isBlobRef(sha)) throw new DatasetError('INVALID', `not a blob id: ${String(sha).slice(0, 80)}`);
+    return path.join(this.dir, sha.slice(0, 2), sha.slice(2));
+  }
+
+  has(sha: BlobRef): boolean {
+    return isBlobRef(sha) && fs.existsSync(this.pathOf(sha));
+  }
+
+  /** Stores bytes durably and returns their sha256; storing the same bytes again is free. */
+  put(bytes: Uint8Array): BlobRef {
+    const sha = sha256Hex(bytes);
+    const dest = this.pathOf(sha);
+    if (fs.existsSync(dest)) return sha;
+    const tmp = path.join(this.tmpDir, `${sha.slice(0, 16)}-${randomBytes(6).toString('hex')}`);
+    let fd: number | undefined;
+    try {
+      fd = fs.openSync(tmp, 'wx');
+      let off = 0;
+      while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);
+      fs.fsyncSync(fd);
+      fs.closeSync(fd);
+      fd = undefined;
+      fs.mkdirSync(path.dirname(dest), { recursive: true });
+      fs.renameSync(tmp, dest);
+      fsyncDir(path.dirname(dest));
+    } catch (e) {
+      if (fd !== undefined) fs.closeSync(fd);
+      fs.rmSync(tmp, { force: true });
+      throw toDatasetError(e, `writing blob ${sha.slice(0, 12)}`);
+    }
+    return sha;
+  }
+
+  /** Reads a whole blob; NOT_FOUND names the missing ref. */
+  get(sha: BlobRef): Buffer {
+    const p = this.pathOf(sha);
+    try {
+      return fs.readFileSync(p);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new DatasetError('NOT_FOUND', `blob ${sha} is not in ${this.dir}`);
+      }
+      throw toDatasetError(e, `reading blob ${sha.slice(0, 12)}`);
+    }
+  }
+
+  /** Removes temp files a killed writer left behind (called on open). */
+  cleanTemp(): void {
+    for (const f of fs.readdirSync(this.tmpDir)) fs.rmSync(path.join(this.tmpDir, f), { force: true });
+  }
+}
+
+function fsyncDir(dir: string): void {
+  try {
+    const fd = fs.openSync(dir, 'r');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    // Directories cannot be fsynced on every platform (Windows); the rename is still atomic.
+  }
+}
