@@ -138,11 +138,14 @@ function checkTrace(trace: unknown): TracePoint[][] {
   return (trace as TracePoint[][]).map((seg) => seg.map((p) => ({ x: p.x, y: p.y, t: p.t })));
 }
 
-/** Turns free text into an FTS5 query: every word must appear, as a word prefix. */
+/**
+ * Turns free text into an FTS5 trigram phrase: matches the text as a case-insensitive substring of
+ * a caption. Undefined for text under 3 characters, which trigrams cannot index (callers scan).
+ */
 export function ftsQuery(text: string): string | undefined {
-  const words = text.normalize('NFKC').match(/[\p{L}\p{N}]+/gu);
-  if (!words || words.length === 0) return undefined;
-  return words.slice(0, 16).map((w) => `"${w}"*`).join(' ');
+  const t = text.normalize('NFC').trim();
+  if ([...t].length < 3) return undefined;
+  return `"${t.replace(/"/g, '""')}"`;
 }
 
 function now(): string {
@@ -371,6 +374,20 @@ export class DatasetStore {
     });
   }
 
+  /** Adds imported annotations to an existing item in one transaction (not journaled: imports are not undo steps). */
+  appendImported(itemId: string, add: { captions?: string[]; spoken?: PreparedSpoken[]; regions?: NewRegion[] }): void {
+    const captions = (add.captions ?? []).map((t) => checkText(t, 'caption'));
+    const spoken = (add.spoken ?? []).map((s) => this.spokenRow('', s));
+    const regions = (add.regions ?? []).map((r) => this.regionRow('', r));
+    this.tx('adding imported annotations', () => {
+      this.requireItem(itemId);
+      for (const t of captions) this.stmts.insertCaption.run(randomUUID(), itemId, t, 'import');
+      for (const s of spoken) this.stmts.insertSpoken.run({ ...s, item_id: itemId });
+      for (const g of regions) this.stmts.insertRegion.run({ ...g, item_id: itemId });
+      this.stmts.touch.run(now(), itemId);
+    });
+  }
+
   /** Convenience for callers with raw bytes: prepares media then inserts, all items in one transaction. */
   async addItems(items: NewItem[]): Promise<string[]> {
     const prepared: PreparedItem[] = [];
@@ -443,10 +460,14 @@ export class DatasetStore {
     }
     if (q.hasSpoken !== undefined) where.push(q.hasSpoken ? 'i.spoken_count > 0' : 'i.spoken_count = 0');
     if (q.hasRegions !== undefined) where.push(q.hasRegions ? 'i.region_count > 0' : 'i.region_count = 0');
-    const match = q.text ? ftsQuery(q.text) : undefined;
+    const text = typeof q.text === 'string' ? q.text.trim() : '';
+    const match = text ? ftsQuery(text) : undefined;
     if (match) {
       where.push('i.id IN (SELECT c.item_id FROM captions c WHERE c.seq IN (SELECT rowid FROM captions_fts WHERE captions_fts MATCH @match))');
       params.match = match;
+    } else if (text) {
+      where.push("i.id IN (SELECT c.item_id FROM captions c WHERE c.text LIKE @like ESCAPE '\\')");
+      params.like = `%${text.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
     }
     const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
     try {
@@ -487,14 +508,25 @@ export class DatasetStore {
     return { id, text: t, source: src };
   }
 
-  updateCaption(captionId: string, text: string): Caption {
-    const t = checkText(text, 'caption');
+  /** Edits a caption's text and/or source (accepting a generated caption sets source 'user'). */
+  updateCaption(captionId: string, patch: { text?: string; source?: CaptionSource }): Caption {
+    const t = patch?.text === undefined ? undefined : checkText(patch.text, 'caption');
+    const src = patch?.source === undefined ? undefined : this.captionSource(patch.source);
     let out!: Caption;
-    this.editRow('captions', captionId, 'edit caption', (row) => {
-      this.db.prepare('UPDATE captions SET text = ? WHERE id = ?').run(t, captionId);
-      out = { id: captionId, text: t, source: row.source as Caption['source'] };
+    this.editRow('captions', captionId, t !== undefined ? 'edit caption' : 'accept caption', (row) => {
+      const text = t ?? (row.text as string);
+      const source = src ?? (row.source as CaptionSource);
+      this.db.prepare('UPDATE captions SET text = ?, source = ? WHERE id = ?').run(text, source, captionId);
+      out = { id: captionId, text, source };
     });
     return out;
+  }
+
+  /** The item a caption, region or spoken caption belongs to (undefined if no such row). */
+  ownerOf(kind: 'caption' | 'region' | 'spoken', id: string): string | undefined {
+    this.ensure();
+    const table = kind === 'caption' ? 'captions' : kind === 'region' ? 'regions' : 'spoken';
+    return this.db.prepare(`SELECT item_id FROM ${table} WHERE id = ?`).pluck().get(String(id)) as string | undefined;
   }
 
   deleteCaption(captionId: string): void {
@@ -537,11 +569,18 @@ export class DatasetStore {
     });
   }
 
-  /** Adds a spoken caption whose audio is already prepared (see prepareSpoken). */
-  addSpoken(itemId: string, s: PreparedSpoken): SpokenCaption {
+  /**
+   * Adds a spoken caption whose audio is already prepared (see prepareSpoken). With `replaces`, the
+   * old spoken caption is deleted in the same transaction (re-record), as one undoable edit.
+   */
+  addSpoken(itemId: string, s: PreparedSpoken, replaces?: string): SpokenCaption {
     const row = this.spokenRow(randomUUID(), s);
-    this.edit('record spoken caption', [itemId], () => {
+    this.edit(replaces ? 're-record spoken caption' : 'record spoken caption', [itemId], () => {
       this.requireItem(itemId);
+      if (replaces !== undefined) {
+        const del = this.db.prepare('DELETE FROM spoken WHERE id = ? AND item_id = ?').run(replaces, itemId);
+        if (del.changes === 0) throw new DatasetError('NOT_FOUND', `no spoken caption ${JSON.stringify(replaces)} on item ${itemId}`);
+      }
       this.stmts.insertSpoken.run({ ...row, item_id: itemId });
     });
     return this.toSpoken(row as unknown as SpokenRow);

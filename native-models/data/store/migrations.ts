@@ -47,7 +47,7 @@ CREATE TABLE captions (
 CREATE INDEX captions_item ON captions (item_id, seq);
 
 CREATE VIRTUAL TABLE captions_fts USING fts5 (
-  text, content = 'captions', content_rowid = 'seq', tokenize = 'unicode61 remove_diacritics 2'
+  text, content = 'captions', content_rowid = 'seq', tokenize = 'trigram remove_diacritics 1'
 );
 CREATE TRIGGER captions_ai AFTER INSERT ON captions BEGIN
   INSERT INTO captions_fts (rowid, text) VALUES (new.seq, new.text);

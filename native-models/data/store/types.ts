@@ -86,7 +86,7 @@ export interface ItemSummary {
 }
 
 export interface Query {
-  /** Words matched as prefixes in any caption (FTS5), all words must match. */
+  /** Case-insensitive substring of any caption (FTS5 trigram index; 1-2 characters scan). */
   text?: string;
   split?: string;
   hasSpoken?: boolean;
@@ -116,10 +116,10 @@ export interface ImportReport {
 
 export interface ExportReport {
   exported: number;
-  files: number;
-  /** Output folder or file. */
+  /** Folder written. */
   path: string;
-  skipped: SkippedEntry[];
+  /** Main files written, relative to path (not every image). */
+  files: string[];
   cancelled?: boolean;
 }
 
@@ -160,5 +160,8 @@ export interface NewSpoken {
   transcript?: string;
 }
 
-export type ImportFormat = 'folder' | 'coco' | 'localized-narratives' | 'imagefolder';
-export type ExportFormat = ImportFormat;
+export type DatasetFormat = 'folder' | 'coco' | 'localized-narratives' | 'imagefolder';
+
+/** Same shapes under the contract's names (electron/common/dto.ts). */
+export type ItemQuery = Query;
+export type ItemPage = QueryResult;

@@ -1,0 +1,331 @@
+// The import pipeline every format shares. A format reader turns its input into ImportRecords
+// (and SkippedEntries for what it cannot parse); runImport decodes media, drops duplicates and
+// commits items in batches, each batch ONE transaction after its blobs are durable. A bad record
+// is reported with its file (and line) and skipped; the rest import. Cancelling (AbortSignal)
+// stops between batches: what was committed stays, and the report says `cancelled`.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { decodeAudio, speechWav } from '../audio';
+import { IMAGE_EXTENSIONS } from '../image';
+import { sha256Hex } from '../store/blob-store';
+import type { DatasetStore, PreparedItem, PreparedSpoken } from '../store/dataset-store';
+import { DatasetError } from '../store/errors';
+import type { ImageFormat } from '../image';
+import type { ImportReport, Item, NewRegion, Progress, SkippedEntry, TimedUtterance, TracePoint } from '../store/types';
+
+/** Options every importer and exporter takes. */
+export interface JobOptions {
+  /** Split for items whose input does not name one (default 'train'). */
+  split?: string;
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+}
+
+/** A spoken caption as found in an input: an audio file to decode plus its trace and timing. */
+export interface RecordSpoken {
+  audioPath: string;
+  trace?: TracePoint[][];
+  timedCaption?: TimedUtterance[];
+  transcript?: string;
+}
+
+/** One image with its annotations, as a format reader found it. */
+export interface ImportRecord {
+  /** Where it came from, for error messages: the file (relative to the import root) and 1-based line. */
+  source: { file: string; line?: number };
+  imagePath: string;
+  /** Records with the same key (e.g. Localized Narratives' image_id) merge into one item. */
+  key?: string;
+  fileName?: string;
+  split?: string;
+  captions?: string[];
+  spoken?: RecordSpoken[];
+  regions?: NewRegion[];
+}
+
+export interface RecordSource {
+  /** Number of records, once known (for progress). */
+  total?: number;
+  records: Iterable<ImportRecord> | AsyncIterable<ImportRecord>;
+  /** Parse problems found by the reader (malformed lines...). Readers may push while records are consumed. */
+  skipped: SkippedEntry[];
+}
+
+const BATCH = 32;
+const MIME: Record<string, string> = { '.ogg': 'audio/ogg', '.oga': 'audio/ogg', '.opus': 'audio/ogg', '.wav': 'audio/wav' };
+
+/** Decodes UTF-8 strictly: non-UTF-8 bytes are an error naming the file rather than U+FFFD in a caption. */
+export function decodeUtf8(bytes: Uint8Array, file: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes).replace(/^\uFEFF/, '');
+  } catch {
+    throw new DatasetError('BAD_FORMAT', `${file}: not valid UTF-8 text`, { file });
+  }
+}
+
+/** A caption as it may be stored: a well-formed, non-empty string (trimmed). Throws otherwise. */
+export function cleanCaption(text: unknown, where: string): string {
+  if (typeof text !== 'string') throw new DatasetError('BAD_FORMAT', `${where}: caption is not a string`);
+  if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text)) throw new DatasetError('BAD_FORMAT', `${where}: caption is not valid Unicode (lone surrogate)`);
+  const t = text.trim();
+  if (!t) throw new DatasetError('BAD_FORMAT', `${where}: empty caption`);
+  return t;
+}
+
+/** Split name from a path segment or file name that says train/val/test (validation -> val). */
+export function splitFromName(name: string): string | undefined {
+  const m = /(?:^|[^a-z])(train|training|val|valid|validation|dev|test|testing)(?:[^a-z]|$)/i.exec(name);
+  if (!m) return undefined;
+  const s = m[1].toLowerCase();
+  return s.startsWith('train') ? 'train' : s.startsWith('test') ? 'test' : 'val';
+}
+
+/** All files under a folder, recursively, sorted, skipping dot-files; paths relative to root. */
+export function walk(root: string): string[] {
+  const out: string[] = [];
+  const rec = (dir: string) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      if (e.name.startsWith('.')) continue;
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) rec(p);
+      else if (e.isFile()) out.push(path.relative(root, p));
+    }
+  };
+  rec(root);
+  return out;
+}
+
+export function isImageFile(name: string): boolean {
+  return IMAGE_EXTENSIONS.has(path.extname(name).toLowerCase());
+}
+
+/** 1-based line of a character offset in text (for JSON parse errors). */
+export function lineOf(text: string, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
+  return line;
+}
+
+/** Reads and parses a JSON file; a syntax error names the file and line. */
+export function readJsonFile(file: string, shown: string): unknown {
+  const text = decodeUtf8(fs.readFileSync(file), shown);
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    const m = /position (\d+)/.exec((e as Error).message);
+    const line = m ? lineOf(text, Number(m[1])) : undefined;
+    throw new DatasetError('BAD_FORMAT', `${shown}${line ? `:${line}` : ''}: malformed JSON (${(e as Error).message})`, { file: shown, line });
+  }
+}
+
+/** Throws CANCELLED if the signal fired. */
+export function checkAbort(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new DatasetError('CANCELLED', 'cancelled');
+}
+
+function skipOf(e: unknown, source: { file: string; line?: number }): SkippedEntry {
+  const reason = e instanceof Error ? e.message : String(e);
+  return { file: (e as DatasetError).file ?? source.file, ...(source.line ? { line: source.line } : {}), reason };
+}
+
+interface Pending {
+  key: string;
+  item: PreparedItem;
+}
+
+/** Decodes a record's audio into the stored form, keeping the original file. */
+async function prepareSpoken(store: DatasetStore, s: RecordSpoken, shown: string): Promise<PreparedSpoken> {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(s.audioPath);
+  } catch (e) {
+    throw new DatasetError('BAD_MEDIA', `${shown}: cannot read voice file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file: shown });
+  }
+  const { wav, durationS } = speechWav(await decodeAudio(bytes, shown));
+  return store.prepareSpoken({
+    wav, durationS, original: bytes, originalMime: MIME[path.extname(s.audioPath).toLowerCase()] ?? 'application/octet-stream',
+    trace: s.trace, timedCaption: s.timedCaption, transcript: s.transcript,
+  });
+}
+
+/**
+ * Imports records into a store. `root` makes file names in reports relative. Returns the report;
+ * DatasetErrors that concern the whole dataset (folder gone, disk full) stop the import and throw.
+ */
+export async function runImport(store: DatasetStore, src: RecordSource, root: string, opts: JobOptions = {}): Promise<ImportReport> {
+  const report: ImportReport = { imported: 0, skipped: src.skipped, duplicates: 0 };
+  const rel = (p: string) => path.relative(root, p) || path.basename(p);
+  const keyToItem = new Map<string, string | Pending>(); // inserted item id, or pending in this batch
+  const seenImages = new Set<string>();
+  let pending: Pending[] = [];
+  let done = 0;
+  const emit = (file?: string) => opts.onProgress?.({ phase: 'import', done, total: src.total, file });
+
+  const flush = () => {
+    if (pending.length === 0) return;
+    const ids = store.insertItems(pending.map((p) => p.item));
+    pending.forEach((p, i) => keyToItem.set(p.key, ids[i]));
+    report.imported += pending.length;
+    pending = [];
+  };
+
+  const one = async (r: ImportRecord): Promise<void> => {
+    const shown = r.source.file;
+    const captions: string[] = [];
+    for (const c of r.captions ?? []) {
+      try {
+        captions.push(cleanCaption(c, `${shown}${r.source.line ? `:${r.source.line}` : ''}`));
+      } catch (e) {
+        if ((r.captions ?? []).length === 1 && !(r.spoken?.length)) throw e;
+        report.skipped.push(skipOf(e, r.source)); // this caption only; the item keeps its others
+      }
+    }
+    const spoken: PreparedSpoken[] = [];
+    for (const s of r.spoken ?? []) spoken.push(await prepareSpoken(store, s, rel(s.audioPath)));
+    const key = r.key ?? `path:${r.imagePath}`;
+    const existing = keyToItem.get(key);
+    if (existing !== undefined) {
+      // Another record for an image this import already has: add its annotations to that item.
+      if (typeof existing === 'string') store.appendImported(existing, { captions, spoken, regions: r.regions });
+      else {
+        existing.item.captions!.push(...captions.map((text) => ({ text, source: 'import' as const })));
+        existing.item.spoken!.push(...spoken);
+        existing.item.regions!.push(...(r.regions ?? []));
+      }
+      return;
+    }
+    let bytes: Buffer;
+    try {
+      bytes = fs.readFileSync(r.imagePath);
+    } catch (e) {
+      throw new DatasetError('BAD_MEDIA', `${rel(r.imagePath)}: cannot read image (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file: rel(r.imagePath) });
+    }
+    const sha = sha256Hex(bytes);
+    if (seenImages.has(sha) || store.findByImage(sha) !== undefined) {
+      report.duplicates++;
+      return;
+    }
+    const image = await store.prepareImage(bytes, rel(r.imagePath));
+    seenImages.add(sha);
+    const p: Pending = {
+      key,
+      item: {
+        image, fileName: r.fileName ?? path.basename(r.imagePath), split: r.split ?? opts.split ?? 'train',
+        captions: captions.map((text) => ({ text, source: 'import' as const })), spoken, regions: [...(r.regions ?? [])],
+      },
+    };
+    keyToItem.set(key, p);
+    pending.push(p);
+  };
+
+  emit();
+  try {
+    for await (const r of src.records) {
+      if (opts.signal?.aborted) break;
+      try {
+        await one(r);
+      } catch (e) {
+        if (e instanceof DatasetError && (e.code === 'DATASET_MISSING' || e.code === 'DISK_FULL')) throw e;
+        report.skipped.push(skipOf(e, r.source));
+      }
+      done++;
+      if (pending.length >= BATCH) {
+        flush();
+        emit(r.source.file);
+      }
+    }
+    if (!opts.signal?.aborted) flush();
+  } finally {
+    // Items in a batch not yet committed when cancelled are dropped (never half-written).
+    if (opts.signal?.aborted) report.cancelled = true;
+  }
+  emit();
+  return report;
+}
+
+/** Unique, filesystem-safe file names for exports. */
+export class NameAllocator {
+  private readonly used = new Set<string>();
+  /** `base` without extension; adds -2, -3... on collision (case-insensitively). */
+  take(base: string, ext: string): string {
+    const clean = base.replace(/[^\p{L}\p{N}_.-]+/gu, '_').replace(/^\.+/, '').slice(0, 100) || 'item';
+    let name = `${clean}${ext}`;
+    for (let i = 2; this.used.has(name.toLowerCase()); i++) name = `${clean}-${i}${ext}`;
+    this.used.add(name.toLowerCase());
+    return name;
+  }
+}
+
+/** Writes a file atomically (temp + rename) so an export never leaves a half-written main file. */
+export function writeFileAtomic(file: string, data: string | Uint8Array): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, data);
+  fs.renameSync(tmp, file);
+}
+
+/**
+ * Streams a text file's lines as raw bytes with 1-based numbers, so each line is decoded (and
+ * rejected) on its own: one non-UTF-8 or malformed line never sinks the file.
+ */
+export async function* readLines(file: string): AsyncGenerator<{ bytes: Buffer; line: number }> {
+  let rest: Buffer = Buffer.alloc(0);
+  let line = 0;
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) {
+    let buf = rest.length ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer);
+    let nl: number;
+    while ((nl = buf.indexOf(10)) >= 0) {
+      line++;
+      yield { bytes: buf.subarray(0, nl), line };
+      buf = buf.subarray(nl + 1);
+    }
+    rest = Buffer.from(buf);
+  }
+  if (rest.length) yield { bytes: rest, line: line + 1 };
+}
+
+/** Parses one JSON Lines line into an object; undefined for a blank line. Errors name file:line. */
+export function parseJsonLine(bytes: Buffer, shown: string, line: number): Record<string, unknown> | undefined {
+  const text = decodeUtf8(bytes, `${shown}:${line}`).trim();
+  if (!text) return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new DatasetError('BAD_FORMAT', `${shown}:${line}: malformed JSON (${(e as Error).message})`, { file: shown, line });
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new DatasetError('BAD_FORMAT', `${shown}:${line}: expected a JSON object`, { file: shown, line });
+  return v as Record<string, unknown>;
+}
+
+/** Index of files under a root by lowercase stem (first one wins), for formats that name images by id. */
+export function stemIndex(root: string, accept: (name: string) => boolean): Map<string, string> {
+  const m = new Map<string, string>();
+  if (!fs.existsSync(root)) return m;
+  for (const rel of walk(root)) {
+    if (!accept(rel)) continue;
+    const stem = path.basename(rel, path.extname(rel)).toLowerCase();
+    if (!m.has(stem)) m.set(stem, path.join(root, rel));
+  }
+  return m;
+}
+
+/** Shared export loop: walks items, reports progress, stops on the signal. */
+export async function forEachItem(
+  store: DatasetStore,
+  opts: JobOptions,
+  fn: (item: Item, format: ImageFormat) => void | Promise<void>,
+): Promise<{ exported: number; cancelled: boolean }> {
+  const total = store.info().itemCount;
+  let done = 0;
+  opts.onProgress?.({ phase: 'export', done, total });
+  for (const item of store.iterateItems()) {
+    if (opts.signal?.aborted) return { exported: done, cancelled: true };
+    await fn(item, store.imageFormat(item.id));
+    done++;
+    if (done % 32 === 0) opts.onProgress?.({ phase: 'export', done, total, file: item.fileName });
+  }
+  opts.onProgress?.({ phase: 'export', done, total });
+  return { exported: done, cancelled: false };
+}
