@@ -1,0 +1,151 @@
+// Reusable model building blocks and losses, written with the builder (so their gradients come from the
+// rule table). Param names follow the enclosing b.scope(): `enc.0.attn.q.weight`. Weights are [in, out].
+import type { GraphBuilder } from './builder';
+import { fmtType } from './ir';
+import type { Value } from './ir';
+
+/** y = x@W + b with W [in, out] (normal(0, std) init, std default 1/sqrt(in)). */
+export function linear(b: GraphBuilder, x: Value, name: string, out: number, o: { bias?: boolean; std?: number } = {}): Value {
+  const inDim = x.shape[x.shape.length - 1];
+  return b.scope(name, () => {
+    const w = b.param('weight', [inDim, out], { init: { kind: 'normal', std: o.std ?? 1 / Math.sqrt(inDim) } });
+    const bias = o.bias === false ? undefined : b.param('bias', [out], { init: { kind: 'zeros' } });
+    return b.linear(x, w, bias);
+  });
+}
+
+/** LayerNorm over the last axis with learned scale (ones) and bias (zeros). */
+export function layerNorm(b: GraphBuilder, x: Value, name: string, eps = 1e-5): Value {
+  const d = x.shape[x.shape.length - 1];
+  return b.scope(name, () => b.layerNorm(x, b.param('weight', [d], { init: { kind: 'ones' } }), b.param('bias', [d], { init: { kind: 'zeros' } }), eps));
+}
+
+/** Token embedding table [vocab, dim]; ids int64 [...] -> [..., dim]. */
+export function embedding(b: GraphBuilder, ids: Value, name: string, vocab: number, dim: number, std = 0.02): Value {
+  return b.gather(b.param(`${name}.weight`, [vocab, dim], { init: { kind: 'normal', std } }), ids, 0);
+}
+
+/**
+ * Additive attention bias [B,1,T,T] or [1,1,T,T]: 0 where attention is allowed, -1e9 where not.
+ * `padding` is f32 [B,T] (1 = real token, 0 = pad, masking keys); `causal` forbids attending to later positions.
+ */
+export function attentionBias(b: GraphBuilder, t: number, o: { padding?: Value; causal?: boolean }): Value | undefined {
+  let bias: Value | undefined;
+  if (o.causal) {
+    const data = new Array<number>(t * t);
+    for (let i = 0; i < t; i++) for (let j = 0; j < t; j++) data[i * t + j] = j > i ? -1e9 : 0;
+    bias = b.constant(data, [1, 1, t, t]);
+  }
+  if (o.padding) {
+    const [bs, tt] = o.padding.shape;
+    if (tt !== t) throw new Error(`padding mask ${fmtType(o.padding)} does not match sequence length ${t}`);
+    const pad = b.reshape(b.mul(b.sub(1, o.padding), -1e9), [bs, 1, 1, t]);
+    bias = bias ? b.add(bias, pad) : pad;
+  }
+  return bias;
+}
+
+/** softmax(q@k^T/sqrt(d) + bias)@v for q,k,v [B,H,T,d]. */
+export function scaledDotProductAttention(b: GraphBuilder, q: Value, k: Value, v: Value, bias?: Value): Value {
+  const d = q.shape[q.shape.length - 1];
+  let s = b.matmul(b.mul(q, 1 / Math.sqrt(d)), b.transpose(k, [0, 1, 3, 2]));
+  if (bias) s = b.add(s, bias);
+  return b.matmul(b.softmax(s, -1), v);
+}
+
+/** Multi-head self-attention on x [B,T,D]: fused QKV projection, heads, output projection. */
+export function multiHeadAttention(b: GraphBuilder, x: Value, name: string, heads: number, bias?: Value): Value {
+  const [bs, t, d] = x.shape;
+  if (d % heads !== 0) throw new Error(`model width ${d} is not divisible by ${heads} heads`);
+  const hd = d / heads;
+  return b.scope(name, () => {
+    const qkv = linear(b, x, 'qkv', 3 * d); // [B,T,3D]
+    const split = b.transpose(b.reshape(qkv, [bs, t, 3, heads, hd]), [2, 0, 3, 1, 4]); // [3,B,H,T,hd]
+    const [q, k, v] = b.split(split, 0, [1, 1, 1]).map((z) => b.reshape(z, [bs, heads, t, hd]));
+    const o = scaledDotProductAttention(b, q, k, v, bias); // [B,H,T,hd]
+    return linear(b, b.reshape(b.transpose(o, [0, 2, 1, 3]), [bs, t, d]), 'out', d);
+  });
+}
+
+export interface EncoderLayerOptions {
+  heads: number;
+  ffn: number;
+  /** 'post' (original transformer/BERT: x = LN(x + f(x))) or 'pre' (x = x + f(LN(x))). Default 'post'. */
+  norm?: 'post' | 'pre';
+  dropout?: number;
+  activation?: 'gelu' | 'relu';
+}
+
+/** One transformer encoder layer on x [B,T,D]; `bias` from attentionBias(). */
+export function transformerEncoderLayer(b: GraphBuilder, x: Value, name: string, o: EncoderLayerOptions, bias?: Value): Value {
+  const d = x.shape[x.shape.length - 1];
+  const act = (z: Value) => (o.activation === 'relu' ? b.relu(z) : b.gelu(z));
+  const drop = (z: Value) => b.dropout(z, o.dropout ?? 0);
+  return b.scope(name, () => {
+    const ffn = (z: Value) => linear(b, drop(act(linear(b, z, 'ffn1', o.ffn))), 'ffn2', d);
+    if (o.norm === 'pre') {
+      const h = b.add(x, drop(multiHeadAttention(b, layerNorm(b, x, 'ln1'), 'attn', o.heads, bias)));
+      return b.add(h, drop(ffn(layerNorm(b, h, 'ln2'))));
+    }
+    const h = layerNorm(b, b.add(x, drop(multiHeadAttention(b, x, 'attn', o.heads, bias))), 'ln1');
+    return layerNorm(b, b.add(h, drop(ffn(h))), 'ln2');
+  });
+}
+
+// ---- losses (scalars, averaged) ----------------------------------------------------------------------------
+
+/**
+ * Mean cross-entropy of logits [..., V] against int64 targets [...]. Targets equal to `ignoreIndex` count
+ * neither in the sum nor the mean; label smoothing eps mixes the one-hot target with the uniform distribution:
+ * loss_i = -(1-eps)*logp_i[t_i] - eps*mean_v(logp_i[v]).
+ */
+export function crossEntropy(b: GraphBuilder, logits: Value, targets: Value, o: { ignoreIndex?: number; labelSmoothing?: number } = {}): Value {
+  const V = logits.shape[logits.shape.length - 1];
+  if (targets.shape.join() !== logits.shape.slice(0, -1).join()) throw new Error(`targets ${fmtType(targets)} must be logits ${fmtType(logits)} without the last axis`);
+  const flat = b.reshape(logits, [-1, V]);
+  const n = flat.shape[0];
+  const t = b.reshape(targets, [n, 1]);
+  const logp = b.logSoftmax(flat, -1);
+  let valid: Value | undefined;
+  let tSafe = t;
+  if (o.ignoreIndex !== undefined) {
+    const keep = b.not(b.equal(t, b.scalar(o.ignoreIndex, t.dtype)));
+    valid = b.cast(keep, logits.dtype); // [n,1]
+    tSafe = b.where(keep, t, b.scalar(0, t.dtype));
+  }
+  const eps = o.labelSmoothing ?? 0;
+  let per = b.neg(b.gatherElements(logp, tSafe, 1)); // [n,1]
+  if (eps > 0) per = b.add(b.mul(per, 1 - eps), b.mul(b.reduceMean(logp, [1], true), -eps));
+  if (!valid) return b.reduceMean(per);
+  return b.div(b.reduceSum(b.mul(per, valid)), b.max(b.reduceSum(valid), 1));
+}
+
+/** Mean squared error. */
+export function mse(b: GraphBuilder, pred: Value, target: Value): Value {
+  const d = b.sub(pred, target);
+  return b.reduceMean(b.mul(d, d));
+}
+
+/** Mean binary cross-entropy with logits, stable form: max(x,0) - x*y + log(1 + exp(-|x|)). */
+export function sigmoidBce(b: GraphBuilder, logits: Value, targets: Value): Value {
+  const l = b.add(b.sub(b.relu(logits), b.mul(logits, targets)), b.log(b.add(b.exp(b.neg(b.abs(logits))), 1)));
+  return b.reduceMean(l);
+}
+
+/** Rows scaled to unit L2 norm (eps keeps zero rows finite). */
+export function l2Normalize(b: GraphBuilder, x: Value, eps = 1e-8): Value {
+  return b.div(x, b.sqrt(b.add(b.reduceSumSquare(x, [-1], true), eps)));
+}
+
+/**
+ * Symmetric cosine InfoNCE (CLIP's loss) for paired rows a [N,D], c [N,D]: logits = cos(a_i, c_j)/temperature,
+ * cross-entropy towards the diagonal in both directions, averaged.
+ */
+export function infoNce(b: GraphBuilder, a: Value, c: Value, temperature: number | Value): Value {
+  const n = a.shape[0];
+  const logits = b.div(b.matmul(l2Normalize(b, a), b.transpose(l2Normalize(b, c), [1, 0])), temperature);
+  const diag = b.constant(Array.from({ length: n }, (_, i) => i), [n], 'int64');
+  const l1 = crossEntropy(b, logits, diag);
+  const l2 = crossEntropy(b, b.transpose(logits, [1, 0]), diag);
+  return b.mul(b.add(l1, l2), 0.5);
+}

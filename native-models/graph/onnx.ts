@@ -1,0 +1,350 @@
+// ONNX writer: lowers a Graph through the rule table and encodes ModelProto with a minimal protobuf encoder
+// (only the fields ONNX Runtime reads; no protobuf dependency). Opset 20 of ai.onnx, IR version 9.
+import { numel } from './ir';
+import type { DType, Graph, Value } from './ir';
+import { ONNX_DTYPE, rules } from './ops';
+import type { AttrIn, Lowering } from './ops';
+
+export const OPSET = 20;
+const IR_VERSION = 9;
+
+// ---- protobuf encoding ------------------------------------------------------------------------------------
+
+/** An append-only protobuf message; nested messages are kept as parts, so large tensors are copied once. */
+class Pb {
+  parts: Uint8Array[] = [];
+  length = 0;
+  private scratch: number[] = [];
+
+  private flush(): void {
+    if (this.scratch.length) {
+      this.parts.push(Uint8Array.from(this.scratch));
+      this.length += this.scratch.length;
+      this.scratch = [];
+    }
+  }
+  private varintRaw(v: number | bigint): void {
+    let x = BigInt.asUintN(64, BigInt(v));
+    if (x < 0x80n) { this.scratch.push(Number(x)); return; }
+    while (x >= 0x80n) {
+      this.scratch.push(Number((x & 0x7fn) | 0x80n));
+      x >>= 7n;
+    }
+    this.scratch.push(Number(x));
+  }
+  private tag(field: number, wire: number): void { this.varintRaw((field << 3) | wire); }
+  varint(field: number, v: number | bigint): this { this.tag(field, 0); this.varintRaw(v); return this; }
+  float(field: number, v: number): this {
+    this.tag(field, 5);
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setFloat32(0, v, true);
+    this.scratch.push(...b);
+    return this;
+  }
+  bytes(field: number, data: Uint8Array): this {
+    this.tag(field, 2);
+    this.varintRaw(data.length);
+    this.flush();
+    this.parts.push(data);
+    this.length += data.length;
+    return this;
+  }
+  string(field: number, s: string): this { return this.bytes(field, new TextEncoder().encode(s)); }
+  msg(field: number, m: Pb): this {
+    m.flush();
+    this.tag(field, 2);
+    this.varintRaw(m.length);
+    this.flush();
+    this.parts.push(...m.parts);
+    this.length += m.length;
+    return this;
+  }
+  packedVarints(field: number, vs: readonly number[]): this {
+    const p = new Pb();
+    for (const v of vs) p.varintRaw(v);
+    return this.msg(field, p);
+  }
+  packedFloats(field: number, vs: readonly number[]): this {
+    const b = new Uint8Array(vs.length * 4);
+    const dv = new DataView(b.buffer);
+    vs.forEach((v, i) => dv.setFloat32(i * 4, v, true));
+    return this.bytes(field, b);
+  }
+  finish(): Uint8Array {
+    this.flush();
+    const out = new Uint8Array(this.length);
+    let o = 0;
+    for (const p of this.parts) { out.set(p, o); o += p.length; }
+    return out;
+  }
+}
+
+// ---- tensors ----------------------------------------------------------------------------------------------
+
+/** IEEE half from a float (round to nearest even), for fp16 weight storage. */
+export function toHalf(v: number): number {
+  const f32 = new Float32Array(1);
+  const u32 = new Uint32Array(f32.buffer);
+  f32[0] = v;
+  const x = u32[0];
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  let e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    const half = 1 << (shift - 1);
+    let r = mant >> shift;
+    const rem = mant & ((1 << shift) - 1);
+    if (rem > half || (rem === half && (r & 1))) r++;
+    return sign | r;
+  }
+  let r = mant >> 13;
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && (r & 1))) {
+    r++;
+    if (r === 0x400) { r = 0; e++; if (e >= 0x1f) return sign | 0x7c00; }
+  }
+  return sign | (e << 10) | r;
+}
+
+/** Little-endian bytes of numbers in a dtype (ONNX raw_data). */
+export function tensorBytes(data: ArrayLike<number>, dtype: DType): Uint8Array {
+  const n = data.length;
+  switch (dtype) {
+    case 'float32': return new Uint8Array((data instanceof Float32Array ? data : Float32Array.from(data)).slice().buffer);
+    case 'float64': return new Uint8Array(Float64Array.from(data).buffer);
+    case 'int32': return new Uint8Array(Int32Array.from(data).buffer);
+    case 'int64': { const a = new BigInt64Array(n); for (let i = 0; i < n; i++) a[i] = BigInt(Math.trunc(data[i])); return new Uint8Array(a.buffer); }
+    case 'bool': return Uint8Array.from(data, (v) => (v ? 1 : 0));
+    case 'float16': { const a = new Uint16Array(n); for (let i = 0; i < n; i++) a[i] = toHalf(data[i]); return new Uint8Array(a.buffer); }
+  }
+}
+
+function tensorProto(name: string, dtype: DType, shape: readonly number[], raw: Uint8Array | { location: string; offset: number; length: number }): Pb {
+  const t = new Pb();
+  if (shape.length) t.packedVarints(1, shape);
+  t.varint(2, ONNX_DTYPE[dtype]);
+  t.string(8, name);
+  if (raw instanceof Uint8Array) {
+    t.bytes(9, raw);
+  } else {
+    const kv = (k: string, v: string) => new Pb().string(1, k).string(2, v);
+    t.msg(13, kv('location', raw.location));
+    t.msg(13, kv('offset', String(raw.offset)));
+    t.msg(13, kv('length', String(raw.length)));
+    t.varint(14, 1);
+  }
+  return t;
+}
+
+function valueInfo(name: string, dtype: DType, shape: readonly number[]): Pb {
+  const dims = new Pb();
+  for (const d of shape) dims.msg(1, new Pb().varint(1, d));
+  const tensorType = new Pb().varint(1, ONNX_DTYPE[dtype]).msg(2, dims);
+  return new Pb().string(1, name).msg(2, new Pb().msg(1, tensorType));
+}
+
+function attribute(name: string, v: AttrIn): Pb {
+  const a = new Pb().string(1, name);
+  if (typeof v === 'number') return a.varint(3, v).varint(20, 2);
+  if (typeof v === 'string') return a.string(4, v).varint(20, 3);
+  if (Array.isArray(v)) return a.packedVarints(8, v).varint(20, 7);
+  if ('f' in v) return a.float(2, v.f).varint(20, 1);
+  return a.packedFloats(7, v.floats).varint(20, 6);
+}
+
+// ---- lowering ---------------------------------------------------------------------------------------------
+
+/** An ONNX node before encoding (kept as data so tests and the optimiser passes can inspect it). */
+export interface OnnxNode { op: string; inputs: string[]; outputs: string[]; attrs: Record<string, AttrIn>; domain?: string }
+
+/** How params appear in the model. */
+export type ParamMode =
+  /** Inputs named `param:<name>` (training graphs; the trainer feeds them). */
+  | { kind: 'inputs' }
+  /** Initializers named `<name>`; fp16 stores half-precision weights plus one Cast each (smaller packages). */
+  | { kind: 'initializers'; values: ParamValues; storage?: 'float32' | 'float16' }
+  /** Initializers whose bytes live in a side file `location` (next to the .onnx) for large models. */
+  | { kind: 'external'; values: ParamValues; location: string };
+
+/** Param tensors by name, float32, in the param's shape (row-major). */
+export type ParamValues = ReadonlyMap<string, Float32Array> | Readonly<Record<string, Float32Array>>;
+
+export interface OnnxOptions {
+  params?: ParamMode;
+  /** Graph name in the model. */
+  name?: string;
+}
+
+export interface OnnxModel {
+  /** The ModelProto bytes. */
+  model: Uint8Array;
+  /** For external params: the side file's bytes, to be written at `location` beside the model. */
+  external?: Uint8Array;
+  /** The lowered nodes (for inspection and tests). */
+  nodes: OnnxNode[];
+}
+
+const getParam = (vals: ParamValues, name: string): Float32Array | undefined =>
+  vals instanceof Map ? vals.get(name) : (vals as Record<string, Float32Array>)[name];
+
+/**
+ * Lowers a graph to an ONNX model. Nodes not needed by any output are dropped (gradient rules compute
+ * every input's cotangent; the unused ones vanish here). Graph outputs keep their names.
+ */
+export function toOnnx(graph: Graph, opts: OnnxOptions = {}): OnnxModel {
+  const mode: ParamMode = opts.params ?? { kind: 'inputs' };
+  const nodes: OnnxNode[] = [];
+  const inits: Pb[] = [];
+  const externalParts: Uint8Array[] = [];
+  let externalLength = 0;
+  const names = new Map<number, string>();
+  const usedNames = new Set<string>();
+  let tmp = 0;
+  const fresh = (hint: string): string => {
+    let n: string;
+    do n = `${hint}${tmp++}`; while (usedNames.has(n));
+    usedNames.add(n);
+    return n;
+  };
+  const constCache = new Map<string, string>();
+
+  const L: Lowering = {
+    node: (op, inputs, outputs, attrs = {}, domain) => { nodes.push({ op, inputs, outputs, attrs, ...(domain ? { domain } : {}) }); },
+    tmp: () => fresh('t'),
+    ints: (values) => {
+      const key = `i64:[${values.join(',')}]`;
+      let n = constCache.get(key);
+      if (!n) {
+        n = fresh('c');
+        constCache.set(key, n);
+        inits.push(tensorProto(n, 'int64', [values.length], tensorBytes(values, 'int64')));
+      }
+      return n;
+    },
+    scalar: (value, dtype) => {
+      const key = `${dtype}:${value}`;
+      let n = constCache.get(key);
+      if (!n) {
+        n = fresh('c');
+        constCache.set(key, n);
+        inits.push(tensorProto(n, dtype, [], tensorBytes([value], dtype)));
+      }
+      return n;
+    },
+    initializer: (name, data, dtype, shape) => { inits.push(tensorProto(name, dtype, shape, tensorBytes(data, dtype))); },
+  };
+
+  // Dead-node elimination: keep only nodes an output depends on.
+  const live = new Set<number>(graph.outputs.map((o) => o.value.id));
+  const keep: boolean[] = new Array<boolean>(graph.nodes.length).fill(false);
+  for (let i = graph.nodes.length - 1; i >= 0; i--) {
+    const n = graph.nodes[i];
+    if (n.outputs.some((o) => live.has(o.id))) {
+      keep[i] = true;
+      for (const v of n.inputs) live.add(v.id);
+    }
+  }
+
+  // Names: inputs keep theirs, params per mode, outputs take the output name when they can.
+  for (const v of graph.inputs) { names.set(v.id, v.name!); usedNames.add(v.name!); }
+  const graphInputs: Pb[] = graph.inputs.filter((v) => live.has(v.id)).map((v) => valueInfo(v.name!, v.dtype, v.shape));
+  for (const p of graph.params) {
+    if (!live.has(p.value.id)) continue;
+    const pname = p.value.name!;
+    if (mode.kind === 'inputs') {
+      const n = `param:${pname}`;
+      names.set(p.value.id, n);
+      usedNames.add(n);
+      graphInputs.push(valueInfo(n, 'float32', p.value.shape));
+      continue;
+    }
+    const data = getParam(mode.values, pname);
+    if (!data) throw new Error(`no value for param '${pname}'`);
+    if (data.length !== numel(p.value.shape)) throw new Error(`param '${pname}' has ${data.length} values, shape [${p.value.shape}] needs ${numel(p.value.shape)}`);
+    names.set(p.value.id, pname);
+    usedNames.add(pname);
+    if (mode.kind === 'external') {
+      const bytes = tensorBytes(data, 'float32');
+      const pad = (64 - (externalLength % 64)) % 64; // keep tensors aligned for mmap
+      if (pad) { externalParts.push(new Uint8Array(pad)); externalLength += pad; }
+      inits.push(tensorProto(pname, 'float32', p.value.shape, { location: mode.location, offset: externalLength, length: bytes.length }));
+      externalParts.push(bytes);
+      externalLength += bytes.length;
+    } else if (mode.storage === 'float16') {
+      const stored = `${pname}:fp16`;
+      usedNames.add(stored);
+      inits.push(tensorProto(stored, 'float16', p.value.shape, tensorBytes(data, 'float16')));
+      nodes.push({ op: 'Cast', inputs: [stored], outputs: [pname], attrs: { to: ONNX_DTYPE.float32 } });
+    } else {
+      inits.push(tensorProto(pname, 'float32', p.value.shape, tensorBytes(data, 'float32')));
+    }
+  }
+  const outputIds = new Map<number, string>();
+  const identities: { from: number; name: string }[] = [];
+  for (const o of graph.outputs) {
+    if (usedNames.has(o.name) && names.get(o.value.id) !== o.name) throw new Error(`output name '${o.name}' clashes with an input or param`);
+    if (!names.has(o.value.id) && !outputIds.has(o.value.id)) {
+      outputIds.set(o.value.id, o.name);
+      names.set(o.value.id, o.name);
+      usedNames.add(o.name);
+    } else if (names.get(o.value.id) !== o.name) {
+      identities.push({ from: o.value.id, name: o.name });
+      usedNames.add(o.name);
+    }
+  }
+  const nameOf = (v: Value): string => {
+    let n = names.get(v.id);
+    if (!n) { n = fresh('v'); names.set(v.id, n); }
+    return n;
+  };
+
+  graph.nodes.forEach((n, i) => {
+    if (!keep[i]) return;
+    const rule = rules[n.op] as unknown as { lower: (L: Lowering, i: string[], o: string[], a: unknown, n: unknown) => void };
+    // Outputs nothing reads (e.g. MaxPool's indices without a gradient) still need names; ONNX allows ''.
+    const outs = n.outputs.map((o, j) => (j > 0 && !live.has(o.id) ? '' : nameOf(o)));
+    rule.lower(L, n.inputs.map(nameOf), outs, n.attrs, n);
+  });
+  for (const { from, name } of identities) nodes.push({ op: 'Identity', inputs: [names.get(from)!], outputs: [name], attrs: {} });
+
+  const g = new Pb();
+  nodes.forEach((n, i) => {
+    const np = new Pb();
+    for (const x of n.inputs) np.string(1, x);
+    for (const x of n.outputs) np.string(2, x);
+    np.string(3, `n${i}_${n.op}`);
+    np.string(4, n.op);
+    for (const [k, v] of Object.entries(n.attrs)) np.msg(5, attribute(k, v));
+    if (n.domain) np.string(7, n.domain);
+    g.msg(1, np);
+  });
+  g.string(2, opts.name ?? 'opt_studio');
+  for (const t of inits) g.msg(5, t);
+  for (const vi of graphInputs) g.msg(11, vi);
+  for (const o of graph.outputs) g.msg(12, valueInfo(o.name, o.value.dtype, o.value.shape));
+
+  const m = new Pb();
+  m.varint(1, IR_VERSION);
+  m.string(2, 'opt-studio');
+  m.msg(7, g);
+  m.msg(8, new Pb().string(1, '').varint(2, OPSET));
+  const result: OnnxModel = { model: m.finish(), nodes };
+  if (mode.kind === 'external') {
+    const ext = new Uint8Array(externalLength);
+    let o = 0;
+    for (const p of externalParts) { ext.set(p, o); o += p.length; }
+    result.external = ext;
+  }
+  return result;
+}
+
+/** Name, shape and dtype of each param (the trainer's checkpoint layout). */
+export function paramInfo(graph: Graph): { name: string; shape: number[]; dtype: 'float32'; trainable: boolean }[] {
+  return graph.params.map((p) => ({ name: p.value.name!, shape: [...p.value.shape], dtype: 'float32', trainable: p.trainable }));
+}
