@@ -1,0 +1,137 @@
+// The Runtime contract served by a worker_threads worker, so onnxruntime's blocking run() never
+// holds up the caller's thread (Electron main, a service, the trainer's event loop).
+import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { existsSync } from 'node:fs';
+import { type CallOptions, type LoadOptions, type ModelInfo, type Runtime } from './runtime';
+import { transferList, type Envelope, type Reply, type ReplyValue, type Request } from './protocol';
+import type { ModelSource } from './session';
+import { cloneTensor, ownsBuffer, type Tensor } from './tensor';
+
+/**
+ * Bootstrap code for the worker. From compiled JavaScript it imports worker-host.js directly; from
+ * TypeScript sources (tsx, vitest) it first registers tsx's loader inside the worker.
+ */
+function bootstrap(): { code: string; eval: true } {
+  const here = fileURLToPath(import.meta.url);
+  const js = join(dirname(here), 'worker-host.js');
+  const ts = join(dirname(here), 'worker-host.ts');
+  const fail = `.catch((e) => { require('node:worker_threads').parentPort.postMessage({ id: -1, ok: false, error: { message: 'runtime worker failed to start: ' + (e && e.stack || e) } }); })`;
+  if (existsSync(js) && !here.endsWith('.ts')) {
+    return { code: `import(${JSON.stringify(pathToFileURL(js).href)})${fail};`, eval: true };
+  }
+  const req = createRequire(import.meta.url);
+  const tsxApi = pathToFileURL(join(dirname(req.resolve('tsx/package.json')), 'dist/esm/api/index.mjs')).href;
+  return {
+    code: `import(${JSON.stringify(tsxApi)}).then((m) => m.register()).then(() => import(${JSON.stringify(pathToFileURL(ts).href)}))${fail};`,
+    eval: true,
+  };
+}
+
+/** A runtime whose sessions live in a worker thread. Requests are answered in order. */
+export class WorkerRuntime implements Runtime {
+  private readonly worker: Worker;
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private dead: Error | undefined;
+
+  constructor() {
+    const b = bootstrap();
+    this.worker = new Worker(b.code, { eval: b.eval });
+    this.worker.on('message', (r: Reply) => this.onReply(r));
+    this.worker.on('error', (e) => this.fail(e));
+    this.worker.on('exit', (code) => this.fail(new Error(`runtime worker exited (code ${code})`)));
+    // An idle worker must not keep the process alive; pending requests ref it again.
+    this.worker.unref();
+  }
+
+  private onReply(r: Reply): void {
+    if (r.id === -1 && !r.ok) return this.fail(new Error(r.error.message));
+    const p = this.pending.get(r.id);
+    if (!p) return;
+    this.pending.delete(r.id);
+    if (this.pending.size === 0) this.worker.unref();
+    if (r.ok) p.resolve(r.value);
+    else p.reject(Object.assign(new Error(r.error.message), { code: r.error.code }));
+  }
+
+  private fail(e: Error): void {
+    this.dead ??= e;
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+
+  private call<K extends Request['op']>(req: Extract<Request, { op: K }>, transfer: ArrayBuffer[] = []): Promise<ReplyValue[K]> {
+    if (this.dead) return Promise.reject(this.dead);
+    const id = this.nextId++;
+    return new Promise<ReplyValue[K]>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.worker.ref();
+      this.worker.postMessage({ ...req, id } as Envelope, transfer);
+    });
+  }
+
+  /** Feeds for posting: moved when transfer is set (copied first where a tensor is a view), else cloned by postMessage. */
+  private prepare(feeds: Readonly<Record<string, Tensor>>, transfer: boolean | undefined): { feeds: Record<string, Tensor>; list: ArrayBuffer[] } {
+    if (!transfer) return { feeds: { ...feeds }, list: [] };
+    const out: Record<string, Tensor> = {};
+    for (const [k, t] of Object.entries(feeds)) out[k] = ownsBuffer(t) ? t : cloneTensor(t);
+    return { feeds: out, list: transferList(Object.values(out)) };
+  }
+
+  load(key: string, model: ModelSource, options?: LoadOptions): Promise<ModelInfo> {
+    return this.call({ op: 'load', key, model, options });
+  }
+
+  has(key: string): Promise<boolean> {
+    return this.call({ op: 'has', key });
+  }
+
+  run(key: string, feeds: Readonly<Record<string, Tensor>>, options: CallOptions = {}): Promise<Record<string, Tensor>> {
+    const p = this.prepare(feeds, options.transfer);
+    return this.call({ op: 'run', key, feeds: p.feeds, options: { outputs: options.outputs } }, p.list);
+  }
+
+  step(key: string, feeds: Readonly<Record<string, Tensor>>, options: CallOptions = {}): Promise<Record<string, Tensor>> {
+    const p = this.prepare(feeds, options.transfer);
+    return this.call({ op: 'step', key, feeds: p.feeds, options: { outputs: options.outputs } }, p.list);
+  }
+
+  /** Copies the tensors into the worker (the caller keeps its arrays). */
+  setState(tensors: Readonly<Record<string, Tensor>>): Promise<void> {
+    return this.call({ op: 'setState', tensors: { ...tensors }, transferred: false });
+  }
+
+  /** Moves the tensors' buffers into the worker without copying; the caller's arrays are detached. */
+  moveState(tensors: Readonly<Record<string, Tensor>>): Promise<void> {
+    const p = this.prepare(tensors, true);
+    return this.call({ op: 'setState', tensors: p.feeds, transferred: true }, p.list);
+  }
+
+  getState(names?: readonly string[]): Promise<Record<string, Tensor>> {
+    return this.call({ op: 'getState', names });
+  }
+
+  unload(key: string): Promise<void> {
+    return this.call({ op: 'unload', key });
+  }
+
+  endProfiling(key: string): Promise<string | undefined> {
+    return this.call({ op: 'endProfiling', key });
+  }
+
+  /** Releases the sessions and stops the worker. */
+  async close(): Promise<void> {
+    if (!this.dead) {
+      try {
+        await this.call({ op: 'close' });
+      } catch {
+        // The worker is going away either way.
+      }
+    }
+    this.dead ??= new Error('runtime closed');
+    await this.worker.terminate();
+  }
+}
