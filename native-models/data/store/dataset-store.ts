@@ -57,6 +57,14 @@ export interface PreparedItem {
   regions?: NewRegion[];
 }
 
+export interface OpenOptions {
+  /**
+   * Caps the database at this many pages (SQLite max_page_count): a size quota. Past it, writes fail
+   * with SQLITE_FULL exactly as on a full disk, which is also how tests exercise that path.
+   */
+  maxPageCount?: number;
+}
+
 /** What undo()/redo() did, so a UI can refresh the items it touched. */
 export interface EditResult {
   label: string;
@@ -185,12 +193,12 @@ export class DatasetStore {
   }
 
   /** Opens an existing dataset folder, migrating its schema if needed. */
-  static open(dir: string): DatasetStore {
+  static open(dir: string, opts: OpenOptions = {}): DatasetStore {
     if (!fs.existsSync(path.join(dir, DB_FILE))) throw new DatasetError('NOT_FOUND', `${dir} is not a dataset (no ${DB_FILE})`);
-    return DatasetStore.openDb(dir, false);
+    return DatasetStore.openDb(dir, false, opts);
   }
 
-  private static openDb(dir: string, create: boolean): DatasetStore {
+  private static openDb(dir: string, create: boolean, opts: OpenOptions = {}): DatasetStore {
     const file = path.join(dir, DB_FILE);
     let db: Database.Database;
     try {
@@ -200,6 +208,7 @@ export class DatasetStore {
       db.pragma('foreign_keys = ON');
       db.pragma('busy_timeout = 5000');
       migrate(db, file);
+      if (opts.maxPageCount) db.pragma(`max_page_count = ${Math.floor(opts.maxPageCount)}`);
     } catch (e) {
       throw toDatasetError(e, `opening ${file}`);
     }

@@ -18,7 +18,7 @@ export const MIGRATIONS: readonly Migration[] = [
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
 CREATE TABLE items (
-  seq INTEGER PRIMARY KEY,
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
   id TEXT NOT NULL UNIQUE,
   split TEXT NOT NULL,
   image TEXT NOT NULL,
@@ -38,7 +38,7 @@ CREATE INDEX items_spoken ON items (spoken_count, seq);
 CREATE INDEX items_regions ON items (region_count, seq);
 
 CREATE TABLE captions (
-  seq INTEGER PRIMARY KEY,
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
   id TEXT NOT NULL UNIQUE,
   item_id TEXT NOT NULL REFERENCES items (id) ON DELETE CASCADE,
   text TEXT NOT NULL,
@@ -61,7 +61,7 @@ CREATE TRIGGER captions_au AFTER UPDATE OF text ON captions BEGIN
 END;
 
 CREATE TABLE spoken (
-  seq INTEGER PRIMARY KEY,
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
   id TEXT NOT NULL UNIQUE,
   item_id TEXT NOT NULL REFERENCES items (id) ON DELETE CASCADE,
   wav TEXT NOT NULL,
@@ -81,7 +81,7 @@ CREATE TRIGGER spoken_ad AFTER DELETE ON spoken BEGIN
 END;
 
 CREATE TABLE regions (
-  seq INTEGER PRIMARY KEY,
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
   id TEXT NOT NULL UNIQUE,
   item_id TEXT NOT NULL REFERENCES items (id) ON DELETE CASCADE,
   x0 REAL NOT NULL, y0 REAL NOT NULL, x1 REAL NOT NULL, y1 REAL NOT NULL,
@@ -97,9 +97,10 @@ CREATE TRIGGER regions_ad AFTER DELETE ON regions BEGIN
   UPDATE items SET region_count = region_count - 1 WHERE id = old.item_id;
 END;
 
+-- AUTOINCREMENT: a seq is never reused, so undo can put a deleted row back at its old seq (and order).
 -- Edit journal for undo/redo: each entry holds the before/after rows of one user edit.
 CREATE TABLE journal (
-  seq INTEGER PRIMARY KEY,
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
   label TEXT NOT NULL,
   item_ids TEXT NOT NULL,
   changes TEXT NOT NULL,

@@ -1,7 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { DatasetError, DatasetStore, Library } from '../../../../native-models/data/store';
+import Database from 'better-sqlite3';
+import { DB_FILE, DatasetError, DatasetStore, Library, SCHEMA_VERSION } from '../../../../native-models/data/store';
+import { writeWav } from '../../../../native-models/data/audio';
 import { tempDir, tinyImage } from '../helpers';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -14,6 +17,22 @@ afterEach(() => {
   lib.closeAll();
   tmp.cleanup();
 });
+
+const code = (fn: () => unknown): string | undefined => {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(DatasetError);
+    return (e as DatasetError).code;
+  }
+  return undefined;
+};
+
+function fresh(): DatasetStore {
+  return lib.get(lib.create('test').id);
+}
+
+const wav = writeWav({ sampleRate: 16000, channels: [new Float32Array(1600).fill(0.1)] });
 
 describe('Library', () => {
   it('creates, lists, renames and deletes datasets', () => {
@@ -30,27 +49,265 @@ describe('Library', () => {
     expect(fs.readdirSync(tmp.dir).length).toBe(1);
   });
 
-  it('rejects ids that could escape the root and unknown ids', () => {
-    expect(() => lib.get('../x')).toThrow(DatasetError);
+  it('rejects ids that could escape the root, unknown ids and empty names', () => {
+    expect(code(() => lib.get('../x'))).toBe('NOT_FOUND');
     expect(() => lib.get('nope')).toThrow(/no dataset/);
     expect(() => lib.delete('nope')).toThrow(/no dataset/);
-    expect(() => lib.create('  ')).toThrow(/name/);
+    expect(code(() => lib.create('  '))).toBe('INVALID');
+    expect(code(() => lib.rename(lib.create('x').id, ''))).toBe('INVALID');
+  });
+
+  it('records versioned migrations and uses WAL', () => {
+    const d = fresh();
+    d.close();
+    const db = new Database(path.join(d.dir, DB_FILE), { readonly: true });
+    expect(db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get()).toEqual({ v: SCHEMA_VERSION });
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    db.close();
   });
 });
 
-describe('DatasetStore', () => {
-  it('adds items with images and reads them back', async () => {
-    const d = lib.get(lib.create('x').id);
-    const item = await d.addItem({ image: await tinyImage(1), fileName: 'a.png', captions: [{ text: 'a red cat' }], split: 'val' });
-    expect(item.width).toBe(8);
-    expect(item.height).toBe(9);
-    expect(item.split).toBe('val');
+describe('DatasetStore items and queries', () => {
+  it('adds items with images and reads them back, deduplicating blobs', async () => {
+    const d = fresh();
+    const img = await tinyImage(1);
+    const item = await d.addItem({ image: img, fileName: 'a.png', captions: [{ text: 'a red cat' }], split: 'val' });
+    expect(item).toMatchObject({ width: 8, height: 9, split: 'val', fileName: 'a.png' });
     expect(item.captions.map((c) => c.text)).toEqual(['a red cat']);
-    expect(d.getBlob(item.image).length).toBeGreaterThan(0);
+    expect(Buffer.compare(d.getBlob(item.image), img)).toBe(0);
+    const again = await d.addItem({ image: img });
+    expect(again.image).toBe(item.image);
+    expect(d.findByImage(item.image)).toBe(item.id);
     const q = d.query({ offset: 0, limit: 10 });
-    expect(q.total).toBe(1);
+    expect(q.total).toBe(2);
     expect(q.items[0]).toMatchObject({ id: item.id, caption: 'a red cat', hasSpoken: false, hasRegions: false, split: 'val' });
-    expect(d.blobPath(q.items[0].thumb)).toContain(path.join('blobs', q.items[0].thumb.slice(0, 2)));
+    expect(fs.existsSync(d.blobPath(q.items[0].thumb))).toBe(true);
+    expect(d.info().itemCount).toBe(2);
     expect(d.integrityCheck()).toBe('ok');
+  });
+
+  it('filters by caption substring, split, spoken and regions, with offset/limit', async () => {
+    const d = fresh();
+    const ids = await d.addItems(await Promise.all(Array.from({ length: 12 }, async (_, i) => ({
+      image: await tinyImage(i + 10),
+      split: i % 3 === 0 ? 'test' : 'train',
+      captions: [{ text: i % 2 ? `A Dog number ${i}` : `a cat, café ${i}` }],
+      regions: i % 4 === 0 ? [{ box: [0, 0, 0.5, 0.5] as [number, number, number, number], label: 'x' }] : [],
+    }))));
+    d.addSpoken(ids[5], d.prepareSpoken({ wav, durationS: 0.1 }));
+    expect(d.query({ text: 'dog', offset: 0, limit: 100 }).total).toBe(6);
+    expect(d.query({ text: 'DOG NUM', offset: 0, limit: 100 }).total).toBe(6);
+    expect(d.query({ text: 'og numb', offset: 0, limit: 100 }).total).toBe(6); // substring, not word prefix
+    expect(d.query({ text: 'cafe', offset: 0, limit: 100 }).total).toBe(6); // diacritics folded
+    expect(d.query({ text: '11', offset: 0, limit: 100 }).items.map((s) => s.id)).toEqual([ids[11]]); // short: LIKE scan
+    expect(d.query({ text: '%', offset: 0, limit: 100 }).total).toBe(0);
+    expect(d.query({ text: '"', offset: 0, limit: 100 }).total).toBe(0);
+    expect(d.query({ split: 'test', offset: 0, limit: 100 }).total).toBe(4);
+    expect(d.query({ hasRegions: true, offset: 0, limit: 100 }).total).toBe(3);
+    expect(d.query({ hasRegions: false, offset: 0, limit: 100 }).total).toBe(9);
+    expect(d.query({ hasSpoken: true, offset: 0, limit: 100 }).items.map((s) => s.id)).toEqual([ids[5]]);
+    expect(d.query({ text: 'dog', split: 'train', offset: 0, limit: 100 }).total).toBe(4);
+    const page = d.query({ offset: 10, limit: 5 });
+    expect(page.total).toBe(12);
+    expect(page.items.map((s) => s.id)).toEqual(ids.slice(10));
+    expect(d.indexOf(ids[7])).toBe(7);
+  });
+
+  it('inserts a batch all-or-nothing', async () => {
+    const d = fresh();
+    const good = await d.prepareImage(await tinyImage(1));
+    expect(code(() => d.insertItems([{ image: good, captions: [{ text: 'ok' }] }, { image: good, regions: [{ box: [0, 0, 2, 2], label: 'bad' }] }]))).toBe('INVALID');
+    expect(code(() => d.insertItems([{ image: good }, { image: good, split: '../evil' }]))).toBe('INVALID');
+    expect(d.info().itemCount).toBe(0);
+  });
+
+  it('fails cleanly on bad ids', async () => {
+    const d = fresh();
+    expect(code(() => d.getItem('nope'))).toBe('NOT_FOUND');
+    expect(code(() => d.addCaption('nope', 'x'))).toBe('NOT_FOUND');
+    expect(code(() => d.updateCaption('nope', { text: 'x' }))).toBe('NOT_FOUND');
+    expect(code(() => d.deleteRegion('nope'))).toBe('NOT_FOUND');
+    expect(code(() => d.deleteItems(['nope']))).toBe('NOT_FOUND');
+    expect(code(() => d.getBlob('0'.repeat(64)))).toBe('NOT_FOUND');
+    expect(code(() => d.getBlob('../../etc/passwd'))).toBe('INVALID');
+  });
+});
+
+describe('edits with undo/redo', () => {
+  it('undoes and redoes caption, region, split and spoken edits in order, across reopen', async () => {
+    const d = fresh();
+    const item = await d.addItem({ image: await tinyImage(3), captions: [{ text: 'first' }] });
+    const c0 = item.captions[0];
+    d.updateCaption(c0.id, { text: 'edited' });
+    const c1 = d.addCaption(item.id, 'second');
+    const r = d.addRegion(item.id, { box: [0.1, 0.1, 0.5, 0.5], label: 'cat' });
+    d.updateRegion(r.id, { box: [0.2, 0.2, 0.6, 0.7] });
+    d.updateRegion(r.id, { label: 'dog' });
+    d.setSplit([item.id], 'test');
+    const s = d.addSpoken(item.id, d.prepareSpoken({ wav, durationS: 0.1, trace: [[{ x: 0.5, y: 0.5, t: 0 }]] }));
+    expect(d.getItem(item.id).spoken[0]).toMatchObject({ id: s.id, durationS: 0.1, sampleRate: 16000, trace: [[{ x: 0.5, y: 0.5, t: 0 }]] });
+    expect(d.query({ hasSpoken: true, hasRegions: true, offset: 0, limit: 5 }).total).toBe(1);
+    const final = d.getItem(item.id);
+    expect(d.undoState()).toMatchObject({ canUndo: true, canRedo: false, undoLabel: 'record spoken caption' });
+
+    // Reopen: the journal is on disk.
+    lib.closeAll();
+    const e = lib.get(d.info === undefined ? '' : path.basename(d.dir));
+    expect(e.undo()?.itemIds).toEqual([item.id]);
+    expect(e.getItem(item.id).spoken).toEqual([]);
+    expect(e.query({ hasSpoken: true, offset: 0, limit: 5 }).total).toBe(0);
+    e.undo(); // split
+    expect(e.getItem(item.id).split).toBe('train');
+    e.undo(); // label
+    expect(e.getItem(item.id).regions[0]).toMatchObject({ label: 'cat', box: [0.2, 0.2, 0.6, 0.7] });
+    e.undo(); // move
+    expect(e.getItem(item.id).regions[0].box).toEqual([0.1, 0.1, 0.5, 0.5]);
+    e.undo(); // add region
+    expect(e.getItem(item.id).regions).toEqual([]);
+    e.undo(); // add caption
+    e.undo(); // edit caption
+    expect(e.getItem(item.id).captions).toEqual([{ ...c0, text: 'first' }]);
+    expect(e.undo()).toBeNull();
+    expect(e.undoState()).toMatchObject({ canUndo: false, canRedo: true, redoLabel: 'edit caption' });
+    for (let i = 0; i < 7; i++) expect(e.redo()).not.toBeNull();
+    expect(e.redo()).toBeNull();
+    const redone = e.getItem(item.id);
+    expect({ ...redone, updatedAt: '' }).toEqual({ ...final, updatedAt: '' });
+    expect(redone.captions[1].id).toBe(c1.id);
+    // A new edit after an undo drops the redo branch.
+    e.undo();
+    e.addCaption(item.id, 'branch');
+    expect(e.undoState().canRedo).toBe(false);
+    expect(e.integrityCheck()).toBe('ok');
+  });
+
+  it('undoes an item delete with its captions, regions and spoken captions, in its old place', async () => {
+    const d = fresh();
+    const ids = await d.addItems([
+      { image: await tinyImage(1), captions: [{ text: 'one' }] },
+      { image: await tinyImage(2), captions: [{ text: 'two' }, { text: 'deux' }], regions: [{ box: [0, 0, 1, 1], label: 'all' }] },
+      { image: await tinyImage(3) },
+    ]);
+    d.addSpoken(ids[1], d.prepareSpoken({ wav, durationS: 0.1 }));
+    const before = d.getItem(ids[1]);
+    d.deleteItems([ids[1]]);
+    expect(d.hasItem(ids[1])).toBe(false);
+    expect(d.query({ text: 'deux', offset: 0, limit: 10 }).total).toBe(0);
+    d.undo();
+    expect({ ...d.getItem(ids[1]), updatedAt: '' }).toEqual({ ...before, updatedAt: '' });
+    expect(d.query({ offset: 0, limit: 10 }).items.map((s) => s.id)).toEqual(ids);
+    expect(d.query({ text: 'deux', hasSpoken: true, hasRegions: true, offset: 0, limit: 10 }).total).toBe(1);
+    d.redo();
+    expect(d.hasItem(ids[1])).toBe(false);
+    expect(d.integrityCheck()).toBe('ok');
+  });
+
+  it('re-record replaces a spoken caption in one undoable step', async () => {
+    const d = fresh();
+    const item = await d.addItem({ image: await tinyImage(4) });
+    const a = d.addSpoken(item.id, d.prepareSpoken({ wav, durationS: 0.1 }));
+    const b = d.addSpoken(item.id, d.prepareSpoken({ wav, durationS: 0.2 }), a.id);
+    expect(d.getItem(item.id).spoken.map((s) => s.id)).toEqual([b.id]);
+    d.undo();
+    expect(d.getItem(item.id).spoken.map((s) => s.id)).toEqual([a.id]);
+    expect(code(() => d.addSpoken(item.id, d.prepareSpoken({ wav, durationS: 0.1 }), 'nope'))).toBe('NOT_FOUND');
+    expect(d.getItem(item.id).spoken.map((s) => s.id)).toEqual([a.id]);
+  });
+
+  it('validates boxes, labels and traces', async () => {
+    const d = fresh();
+    const item = await d.addItem({ image: await tinyImage(5) });
+    expect(code(() => d.addRegion(item.id, { box: [0.5, 0, 0.4, 1], label: 'x' }))).toBe('INVALID');
+    expect(code(() => d.addRegion(item.id, { box: [0, 0, NaN, 1], label: 'x' }))).toBe('INVALID');
+    expect(code(() => d.addRegion(item.id, { box: [0, 0, 1] as never, label: 'x' }))).toBe('INVALID');
+    const r = d.addRegion(item.id, { box: [0, 0, 1, 1], label: 'ok' });
+    expect(code(() => d.updateRegion(r.id, { box: [-1, 0, 1, 1] }))).toBe('INVALID');
+    expect(code(() => d.addSpoken(item.id, d.prepareSpoken({ wav, durationS: 1, trace: [[{ x: 'a' }]] as never })))).toBe('INVALID');
+    expect(d.getItem(item.id).regions).toHaveLength(1);
+  });
+});
+
+describe('failures', () => {
+  it('reports a dataset folder that disappears while open, without crashing', async () => {
+    const d = fresh();
+    const item = await d.addItem({ image: await tinyImage(1) });
+    fs.rmSync(d.dir, { recursive: true, force: true });
+    expect(code(() => d.getItem(item.id))).toBe('DATASET_MISSING');
+    expect(code(() => d.query({ offset: 0, limit: 10 }))).toBe('DATASET_MISSING');
+    await expect(d.addItem({ image: await tinyImage(2) })).rejects.toMatchObject({ code: 'DATASET_MISSING' });
+    expect(() => d.getItem(item.id)).toThrow(/disappeared/);
+    expect(lib.list()).toEqual([]);
+  });
+
+  it('a full database (SQLITE_FULL) fails the write with DISK_FULL and keeps everything committed', async () => {
+    const created = DatasetStore.create(path.join(tmp.dir, 'full'), { name: 'full' });
+    created.close();
+    const d = DatasetStore.open(path.join(tmp.dir, 'full'), { maxPageCount: 60 });
+    const long = 'x'.repeat(3000);
+    let committed = 0;
+    let err: unknown;
+    const img = await d.prepareImage(await tinyImage(1));
+    for (let i = 0; i < 200 && !err; i++) {
+      try {
+        d.insertItems(Array.from({ length: 5 }, () => ({ image: img, captions: [{ text: `${long} ${i}` }] })));
+        committed += 5;
+      } catch (e) {
+        err = e;
+      }
+    }
+    expect(err).toMatchObject({ code: 'DISK_FULL' });
+    expect((err as Error).message).toMatch(/disk is full/);
+    expect(d.info().itemCount).toBe(committed);
+    expect(d.integrityCheck()).toBe('ok');
+    d.close();
+    const again = DatasetStore.open(path.join(tmp.dir, 'full'));
+    expect(again.info().itemCount).toBe(committed);
+    expect(again.query({ offset: 0, limit: 1000 }).items.every((s) => s.caption.startsWith('xxx'))).toBe(true);
+    again.close();
+  });
+
+  const canMount = (() => {
+    if (process.platform !== 'linux' || process.getuid?.() !== 0) return false;
+    const probe = fs.mkdtempSync('/tmp/opt-mnt-');
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', probe], { stdio: 'ignore' });
+      execFileSync('umount', [probe], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    } finally {
+      fs.rmSync(probe, { recursive: true, force: true });
+    }
+  })();
+
+  it.skipIf(!canMount)('a real full disk (small tmpfs) gives DISK_FULL, no partial blob, no half item', async () => {
+    const mnt = fs.mkdtempSync('/tmp/opt-full-');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1200k', 'tmpfs', mnt]);
+    try {
+      const d = DatasetStore.create(path.join(mnt, 'ds'), { name: 'full' });
+      let err: unknown;
+      let n = 0;
+      for (let i = 0; i < 400 && !err; i++) {
+        try {
+          await d.addItems([{ image: await tinyImage(1000 + i, 'png', 64), captions: [{ text: `caption ${i} ${'y'.repeat(500)}` }] }]);
+          n++;
+        } catch (e) {
+          err = e;
+        }
+      }
+      expect(err).toMatchObject({ code: 'DISK_FULL' });
+      expect(n).toBeGreaterThan(0);
+      expect(fs.readdirSync(path.join(mnt, 'ds', 'blobs', 'tmp'))).toEqual([]);
+      expect(d.info().itemCount).toBe(n);
+      for (const s of d.query({ offset: 0, limit: 1000 }).items) {
+        const it = d.getItem(s.id);
+        expect(d.getBlob(it.image).length).toBeGreaterThan(0);
+        expect(it.captions).toHaveLength(1);
+      }
+      d.close();
+    } finally {
+      execFileSync('umount', [mnt]);
+      fs.rmSync(mnt, { recursive: true, force: true });
+    }
   });
 });
