@@ -307,9 +307,7 @@ export function toOnnx(graph: Graph, opts: OnnxOptions = {}): OnnxModel {
   graph.nodes.forEach((n, i) => {
     if (!keep[i]) return;
     const rule = rules[n.op] as unknown as { lower: (L: Lowering, i: string[], o: string[], a: unknown, n: unknown) => void };
-    // Outputs nothing reads (e.g. MaxPool's indices without a gradient) still need names; ONNX allows ''.
-    const outs = n.outputs.map((o, j) => (j > 0 && !live.has(o.id) ? '' : nameOf(o)));
-    rule.lower(L, n.inputs.map(nameOf), outs, n.attrs, n);
+    rule.lower(L, n.inputs.map(nameOf), n.outputs.map(nameOf), n.attrs, n);
   });
   for (const { from, name } of identities) nodes.push({ op: 'Identity', inputs: [names.get(from)!], outputs: [name], attrs: {} });
 
