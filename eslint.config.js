@@ -13,7 +13,7 @@ const layer = (files, patterns, message) => ({
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', 'out/**', 'release/**', '.cache/**', 'test-results/**', 'playwright-report/**', 'data/**'] },
   ...tseslint.configs.recommended,
-  ...pluginVue.configs['flat/recommended'],
+  ...pluginVue.configs['flat/recommended'].map((c) => (c.files || c.rules ? { ...c, files: ['**/*.vue'] } : c)),
   {
     files: ['**/*.vue'],
     languageOptions: { parserOptions: { parser: tseslint.parser } },

@@ -1,0 +1,176 @@
+// The model package format: a folder with `manifest.json` naming each component's files (ONNX graphs,
+// class vocabularies, safetensors weights), their sha256, the component's config and its measured quality.
+// The default package ships in `native-models/packages/default/`; bigger packages plug in through the same format.
+// Components are written one at a time (each trainer exports its own), so `writeComponent` updates the manifest
+// transactionally: files first (temp + rename), then the manifest in one atomic rename.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { writeFileAtomic } from '../train/atomic';
+
+/** Identifies the format in manifest.json; bump FORMAT_VERSION on an incompatible change. */
+export const FORMAT_ID = 'opt-studio-model-package';
+export const FORMAT_VERSION = 1;
+export const MANIFEST_FILE = 'manifest.json';
+
+/** The component kinds the studio knows; a package may carry any subset. */
+export const COMPONENT_KINDS = ['detector', 'audio-encoder', 'dvae', 'opt', 'tokenizer'] as const;
+export type ComponentKind = (typeof COMPONENT_KINDS)[number];
+
+const relPath = z
+  .string()
+  .min(1)
+  .refine((p) => !isAbsolute(p) && !normalize(p).split(/[\\/]/).includes('..'), 'must be a relative path inside the package');
+
+const componentSchema = z.object({
+  kind: z.enum(COMPONENT_KINDS),
+  /** Role -> file inside the package, e.g. { model: 'detector.onnx', classes: 'detector-classes.json' }. */
+  files: z.record(z.string(), relPath),
+  /** Role -> sha256 hex of that file, checked on load. */
+  sha256: z.record(z.string(), z.string().regex(/^[0-9a-f]{64}$/)),
+  /** The component's own configuration (dimensions, input size, contract details); its owner validates it. */
+  config: z.record(z.string(), z.unknown()).default({}),
+  /** Quality and speed figures with the command that produced them. */
+  metrics: z.record(z.string(), z.union([z.number(), z.string()])).default({}),
+  /** How the weights were made: command, dataset, seed, steps. */
+  training: z.record(z.string(), z.union([z.number(), z.string()])).default({}),
+});
+
+const manifestSchema = z.object({
+  format: z.literal(FORMAT_ID),
+  formatVersion: z.literal(FORMAT_VERSION),
+  name: z.string().min(1),
+  version: z.string().min(1),
+  description: z.string().default(''),
+  license: z.string().default(''),
+  components: z.record(z.string(), componentSchema),
+});
+
+export type ComponentEntry = z.infer<typeof componentSchema>;
+export type Manifest = z.infer<typeof manifestSchema>;
+
+/** A package that failed to load: says which package and what is wrong with it. */
+export class PackageError extends Error {
+  constructor(readonly dir: string, message: string) {
+    super(`model package ${dir}: ${message}`);
+    this.name = 'PackageError';
+  }
+}
+
+/** A loaded package: its manifest and absolute paths of every component file (all verified). */
+export interface ModelPackage {
+  dir: string;
+  manifest: Manifest;
+  /** Absolute path of a component's file by role; throws a PackageError naming what is missing. */
+  file(component: string, role: string): string;
+  /** The component entry; throws a PackageError if the package lacks it or it is of another kind. */
+  component(name: string, kind: ComponentKind): ComponentEntry;
+}
+
+/** The default package shipped in the repository. */
+export function defaultPackageDir(): string {
+  return resolve(dirname(fileURLToPath(import.meta.url)), 'default');
+}
+
+function sha256File(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+function inside(dir: string, rel: string): string {
+  const abs = resolve(dir, rel);
+  if (abs !== dir && !abs.startsWith(dir + sep)) throw new PackageError(dir, `file ${rel} lies outside the package`);
+  return abs;
+}
+
+function readManifest(dir: string): Manifest {
+  const path = join(dir, MANIFEST_FILE);
+  if (!existsSync(path)) throw new PackageError(dir, `no ${MANIFEST_FILE} (is this a model package folder?)`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new PackageError(dir, `${MANIFEST_FILE} is not valid JSON: ${(e as Error).message}`);
+  }
+  const parsed = manifestSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new PackageError(dir, `${MANIFEST_FILE} at ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/**
+ * Loads and verifies a package: manifest schema, every file present, every sha256 matching.
+ * Example:
+ *   const pkg = loadPackage(defaultPackageDir());
+ *   const onnxPath = pkg.file('detector', 'model');
+ */
+export function loadPackage(dirIn: string, opts: { verifyHashes?: boolean } = {}): ModelPackage {
+  const dir = resolve(dirIn);
+  const manifest = readManifest(dir);
+  for (const [name, c] of Object.entries(manifest.components)) {
+    for (const [role, rel] of Object.entries(c.files)) {
+      const abs = inside(dir, rel);
+      if (!existsSync(abs)) throw new PackageError(dir, `component ${name}: file ${rel} (${role}) is missing`);
+      const want = c.sha256[role];
+      if (!want) throw new PackageError(dir, `component ${name}: no sha256 for ${role}`);
+      if (opts.verifyHashes !== false && sha256File(abs) !== want) {
+        throw new PackageError(dir, `component ${name}: ${rel} does not match its sha256 (corrupt or replaced file)`);
+      }
+    }
+  }
+  return {
+    dir,
+    manifest,
+    component(name, kind) {
+      const c = manifest.components[name];
+      if (!c) throw new PackageError(dir, `has no component "${name}" (it has: ${Object.keys(manifest.components).join(', ') || 'none'})`);
+      if (c.kind !== kind) throw new PackageError(dir, `component "${name}" is a ${c.kind}, not a ${kind}`);
+      return c;
+    },
+    file(component, role) {
+      const c = manifest.components[component];
+      const rel = c?.files[role];
+      if (!rel) throw new PackageError(dir, `component "${component}" has no file for "${role}"`);
+      return inside(dir, rel);
+    },
+  };
+}
+
+/** The files of one component to write: role -> { name inside the package, bytes }. */
+export type ComponentFiles = Record<string, { name: string; bytes: Uint8Array | string }>;
+
+/**
+ * Writes (or replaces) one component of a package: its files atomically, then the manifest atomically,
+ * so a crash leaves the previous manifest pointing at the previous, still-present files or the new complete set.
+ * Creates the package (with `init`) when the folder has no manifest yet.
+ */
+export function writeComponent(
+  dirIn: string,
+  name: string,
+  entry: Omit<ComponentEntry, 'files' | 'sha256'>,
+  files: ComponentFiles,
+  init: { name: string; version: string; description?: string; license?: string } = { name: 'default', version: '0.1.0' },
+): Manifest {
+  const dir = resolve(dirIn);
+  mkdirSync(dir, { recursive: true });
+  const manifest: Manifest = existsSync(join(dir, MANIFEST_FILE))
+    ? readManifest(dir)
+    : { format: FORMAT_ID, formatVersion: FORMAT_VERSION, description: '', license: '', components: {}, ...init };
+  const rels: Record<string, string> = {};
+  const hashes: Record<string, string> = {};
+  for (const [role, f] of Object.entries(files)) {
+    relPath.parse(f.name);
+    const abs = inside(dir, f.name);
+    mkdirSync(dirname(abs), { recursive: true });
+    const bytes = typeof f.bytes === 'string' ? Buffer.from(f.bytes, 'utf8') : f.bytes;
+    writeFileAtomic(abs, [bytes]);
+    rels[role] = f.name;
+    hashes[role] = createHash('sha256').update(bytes).digest('hex');
+  }
+  manifest.components[name] = componentSchema.parse({ ...entry, files: rels, sha256: hashes });
+  writeFileAtomic(join(dir, MANIFEST_FILE), [JSON.stringify(manifest, null, 2) + '\n']);
+  return manifest;
+}
