@@ -1,0 +1,269 @@
+// The trainer: runs a training-step graph (forward, loss, gradients and optimizer update in one ONNX
+// model, see graph/) step after step. Parameters and optimizer state stay resident in the runtime
+// (carried outputs), so a step moves only the batch in and the loss out. It feeds the learning rate
+// from a schedule, reports progress, evaluates, checkpoints every N steps and on cancel, and resumes
+// exactly: the same losses bit for bit as an uninterrupted run.
+import type { Runtime, ModelInfo } from '../runtime/runtime';
+import { BucketedModel } from '../runtime/runtime';
+import type { ModelSource } from '../runtime/session';
+import { allocData, item, tensor, type DType, type Tensor } from '../runtime/tensor';
+import type { Batch, BatchSource } from './batching';
+import { loadCheckpoint, saveCheckpoint, latestCheckpoint } from './checkpoint';
+import { Rng, type RngState } from './rng';
+import { lrAt, type LrSchedule } from './schedule';
+
+/** One tensor the step reads and writes back: a parameter or a piece of optimizer state. */
+export interface CarriedTensor {
+  /** Name in the checkpoint (model.safetensors / optimizer.safetensors). */
+  name: string;
+  /** Graph input holding the current value. */
+  input: string;
+  /** Graph output holding the updated value (none for frozen parameters: they stay as they are). */
+  output?: string;
+  dims: readonly number[];
+  dtype?: DType;
+}
+
+/** What the trainer needs to know about a training-step graph. */
+export interface TrainStepSpec {
+  /** The step's ONNX for a shape bucket (built on first use of that bucket). */
+  model: (bucket: string) => ModelSource | Promise<ModelSource>;
+  params: readonly CarriedTensor[];
+  /** Optimizer state (moments...), zero-initialised on a fresh start. */
+  state: readonly CarriedTensor[];
+  /** Names of the scalar inputs fed each step; their dtype and rank come from the model. */
+  inputs: { lr?: string; step?: string; seed?: string };
+  /** Loss output name, and other scalar outputs reported as metrics. */
+  loss: string;
+  metrics?: readonly string[];
+  /** Recorded in checkpoints (kind and hyper-parameters). */
+  optimizer: { kind: string; [k: string]: unknown };
+}
+
+export interface Progress {
+  step: number;
+  totalSteps: number;
+  loss: number;
+  lr: number;
+  metrics: Record<string, number>;
+  /** This step's wall time, and the running mean since start/resume. */
+  stepMs: number;
+  meanStepMs: number;
+  /** Examples (Batch.size units) per second over the run so far. */
+  throughput: number;
+  etaSeconds: number;
+}
+
+export interface EvalContext {
+  step: number;
+  runtime: Runtime;
+  /**
+   * Runs a model loaded in the same runtime with the current parameters filled in from the resident
+   * state (inputs named like the training graph's parameter inputs); see Runtime.step.
+   */
+  withParams: (key: string, feeds: Record<string, Tensor>) => Promise<Record<string, Tensor>>;
+  /** Copies of the current parameters, by checkpoint name. */
+  params: () => Promise<Record<string, Tensor>>;
+}
+
+export interface TrainOptions {
+  runtime: Runtime;
+  spec: TrainStepSpec;
+  data: BatchSource;
+  schedule: LrSchedule;
+  /** Train until this many steps are done (counting steps before a resume). */
+  steps: number;
+  /** Initial parameters by checkpoint name; required unless resuming. */
+  params?: Record<string, Tensor>;
+  /** Resume from this checkpoint (a step directory, or a run directory for its latest). */
+  resume?: string;
+  /** Seed of the per-step seed input (dropout and other in-graph randomness). */
+  seed?: number;
+  checkpoint?: { dir: string; every?: number; keep?: number; config?: unknown };
+  evaluate?: { every: number; run: (ctx: EvalContext) => Promise<Record<string, number>> };
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+  onEval?: (step: number, metrics: Record<string, number>) => void;
+  /** Name used for the runtime session keys (default "train"). */
+  name?: string;
+}
+
+export interface TrainResult {
+  step: number;
+  losses: number[];
+  cancelled: boolean;
+  /** Last checkpoint written by this run, if any. */
+  checkpoint?: string;
+  meanStepMs: number;
+}
+
+function scalarLike(info: ModelInfo, name: string, value: number): Tensor {
+  const inp = info.inputs.find((i) => i.name === name);
+  if (!inp) throw new Error(`training graph has no input '${name}' (inputs: ${info.inputs.map((i) => i.name).join(', ')})`);
+  const dims = inp.dims.map((d) => (typeof d === 'number' ? d : 1));
+  switch (inp.dtype) {
+    case 'float32':
+    case 'float64':
+    case 'int32':
+      return tensor(inp.dtype, dims, [value]);
+    case 'int64':
+      return tensor('int64', dims, [BigInt(Math.trunc(value))]);
+    default:
+      throw new Error(`input '${name}' has dtype ${inp.dtype}; a scalar input must be float32/float64/int32/int64`);
+  }
+}
+
+/**
+ * Trains until opts.steps steps are done or opts.signal aborts; checkpoints every N steps, at the end
+ * and on cancel. Example:
+ * ```ts
+ * const rt = new WorkerRuntime();
+ * const res = await train({ runtime: rt, spec, data, schedule: { kind: 'cosine', peak: 1e-3, warmup: 100, total: 10_000 },
+ *   steps: 10_000, params: initial, checkpoint: { dir: 'runs/a', every: 500 }, signal, onProgress: console.log });
+ * ```
+ */
+export async function train(opts: TrainOptions): Promise<TrainResult> {
+  const { runtime, spec, data } = opts;
+  const name = opts.name ?? 'train';
+  const carry: Record<string, string> = {};
+  for (const t of [...spec.params, ...spec.state]) if (t.output) carry[t.output] = t.input;
+  const model = new BucketedModel(runtime, name, spec.model, { carry });
+
+  // Initial state: a checkpoint, or the given params with zeroed optimizer state.
+  let step = 0;
+  let rngState: RngState | undefined;
+  const initial: Record<string, Tensor> = {};
+  const resumeFrom = opts.resume !== undefined ? (latestCheckpoint(opts.resume) ?? opts.resume) : undefined;
+  if (resumeFrom !== undefined) {
+    const ck = loadCheckpoint(resumeFrom);
+    step = ck.step;
+    for (const p of spec.params) {
+      const t = ck.params[p.name];
+      if (!t) throw new Error(`${resumeFrom}: checkpoint has no parameter '${p.name}'`);
+      initial[p.input] = t;
+    }
+    for (const s of spec.state) {
+      const t = ck.optimizer[s.name];
+      if (!t) throw new Error(`${resumeFrom}: checkpoint has no optimizer tensor '${s.name}'`);
+      initial[s.input] = t;
+    }
+    rngState = (ck.rng as { seed?: RngState } | undefined)?.seed;
+    data.restore(ck.data);
+  } else {
+    if (!opts.params) throw new Error('train: give params (initial values) or resume (a checkpoint)');
+    for (const p of spec.params) {
+      const t = opts.params[p.name];
+      if (!t) throw new Error(`train: no initial value for parameter '${p.name}'`);
+      initial[p.input] = t;
+    }
+    for (const s of spec.state) {
+      const dtype = s.dtype ?? 'float32';
+      initial[s.input] = { dtype, dims: [...s.dims], data: allocData(dtype, s.dims.reduce((a, b) => a * b, 1)) };
+    }
+  }
+  for (const t of [...spec.params, ...spec.state]) {
+    const v = initial[t.input];
+    const n = t.dims.reduce((a, b) => a * b, 1);
+    if (v.data.length !== n) throw new Error(`train: '${t.name}' has ${v.data.length} values, expected [${t.dims.join(', ')}]`);
+  }
+  await runtime.setState(initial);
+  const rng = new Rng(rngState ?? opts.seed ?? 0);
+
+  const saveNow = (s: number, dataState: unknown, snapshot: Record<string, Tensor>): string => {
+    const c = opts.checkpoint!;
+    const params: Record<string, Tensor> = {};
+    const optim: Record<string, Tensor> = {};
+    for (const p of spec.params) params[p.name] = snapshot[p.input];
+    for (const st of spec.state) optim[st.name] = snapshot[st.input];
+    return saveCheckpoint(c.dir, { step: s, params, optimizer: optim, config: c.config ?? null, optimizerInfo: spec.optimizer, rng: { seed: rng.state() }, data: dataState }, c.keep ?? 3);
+  };
+  const checkpoint = async (s: number, dataState: unknown): Promise<string | undefined> => {
+    if (!opts.checkpoint) return undefined;
+    const snap = await runtime.getState([...spec.params, ...spec.state].map((t) => t.input));
+    return saveNow(s, dataState, snap);
+  };
+
+  const losses: number[] = [];
+  const started = performance.now();
+  let examples = 0;
+  let stepsRun = 0;
+  let lastCheckpoint: string | undefined;
+  let lastSavedStep = -1;
+  // Prefetch: the next batch is prepared while the current step runs. The data state saved in a
+  // checkpoint is the one taken before fetching the batch the next step will use.
+  let pendingState = data.state();
+  let pending: Promise<Batch> = Promise.resolve(data.next());
+  let cancelled = false;
+
+  try {
+    while (step < opts.steps) {
+      if (opts.signal?.aborted) {
+        cancelled = true;
+        break;
+      }
+      const batch = await pending;
+      const stateAfterBatch = data.state();
+      const t0 = performance.now();
+      const info = await model.ensure(batch.bucket);
+      const lr = lrAt(opts.schedule, step);
+      const feeds: Record<string, Tensor> = { ...batch.feeds };
+      if (spec.inputs.lr) feeds[spec.inputs.lr] = scalarLike(info, spec.inputs.lr, lr);
+      // The optimizer's bias correction counts from 1.
+      if (spec.inputs.step) feeds[spec.inputs.step] = scalarLike(info, spec.inputs.step, step + 1);
+      if (spec.inputs.seed) feeds[spec.inputs.seed] = scalarLike(info, spec.inputs.seed, rng.nextU32() & 0x7fffffff);
+      const run = model.step(batch.bucket, feeds, { outputs: [spec.loss, ...(spec.metrics ?? [])], transfer: true });
+      // Prefetch while the worker computes.
+      const nextState = stateAfterBatch;
+      const willContinue = step + 1 < opts.steps;
+      const nextP = willContinue ? Promise.resolve(data.next()) : undefined;
+      const out = await run;
+      const loss = item(out[spec.loss]);
+      if (!Number.isFinite(loss)) throw new Error(`step ${step + 1}: loss is ${loss} (lr ${lr}); stopping before the state is checkpointed`);
+      step++;
+      stepsRun++;
+      examples += batch.size;
+      losses.push(loss);
+      pendingState = nextState;
+      if (nextP) pending = nextP;
+      const now = performance.now();
+      const elapsed = now - started;
+      const metrics: Record<string, number> = {};
+      for (const m of spec.metrics ?? []) metrics[m] = item(out[m]);
+      const meanStepMs = elapsed / stepsRun;
+      opts.onProgress?.({
+        step,
+        totalSteps: opts.steps,
+        loss,
+        lr,
+        metrics,
+        stepMs: now - t0,
+        meanStepMs,
+        throughput: (examples * 1000) / elapsed,
+        etaSeconds: ((opts.steps - step) * meanStepMs) / 1000,
+      });
+      if (opts.evaluate && step % opts.evaluate.every === 0) {
+        const m = await opts.evaluate.run({
+          step,
+          runtime,
+          withParams: (key, f) => runtime.step(key, f),
+          params: async () => {
+            const s = await runtime.getState(spec.params.map((p) => p.input));
+            return Object.fromEntries(spec.params.map((p) => [p.name, s[p.input]]));
+          },
+        });
+        opts.onEval?.(step, m);
+      }
+      if (opts.checkpoint?.every && step % opts.checkpoint.every === 0) {
+        lastCheckpoint = await checkpoint(step, pendingState);
+        lastSavedStep = step;
+      }
+    }
+  } finally {
+    // Let a prefetched batch settle so its rejection (if any) is not unhandled.
+    pending.catch(() => undefined);
+  }
+  if (opts.checkpoint && lastSavedStep !== step && (cancelled || step >= opts.steps)) {
+    lastCheckpoint = await checkpoint(step, pendingState);
+  }
+  return { step, losses, cancelled, checkpoint: lastCheckpoint, meanStepMs: stepsRun ? (performance.now() - started) / stepsRun : 0 };
+}
