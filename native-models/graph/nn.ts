@@ -25,6 +25,12 @@ export function embedding(b: GraphBuilder, ids: Value, name: string, vocab: numb
   return b.gather(b.param(`${name}.weight`, [vocab, dim], { init: { kind: 'normal', std } }), ids, 0);
 }
 
+/** x [B,T,D] plus a learned position table [T,D] (normal(0, std)). */
+export function positionEmbedding(b: GraphBuilder, x: Value, name: string, std = 0.02): Value {
+  const [, t, d] = x.shape;
+  return b.add(x, b.param(`${name}.weight`, [t, d], { init: { kind: 'normal', std } }));
+}
+
 /**
  * Additive attention bias [B,1,T,T] or [1,1,T,T]: 0 where attention is allowed, -1e9 where not.
  * `padding` is f32 [B,T] (1 = real token, 0 = pad, masking keys); `causal` forbids attending to later positions.
