@@ -49,6 +49,17 @@ export default tseslint.config(
     'electron/services are Electron-free service classes.'),
   layer(['electron/web/**'], ['electron', '**/renderer/**', '**/main/**', '**/preload/**'],
     'electron/web serves the contract to a browser without Electron.'),
-  layer(['renderer/**'], ['**/services/**', '**/main/**', '**/preload/**', '**/web/**', '**/workers/**', '**/native-models/**', 'electron', 'node:*'],
-    'The renderer sees only the types of electron/common, through its bridge.'),
+  // The 'electron' package is matched by regex: a gitignore-style 'electron' would also match the
+  // electron/ folder, and with it electron/common, which the renderer must reach.
+  {
+    files: ['renderer/**'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['**/services/**', '**/main/**', '**/preload/**', '**/web/**', '**/workers/**', '**/native-models/**', 'node:*'], message: 'The renderer sees only the types of electron/common, through its bridge.' },
+          { regex: '^electron(/.*)?$', message: 'The renderer sees only the types of electron/common, through its bridge.' },
+        ],
+      }],
+    },
+  },
 );

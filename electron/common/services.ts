@@ -72,3 +72,11 @@ export interface ServiceMap {
 }
 
 export type ServiceName = keyof ServiceMap;
+
+/**
+ * What Electron's preload exposes as `window.optStudio`: one function per contract method
+ * (generated from SERVICE_CHANNELS), each event as a subscribe function, plus the blob URL scheme.
+ */
+export type PreloadApi = { [S in ServiceName]: ServiceMap[S] } & {
+  blobUrl(datasetId: string, sha: string): string;
+};

@@ -50,3 +50,11 @@ export interface TaggedTypedArray {
 export const WS_CLOSE_UNAUTHORIZED = 4401;
 /** Header/query parameter carrying the per-launch token. */
 export const TOKEN_PARAM = 'token';
+
+/** A bidirectional message pipe (MessagePort, WebSocket, in-memory pair) the RPC runs over. */
+export interface MessageTransport {
+  send(message: WireMessage): void;
+  onMessage(listener: (message: WireMessage) => void): { dispose(): void };
+  /** Fires once when the pipe closes; pending calls then reject. */
+  onClose?(listener: () => void): { dispose(): void };
+}

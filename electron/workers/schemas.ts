@@ -1,0 +1,74 @@
+// Argument schemas for every contract method: the service host validates each call against these
+// before a service sees it. Typed against the contract, so a changed signature fails to compile here.
+import { z } from 'zod';
+import type { MethodArgs, ServiceMethods, ServiceName } from '../common';
+
+const id = z.string().min(1).max(200);
+const text = z.string().max(100_000);
+const name = z.string().trim().min(1, 'a name is required').max(200);
+const unit = z.number().finite().min(0).max(1);
+const box = z.tuple([unit, unit, unit, unit]).refine(([x0, y0, x1, y1]) => x0 <= x1 && y0 <= y1, 'box must be [x0, y0, x1, y1] with x0 <= x1 and y0 <= y1');
+const format = z.enum(['folder', 'coco', 'localized-narratives', 'imagefolder']);
+const hostPath = z.string().min(1).max(4096);
+const split = z.string().min(1).max(64);
+const captionSource = z.enum(['user', 'import', 'generated', 'transcript']);
+const regionSource = z.enum(['user', 'import', 'generated', 'detector']);
+const tracePoint = z.object({ x: z.number().finite(), y: z.number().finite(), t: z.number().finite().min(0) });
+
+const query = z.object({
+  text: z.string().max(1000).optional(),
+  split: split.optional(),
+  hasSpoken: z.boolean().optional(),
+  hasRegions: z.boolean().optional(),
+  offset: z.number().int().min(0),
+  limit: z.number().int().min(1).max(2000),
+});
+
+const recording = z.object({
+  pcm: z.instanceof(Float32Array).refine((a) => a.length > 0, 'the recording is empty'),
+  sampleRate: z.number().int().min(8000).max(192_000),
+  original: z.instanceof(Uint8Array).optional(),
+  originalMime: z.string().max(200).optional(),
+  trace: z.array(z.array(tracePoint).max(1_000_000)).max(10_000),
+  replaces: id.optional(),
+});
+
+type ArgSchemas = { [S in ServiceName]: { [M in ServiceMethods<S>]: z.ZodType<MethodArgs<S, M>> } };
+
+/** One tuple schema per method of every service. */
+export const ARG_SCHEMAS: ArgSchemas = {
+  dataset: {
+    listDatasets: z.tuple([]),
+    createDataset: z.tuple([name]),
+    renameDataset: z.tuple([id, name]),
+    deleteDataset: z.tuple([id]),
+    importDataset: z.tuple([z.object({ jobId: id, datasetId: id, format, path: hostPath, split: split.optional() })]),
+    exportDataset: z.tuple([z.object({ jobId: id, datasetId: id, format, path: hostPath })]),
+    cancelJob: z.tuple([id]),
+    queryItems: z.tuple([id, query]),
+    getItem: z.tuple([id, id]),
+    updateItem: z.tuple([id, id, z.object({ split: split.optional() })]),
+    deleteItem: z.tuple([id, id]),
+    addCaption: z.tuple([id, id, text]),
+    updateCaption: z.tuple([id, id, id, z.object({ text: text.optional(), source: captionSource.optional() })]),
+    deleteCaption: z.tuple([id, id, id]),
+    undo: z.tuple([id]),
+    redo: z.tuple([id]),
+    getHistory: z.tuple([id]),
+    addSpokenCaption: z.tuple([id, id, recording]),
+    deleteSpokenCaption: z.tuple([id, id, id]),
+    addRegion: z.tuple([id, id, z.object({
+      box, label: z.string().max(500), score: z.number().finite().optional(), source: regionSource.optional(),
+    })]),
+    updateRegion: z.tuple([id, id, id, z.object({ box: box.optional(), label: z.string().max(500).optional() })]),
+    deleteRegion: z.tuple([id, id, id]),
+  },
+  host: {
+    getAppInfo: z.tuple([]),
+    pickPath: z.tuple([z.object({
+      kind: z.enum(['folder', 'file', 'save-folder']),
+      title: z.string().max(200).optional(),
+      extensions: z.array(z.string().regex(/^[a-z0-9]{1,10}$/i)).max(20).optional(),
+    })]),
+  },
+};

@@ -1,0 +1,137 @@
+// Datasets: the library list, the open dataset, and import/export jobs with progress and cancel.
+import { defineStore } from 'pinia';
+import { computed, ref } from 'vue';
+import type { Dataset, DatasetFormat, ExportReport, ImportReport, JobProgress, PickPathOptions } from '../../../electron/common';
+import { useBridge, type UploadFile, type UploadProgress } from '../bridge';
+
+export interface Job {
+  jobId: string;
+  kind: 'import' | 'export' | 'upload';
+  datasetId: string;
+  format: DatasetFormat;
+  done: number;
+  total?: number;
+  message?: string;
+  state: 'running' | 'finished' | 'failed' | 'cancelled';
+  importReport?: ImportReport;
+  exportReport?: ExportReport;
+  error?: string;
+}
+
+const newJobId = () => `job-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+
+export const useDatasetsStore = defineStore('datasets', () => {
+  const bridge = useBridge();
+  const datasets = ref<Dataset[]>([]);
+  const currentId = ref<string | null>(null);
+  const jobs = ref<Job[]>([]);
+  const loading = ref(false);
+
+  const current = computed(() => datasets.value.find((d) => d.id === currentId.value) ?? null);
+  const runningJob = computed(() => jobs.value.find((j) => j.state === 'running') ?? null);
+
+  bridge.dataset.onDidChangeDatasets(() => void refresh());
+  bridge.dataset.onDidChangeJobProgress((p: JobProgress) => {
+    const job = jobs.value.find((j) => j.jobId === p.jobId);
+    if (job && job.state === 'running') Object.assign(job, { done: p.done, total: p.total, message: p.message });
+  });
+
+  async function refresh() {
+    loading.value = true;
+    try {
+      datasets.value = await bridge.dataset.listDatasets();
+      if (currentId.value && !datasets.value.some((d) => d.id === currentId.value)) currentId.value = null;
+    } finally {
+      loading.value = false;
+    }
+  }
+
+  function open(id: string | null) {
+    currentId.value = id;
+  }
+
+  async function create(name: string) {
+    const d = await bridge.dataset.createDataset(name);
+    await refresh();
+    currentId.value = d.id;
+    return d;
+  }
+
+  async function rename(id: string, name: string) {
+    await bridge.dataset.renameDataset(id, name);
+    await refresh();
+  }
+
+  async function remove(id: string) {
+    await bridge.dataset.deleteDataset(id);
+    if (currentId.value === id) currentId.value = null;
+    await refresh();
+  }
+
+  function pickPath(options: PickPathOptions) {
+    return bridge.host.pickPath(options);
+  }
+
+  const canUpload = !!bridge.upload;
+
+  /** Copies browser-chosen files to the host (web mode); resolves with the host folder. */
+  async function upload(datasetId: string, format: DatasetFormat, files: UploadFile[]): Promise<string> {
+    if (!bridge.upload) throw new Error('Uploading is only needed in web mode.');
+    const job: Job = { jobId: newJobId(), kind: 'upload', datasetId, format, done: 0, total: files.length, state: 'running' };
+    jobs.value.unshift(job);
+    const live = jobs.value[0];
+    try {
+      let n = 0;
+      const root = await bridge.upload(files, (p: UploadProgress) => Object.assign(live, { done: ++n, message: p.file }));
+      live.state = 'finished';
+      return root;
+    } catch (e) {
+      Object.assign(live, { state: 'failed', error: (e as Error).message });
+      throw e;
+    }
+  }
+
+  async function runImport(datasetId: string, format: DatasetFormat, path: string, split?: string, cleanup?: string) {
+    const job: Job = { jobId: newJobId(), kind: 'import', datasetId, format, done: 0, state: 'running' };
+    jobs.value.unshift(job);
+    const live = jobs.value[0];
+    try {
+      const report = await bridge.dataset.importDataset({ jobId: job.jobId, datasetId, format, path, ...(split ? { split } : {}) });
+      Object.assign(live, { state: report.cancelled ? 'cancelled' : 'finished', importReport: report, done: report.imported });
+      return report;
+    } catch (e) {
+      Object.assign(live, { state: 'failed', error: (e as Error).message });
+      throw e;
+    } finally {
+      if (cleanup && bridge.discardUpload) await bridge.discardUpload(cleanup).catch(() => {});
+      await refresh();
+    }
+  }
+
+  async function runExport(datasetId: string, format: DatasetFormat, path: string) {
+    const job: Job = { jobId: newJobId(), kind: 'export', datasetId, format, done: 0, state: 'running' };
+    jobs.value.unshift(job);
+    const live = jobs.value[0];
+    try {
+      const report = await bridge.dataset.exportDataset({ jobId: job.jobId, datasetId, format, path });
+      Object.assign(live, { state: report.cancelled ? 'cancelled' : 'finished', exportReport: report, done: report.exported });
+      return report;
+    } catch (e) {
+      Object.assign(live, { state: 'failed', error: (e as Error).message });
+      throw e;
+    }
+  }
+
+  async function cancel(jobId: string) {
+    await bridge.dataset.cancelJob(jobId);
+  }
+
+  function clearFinished() {
+    jobs.value = jobs.value.filter((j) => j.state === 'running');
+  }
+
+  return {
+    datasets, currentId, current, jobs, runningJob, loading, canUpload,
+    refresh, open, create, rename, remove, pickPath, upload, runImport, runExport, cancel, clearFinished,
+  };
+});

@@ -1,0 +1,129 @@
+// The open item and every edit to it: captions, split, regions, spoken captions, undo/redo.
+// Each edit returns the item as stored, which replaces the local copy (no optimistic guessing).
+import { defineStore } from 'pinia';
+import { computed, ref, shallowRef } from 'vue';
+import type { Box, HistoryState, Item, SpokenRecording } from '../../../electron/common';
+import { useBridge } from '../bridge';
+import { useDatasetsStore } from './datasets';
+import { useGridStore } from './grid';
+
+export const useItemStore = defineStore('item', () => {
+  const bridge = useBridge();
+  const datasets = useDatasetsStore();
+  const grid = useGridStore();
+  const item = shallowRef<Item | null>(null);
+  const history = ref<HistoryState>({ canUndo: false, canRedo: false });
+  const selectedRegionId = ref<string | null>(null);
+  const busy = ref(false);
+
+  const datasetId = computed(() => datasets.currentId);
+  const isOpen = computed(() => item.value !== null);
+
+  function need(): { ds: string; it: Item } {
+    if (!datasetId.value || !item.value) throw new Error('No item is open.');
+    return { ds: datasetId.value, it: item.value };
+  }
+
+  async function refreshHistory() {
+    if (datasetId.value) history.value = await bridge.dataset.getHistory(datasetId.value);
+  }
+
+  async function apply(p: Promise<Item>) {
+    busy.value = true;
+    try {
+      const next = await p;
+      if (item.value && next.id === item.value.id) item.value = next;
+      await refreshHistory();
+      return next;
+    } finally {
+      busy.value = false;
+    }
+  }
+
+  /** Opens the item at `index` of the grid's filtered order. */
+  async function openAt(index: number) {
+    if (!datasetId.value || index < 0 || index >= grid.total) return;
+    const summary = await grid.loadAt(index);
+    if (!summary) return;
+    grid.selected = index;
+    item.value = await bridge.dataset.getItem(datasetId.value, summary.id);
+    selectedRegionId.value = null;
+    await refreshHistory();
+  }
+
+  function close() {
+    item.value = null;
+    selectedRegionId.value = null;
+  }
+
+  const next = () => openAt(Math.min(grid.selected + 1, grid.total - 1));
+  const prev = () => openAt(Math.max(grid.selected - 1, 0));
+
+  async function reloadItem() {
+    if (item.value && datasetId.value) item.value = await bridge.dataset.getItem(datasetId.value, item.value.id);
+  }
+
+  const setCaption = (captionId: string, text: string) => {
+    const { ds, it } = need();
+    return apply(bridge.dataset.updateCaption(ds, it.id, captionId, { text }));
+  };
+  const addCaption = (text: string) => {
+    const { ds, it } = need();
+    return apply(bridge.dataset.addCaption(ds, it.id, text));
+  };
+  const deleteCaption = (captionId: string) => {
+    const { ds, it } = need();
+    return apply(bridge.dataset.deleteCaption(ds, it.id, captionId));
+  };
+  /** Marks every caption of the item as user-approved (curation's "accept"). */
+  async function acceptCaptions() {
+    const { ds, it } = need();
+    for (const c of it.captions) if (c.source !== 'user') await apply(bridge.dataset.updateCaption(ds, it.id, c.id, { source: 'user' }));
+  }
+  const setSplit = (split: string) => {
+    const { ds, it } = need();
+    return apply(bridge.dataset.updateItem(ds, it.id, { split }));
+  };
+
+  async function addRegion(box: Box, label = '') {
+    const { ds, it } = need();
+    const before = new Set(it.regions.map((r) => r.id));
+    const next = await apply(bridge.dataset.addRegion(ds, it.id, { box, label, source: 'user' }));
+    selectedRegionId.value = next.regions.find((r) => !before.has(r.id))?.id ?? null;
+  }
+  const updateRegion = (regionId: string, patch: { box?: Box; label?: string }) => {
+    const { ds, it } = need();
+    return apply(bridge.dataset.updateRegion(ds, it.id, regionId, patch));
+  };
+  async function deleteRegion(regionId: string) {
+    const { ds, it } = need();
+    if (selectedRegionId.value === regionId) selectedRegionId.value = null;
+    await apply(bridge.dataset.deleteRegion(ds, it.id, regionId));
+  }
+
+  const addSpoken = (recording: SpokenRecording) => {
+    const { ds, it } = need();
+    return apply(bridge.dataset.addSpokenCaption(ds, it.id, recording));
+  };
+  const deleteSpoken = (spokenId: string) => {
+    const { ds, it } = need();
+    return apply(bridge.dataset.deleteSpokenCaption(ds, it.id, spokenId));
+  };
+
+  async function undoRedo(which: 'undo' | 'redo') {
+    if (!datasetId.value) return;
+    const result = await bridge.dataset[which](datasetId.value);
+    history.value = { canUndo: result.canUndo, canRedo: result.canRedo, undoLabel: result.undoLabel, redoLabel: result.redoLabel };
+    if (result.item && item.value && result.item.id === item.value.id) item.value = result.item;
+    else if (result.itemId && item.value && result.itemId === item.value.id) await reloadItem();
+    return result;
+  }
+
+  return {
+    item, history, selectedRegionId, busy, isOpen,
+    openAt, close, next, prev, reloadItem, refreshHistory,
+    setCaption, addCaption, deleteCaption, acceptCaptions, setSplit,
+    addRegion, updateRegion, deleteRegion, addSpoken, deleteSpoken,
+    undo: () => undoRedo('undo'), redo: () => undoRedo('redo'),
+  };
+});
