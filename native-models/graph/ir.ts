@@ -122,3 +122,17 @@ export function print(graph: Graph): string {
   lines.push('}');
   return lines.join('\n');
 }
+
+/** The graph without nodes that no output depends on (gradient rules emit every input's cotangent). */
+export function prune(graph: Graph): Graph {
+  const live = new Set<number>(graph.outputs.map((o) => o.value.id));
+  const keep: Node[] = [];
+  for (let i = graph.nodes.length - 1; i >= 0; i--) {
+    const n = graph.nodes[i];
+    if (n.outputs.some((o) => live.has(o.id))) {
+      keep.push(n);
+      for (const v of n.inputs) live.add(v.id);
+    }
+  }
+  return { ...graph, nodes: keep.reverse() };
+}

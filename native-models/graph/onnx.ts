@@ -1,6 +1,6 @@
 // ONNX writer: lowers a Graph through the rule table and encodes ModelProto with a minimal protobuf encoder
 // (only the fields ONNX Runtime reads; no protobuf dependency). Opset 20 of ai.onnx, IR version 9.
-import { numel } from './ir';
+import { numel, prune } from './ir';
 import type { DType, Graph, Value } from './ir';
 import { ONNX_DTYPE, rules } from './ops';
 import type { AttrIn, Lowering } from './ops';
@@ -241,15 +241,9 @@ export function toOnnx(graph: Graph, opts: OnnxOptions = {}): OnnxModel {
   };
 
   // Dead-node elimination: keep only nodes an output depends on.
+  const pruned = prune(graph);
   const live = new Set<number>(graph.outputs.map((o) => o.value.id));
-  const keep: boolean[] = new Array<boolean>(graph.nodes.length).fill(false);
-  for (let i = graph.nodes.length - 1; i >= 0; i--) {
-    const n = graph.nodes[i];
-    if (n.outputs.some((o) => live.has(o.id))) {
-      keep[i] = true;
-      for (const v of n.inputs) live.add(v.id);
-    }
-  }
+  for (const n of pruned.nodes) for (const v of n.inputs) live.add(v.id);
 
   // Names: inputs keep theirs, params per mode, outputs take the output name when they can.
   for (const v of graph.inputs) { names.set(v.id, v.name!); usedNames.add(v.name!); }
@@ -304,8 +298,7 @@ export function toOnnx(graph: Graph, opts: OnnxOptions = {}): OnnxModel {
     return n;
   };
 
-  graph.nodes.forEach((n, i) => {
-    if (!keep[i]) return;
+  pruned.nodes.forEach((n) => {
     const rule = rules[n.op] as unknown as { lower: (L: Lowering, i: string[], o: string[], a: unknown, n: unknown) => void };
     rule.lower(L, n.inputs.map(nameOf), n.outputs.map(nameOf), n.attrs, n);
   });

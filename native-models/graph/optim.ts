@@ -18,6 +18,7 @@
 // grad_acc:<name>, lr, step and grad_scale f32[] — usually 1/micro-batches; outputs as 'step' minus loss/metrics).
 import { grad } from './autodiff';
 import { GraphBuilder } from './builder';
+import { prune } from './ir';
 import type { Graph, Param, Value } from './ir';
 
 /** What a model function returns: a scalar loss and optional scalar metrics. */
@@ -98,7 +99,7 @@ export function buildTrainingGraph(model: ModelFn, opts: TrainingGraphOptions = 
     const accs = trainable.map((p) => a.input(`grad_acc:${nameOf(p)}`, 'float32', p.value.shape));
     const scale = a.input('grad_scale', 'float32', []);
     emitUpdate(a, trainable, ps, accs, scale, opts);
-    return { graph: a.build(), params: info.filter((p) => p.trainable), batchInputs: [], usesSeed: false };
+    return { graph: prune(a.build()), params: info.filter((p) => p.trainable), batchInputs: [], usesSeed: false };
   }
 
   if (loss.shape.length !== 0) throw new Error(`the model's loss must be a scalar, got shape [${loss.shape.join(',')}]`);
@@ -113,7 +114,7 @@ export function buildTrainingGraph(model: ModelFn, opts: TrainingGraphOptions = 
   } else {
     emitUpdate(b, trainable, trainable.map((p) => p.value), grads, undefined, opts);
   }
-  return { graph: b.build(), params: info, batchInputs: batchInputs.map((v) => v.name!), usesSeed };
+  return { graph: prune(b.build()), params: info, batchInputs: batchInputs.map((v) => v.name!), usesSeed };
 }
 
 function emitUpdate(b: GraphBuilder, params: readonly Param[], ps: readonly Value[], grads: readonly Value[],
