@@ -291,7 +291,7 @@ export class GraphBuilder {
   dropout(x: Value, p: number): Value {
     if (p <= 0) return x;
     const keep = this.greater(this.randomUniform(x.shape), this.scalar(p, 'float32'));
-    return this.mul(x, this.cast(this.where(keep, 1 / (1 - p), 0), x.dtype));
+    return this.mul(x, this.where(keep, this.scalar(1 / (1 - p), x.dtype), 0));
   }
   /**
    * Gumbel-softmax over the last axis with temperature tau; noise from the seeded RNG. `hard` returns one-hot

@@ -6,9 +6,9 @@ export type Feed = Record<string, { dtype: DType; shape: readonly number[]; data
 
 const CTOR = { float32: Float32Array, float64: Float64Array, int32: Int32Array, int64: BigInt64Array, bool: Uint8Array, float16: Uint16Array } as const;
 
-/** A loaded model; run() takes plain arrays and returns plain Float64 copies (ints as numbers). */
-export async function load(model: Uint8Array, opts: { optimize?: boolean } = {}) {
-  const session = await ort.InferenceSession.create(model, {
+/** A loaded model (bytes, or a path when it has external data); run() takes plain arrays and returns plain Float64 copies (ints as numbers). */
+export async function load(model: Uint8Array | string, opts: { optimize?: boolean } = {}) {
+  const session = await ort.InferenceSession.create(model as never, {
     graphOptimizationLevel: opts.optimize === false ? 'disabled' : 'all',
     intraOpNumThreads: 1,
     interOpNumThreads: 1,

@@ -1,0 +1,58 @@
+// The ONNX writer: inference graphs with weights as fp32 / fp16 initializers or external data, all loaded
+// and run by onnxruntime, and the half-precision conversion.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildGraph, initParams, nn, paramInfo, toHalf, toOnnx } from '../../../native-models/graph/index';
+import { load } from './ort';
+
+const graph = buildGraph((b) => {
+  const x = b.input('x', 'float32', [2, 4, 8]);
+  return { y: nn.transformerEncoderLayer(b, x, 'enc', { heads: 2, ffn: 16 }) };
+});
+const values = initParams(graph, 9);
+const x = { dtype: 'float32' as const, shape: [2, 4, 8], data: Array.from({ length: 64 }, (_, i) => Math.sin(i)) };
+const dir = mkdtempSync(join(tmpdir(), 'graph-onnx-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('inference graphs', () => {
+  it('params as inputs, fp32 initializers, fp16 initializers and external data agree', async () => {
+    const asInputs = await load(toOnnx(graph).model);
+    const feed = { x, ...Object.fromEntries([...values].map(([k, v]) => [`param:${k}`, { dtype: 'float32' as const, shape: paramInfo(graph).find((p) => p.name === k)!.shape, data: Array.from(v) }])) };
+    const ref = (await asInputs.run(feed)).y.data;
+
+    const fp32 = toOnnx(graph, { params: { kind: 'initializers', values } });
+    expect((await (await load(fp32.model)).run({ x })).y.data).toEqual(ref);
+
+    const fp16 = toOnnx(graph, { params: { kind: 'initializers', values, storage: 'float16' } });
+    const n = [...values.values()].reduce((p, v) => p + v.length, 0);
+    expect(fp32.model.length - fp16.model.length).toBeGreaterThan(2 * n - 80 * values.size); // 2 bytes a weight, less one Cast each
+    const y16 = (await (await load(fp16.model)).run({ x })).y.data;
+    y16.forEach((v, i) => expect(Math.abs(v - ref[i])).toBeLessThan(2e-2));
+
+    const ext = toOnnx(graph, { params: { kind: 'external', values, location: 'enc.bin' } });
+    writeFileSync(join(dir, 'enc.onnx'), ext.model);
+    writeFileSync(join(dir, 'enc.bin'), ext.external!);
+    expect(fp32.model.length - ext.model.length).toBeGreaterThan(4 * n - 80 * values.size);
+    expect((await (await load(join(dir, 'enc.onnx'))).run({ x })).y.data).toEqual(ref);
+  });
+
+  it('refuses a model whose param values are missing or mis-sized', () => {
+    expect(() => toOnnx(graph, { params: { kind: 'initializers', values: new Map() } })).toThrow("no value for param 'enc.attn.qkv.weight'");
+    const bad = new Map(values);
+    bad.set('enc.ln1.bias', new Float32Array(3));
+    expect(() => toOnnx(graph, { params: { kind: 'initializers', values: bad } })).toThrow("param 'enc.ln1.bias' has 3 values, shape [8] needs 8");
+  });
+
+  it('toHalf rounds to nearest even and handles subnormals, infinities and NaN', () => {
+    expect(toHalf(1)).toBe(0x3c00);
+    expect(toHalf(-2)).toBe(0xc000);
+    expect(toHalf(65504)).toBe(0x7bff);
+    expect(toHalf(1e6)).toBe(0x7c00);
+    expect(toHalf(2 ** -24)).toBe(0x0001);
+    expect(toHalf(1 + 2 ** -11)).toBe(0x3c00); // tie rounds to even
+    expect(toHalf(1 + 3 * 2 ** -11)).toBe(0x3c02);
+    expect(toHalf(NaN) & 0x7e00).toBe(0x7e00);
+  });
+});
