@@ -13,8 +13,8 @@ export interface FormatInfo {
 
 export const FORMATS: FormatInfo[] = [
   { id: 'folder', label: 'Image folder', hint: 'A folder of images (png, jpeg, webp, gif), searched recursively.', importPath: 'folder' },
-  { id: 'coco', label: 'COCO captions', hint: 'A captions_*.json file; images are found next to it (or in its images/ folder).', importPath: 'file', extensions: ['json'] },
-  { id: 'localized-narratives', label: 'Localized Narratives', hint: 'A .jsonl file of narratives with its .ogg voice recordings and images beside it.', importPath: 'file', extensions: ['jsonl'] },
+  { id: 'coco', label: 'COCO captions', hint: 'A captions_*.json file (or a folder holding them); images are found beside it, in images/ or train2017/.', importPath: 'file', extensions: ['json'] },
+  { id: 'localized-narratives', label: 'Localized Narratives', hint: 'A .jsonl file of narratives (or its folder), with the .ogg voice recordings and images under the same folder.', importPath: 'file', extensions: ['jsonl'] },
   { id: 'imagefolder', label: 'Hugging Face imagefolder', hint: 'A folder with images and a metadata.jsonl (file_name, text).', importPath: 'folder' },
 ];
 

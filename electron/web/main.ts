@@ -1,0 +1,51 @@
+// Web mode's entry: `npx tsx electron/web/main.ts [--port N] [--home DIR] [--renderer DIR]`.
+// Hosts the real services in this process and prints the URL (with its per-launch token) to open.
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { LocalDatasetService } from '../services/dataset-service';
+import { WebHostService } from './host-service';
+import { startWebServer } from './server';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string', default: process.env.OPT_STUDIO_PORT ?? '0' },
+    home: { type: 'string', default: process.env.OPT_STUDIO_HOME ?? path.join(os.homedir(), '.opt-studio') },
+    renderer: { type: 'string', default: path.join(repo, 'dist/renderer') },
+    token: { type: 'string' },
+  },
+});
+
+const home = path.resolve(values.home!);
+process.env.OPT_STUDIO_HOME = home;
+const version = (JSON.parse(readFileSync(path.join(repo, 'package.json'), 'utf8')) as { version: string }).version;
+const dataset = new LocalDatasetService({ root: path.join(home, 'datasets') });
+const host = new WebHostService({ version, libraryRoot: dataset.library.root });
+
+const server = await startWebServer({
+  services: { dataset, host },
+  blobs: dataset,
+  rendererDir: values.renderer!,
+  uploadDir: path.join(home, 'uploads'),
+  port: Number(values.port),
+  ...(values.token ? { token: values.token } : {}),
+  log: (line) => console.error(line),
+});
+
+console.log(`OPT Studio (web mode) is running. Open: ${server.url}`);
+console.log(`Library: ${dataset.library.root}   (Ctrl+C to stop)`);
+
+let stopping = false;
+const stop = async () => {
+  if (stopping) return;
+  stopping = true;
+  await server.close();
+  dataset.dispose();
+  process.exit(0);
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
