@@ -9,7 +9,7 @@ import path from 'node:path';
 import { decodeAudio, speechWav } from '../audio';
 import { IMAGE_EXTENSIONS } from '../image';
 import { sha256Hex } from '../store/blob-store';
-import type { DatasetStore, PreparedItem, PreparedSpoken } from '../store/dataset-store';
+import { checkBox, checkSplit, type DatasetStore, type PreparedItem, type PreparedSpoken } from '../store/dataset-store';
 import { DatasetError } from '../store/errors';
 import type { ImageFormat } from '../image';
 import type { ImportReport, Item, NewRegion, Progress, SkippedEntry, TimedUtterance, TracePoint } from '../store/types';
@@ -70,6 +70,7 @@ export function cleanCaption(text: unknown, where: string): string {
   if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text)) throw new DatasetError('BAD_FORMAT', `${where}: caption is not valid Unicode (lone surrogate)`);
   const t = text.trim();
   if (!t) throw new DatasetError('BAD_FORMAT', `${where}: empty caption`);
+  if (t.length > 20_000) throw new DatasetError('BAD_FORMAT', `${where}: caption is ${t.length} characters, over 20000`);
   return t;
 }
 
@@ -107,6 +108,72 @@ export function lineOf(text: string, offset: number): number {
   return line;
 }
 
+/**
+ * Offset of the first JSON syntax error in text (undefined if it parses). Node's JSON.parse does not
+ * always say where it failed; this small scanner does, so reports can name the line.
+ */
+export function jsonErrorOffset(text: string): number | undefined {
+  let i = 0;
+  const ws = () => { while (i < text.length && ' \t\n\r'.includes(text[i])) i++; };
+  const fail = (): never => { throw i; };
+  const lit = (w: string) => { if (text.startsWith(w, i)) i += w.length; else fail(); };
+  const str = () => {
+    i++;
+    for (;;) {
+      if (i >= text.length) fail();
+      const c = text.charCodeAt(i);
+      if (c === 34) { i++; return; }
+      if (c < 32) fail();
+      if (c === 92) {
+        i++;
+        if (text[i] === 'u') { if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) fail(); i += 5; }
+        else if ('"\\/bfnrt'.includes(text[i] ?? 'x')) i++;
+        else fail();
+      } else i++;
+    }
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++; ws();
+      if (text[i] === '}') { i++; return; }
+      for (;;) {
+        ws(); if (text[i] !== '"') fail(); str(); ws();
+        if (text[i] !== ':') fail(); i++; value(); ws();
+        if (text[i] === ',') { i++; continue; }
+        if (text[i] === '}') { i++; return; }
+        fail();
+      }
+    } else if (c === '[') {
+      i++; ws();
+      if (text[i] === ']') { i++; return; }
+      for (;;) {
+        value(); ws();
+        if (text[i] === ',') { i++; continue; }
+        if (text[i] === ']') { i++; return; }
+        fail();
+      }
+    } else if (c === '"') str();
+    else if (c === 't') lit('true');
+    else if (c === 'f') lit('false');
+    else if (c === 'n') lit('null');
+    else {
+      const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
+      if (!m || m[0] === '' || m[0] === '-') fail();
+      i += m![0].length;
+    }
+  };
+  try {
+    value(); ws();
+    if (i < text.length) fail();
+    return undefined;
+  } catch (at) {
+    if (typeof at === 'number') return at;
+    throw at;
+  }
+}
+
 /** Reads and parses a JSON file; a syntax error names the file and line. */
 export function readJsonFile(file: string, shown: string): unknown {
   const text = decodeUtf8(fs.readFileSync(file), shown);
@@ -114,7 +181,8 @@ export function readJsonFile(file: string, shown: string): unknown {
     return JSON.parse(text);
   } catch (e) {
     const m = /position (\d+)/.exec((e as Error).message);
-    const line = m ? lineOf(text, Number(m[1])) : undefined;
+    const at = m ? Number(m[1]) : jsonErrorOffset(text);
+    const line = at === undefined ? undefined : lineOf(text, at);
     throw new DatasetError('BAD_FORMAT', `${shown}${line ? `:${line}` : ''}: malformed JSON (${(e as Error).message})`, { file: shown, line });
   }
 }
@@ -126,7 +194,7 @@ export function checkAbort(signal?: AbortSignal): void {
 
 function skipOf(e: unknown, source: { file: string; line?: number }): SkippedEntry {
   const reason = e instanceof Error ? e.message : String(e);
-  return { file: (e as DatasetError).file ?? source.file, ...(source.line ? { line: source.line } : {}), reason };
+  return { file: source.file, ...(source.line ? { line: source.line } : {}), reason };
 }
 
 interface Pending {
@@ -140,7 +208,8 @@ async function prepareSpoken(store: DatasetStore, s: RecordSpoken, shown: string
   try {
     bytes = fs.readFileSync(s.audioPath);
   } catch (e) {
-    throw new DatasetError('BAD_MEDIA', `${shown}: cannot read voice file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file: shown });
+    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'voice file not found' : `cannot read voice file (${(e as Error).message})`;
+    throw new DatasetError('BAD_MEDIA', `${shown}: ${why}`, { file: shown });
   }
   const { wav, durationS } = speechWav(await decodeAudio(bytes, shown));
   return store.prepareSpoken({
@@ -156,7 +225,9 @@ async function prepareSpoken(store: DatasetStore, s: RecordSpoken, shown: string
 export async function runImport(store: DatasetStore, src: RecordSource, root: string, opts: JobOptions = {}): Promise<ImportReport> {
   const report: ImportReport = { imported: 0, skipped: src.skipped, duplicates: 0 };
   const rel = (p: string) => path.relative(root, p) || path.basename(p);
-  const keyToItem = new Map<string, string | Pending>(); // inserted item id, or pending in this batch
+  // Per key: the inserted item id, the item pending in this batch, or DUPLICATE (counted once, rest dropped).
+  const DUPLICATE = 0;
+  const keyToItem = new Map<string, string | Pending | typeof DUPLICATE>();
   const seenImages = new Set<string>();
   let pending: Pending[] = [];
   let done = 0;
@@ -181,17 +252,25 @@ export async function runImport(store: DatasetStore, src: RecordSource, root: st
         report.skipped.push(skipOf(e, r.source)); // this caption only; the item keeps its others
       }
     }
+    // Validate everything here, per record, so a bad value skips this record and never fails a batch.
+    const split = checkSplit(r.split ?? opts.split ?? 'train');
+    const regions: NewRegion[] = (r.regions ?? []).map((g) => {
+      if (typeof g.label !== 'string' || g.label.length > 200) throw new DatasetError('BAD_FORMAT', 'a region label is a string of at most 200 characters');
+      if (g.score !== undefined && !Number.isFinite(g.score)) throw new DatasetError('BAD_FORMAT', 'a region score is a finite number');
+      return { ...g, box: checkBox(g.box) };
+    });
     const spoken: PreparedSpoken[] = [];
     for (const s of r.spoken ?? []) spoken.push(await prepareSpoken(store, s, rel(s.audioPath)));
     const key = r.key ?? `path:${r.imagePath}`;
     const existing = keyToItem.get(key);
+    if (existing === DUPLICATE) return;
     if (existing !== undefined) {
       // Another record for an image this import already has: add its annotations to that item.
-      if (typeof existing === 'string') store.appendImported(existing, { captions, spoken, regions: r.regions });
+      if (typeof existing === 'string') store.appendImported(existing, { captions, spoken, regions });
       else {
         existing.item.captions!.push(...captions.map((text) => ({ text, source: 'import' as const })));
         existing.item.spoken!.push(...spoken);
-        existing.item.regions!.push(...(r.regions ?? []));
+        existing.item.regions!.push(...regions);
       }
       return;
     }
@@ -199,10 +278,12 @@ export async function runImport(store: DatasetStore, src: RecordSource, root: st
     try {
       bytes = fs.readFileSync(r.imagePath);
     } catch (e) {
-      throw new DatasetError('BAD_MEDIA', `${rel(r.imagePath)}: cannot read image (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file: rel(r.imagePath) });
+      const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'image file not found' : `cannot read image (${(e as Error).message})`;
+      throw new DatasetError('BAD_MEDIA', `${rel(r.imagePath)}: ${why}`, { file: rel(r.imagePath) });
     }
     const sha = sha256Hex(bytes);
     if (seenImages.has(sha) || store.findByImage(sha) !== undefined) {
+      keyToItem.set(key, DUPLICATE);
       report.duplicates++;
       return;
     }
@@ -211,8 +292,8 @@ export async function runImport(store: DatasetStore, src: RecordSource, root: st
     const p: Pending = {
       key,
       item: {
-        image, fileName: r.fileName ?? path.basename(r.imagePath), split: r.split ?? opts.split ?? 'train',
-        captions: captions.map((text) => ({ text, source: 'import' as const })), spoken, regions: [...(r.regions ?? [])],
+        image, fileName: r.fileName ?? path.basename(r.imagePath), split,
+        captions: captions.map((text) => ({ text, source: 'import' as const })), spoken, regions,
       },
     };
     keyToItem.set(key, p);
@@ -240,6 +321,8 @@ export async function runImport(store: DatasetStore, src: RecordSource, root: st
     // Items in a batch not yet committed when cancelled are dropped (never half-written).
     if (opts.signal?.aborted) report.cancelled = true;
   }
+  // Records the reader skipped itself count as done once the import finishes.
+  if (!report.cancelled && src.total !== undefined) done = Math.max(done, src.total);
   emit();
   return report;
 }
@@ -247,13 +330,16 @@ export async function runImport(store: DatasetStore, src: RecordSource, root: st
 /** Unique, filesystem-safe file names for exports. */
 export class NameAllocator {
   private readonly used = new Set<string>();
-  /** `base` without extension; adds -2, -3... on collision (case-insensitively). */
+  /**
+   * `base` without extension; adds -2, -3... when the STEM is taken (case-insensitively), so
+   * cat.png and cat.webp never share a sidecar cat.txt or an image_id.
+   */
   take(base: string, ext: string): string {
     const clean = base.replace(/[^\p{L}\p{N}_.-]+/gu, '_').replace(/^\.+/, '').slice(0, 100) || 'item';
-    let name = `${clean}${ext}`;
-    for (let i = 2; this.used.has(name.toLowerCase()); i++) name = `${clean}-${i}${ext}`;
-    this.used.add(name.toLowerCase());
-    return name;
+    let stem = clean;
+    for (let i = 2; this.used.has(stem.toLowerCase()); i++) stem = `${clean}-${i}`;
+    this.used.add(stem.toLowerCase());
+    return `${stem}${ext}`;
   }
 }
 
