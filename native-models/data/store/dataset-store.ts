@@ -298,10 +298,16 @@ export class DatasetStore {
     return this.db.prepare('SELECT split, COUNT(*) AS count FROM items GROUP BY split ORDER BY split').all() as { split: string; count: number }[];
   }
 
-  /** `PRAGMA integrity_check` result: 'ok' when the database is sound. */
+  /** `PRAGMA integrity_check` plus the FTS index's own check: 'ok' when both are sound. */
   integrityCheck(): string {
     this.ensure();
-    return (this.db.pragma('integrity_check') as { integrity_check: string }[]).map((r) => r.integrity_check).join('; ');
+    const result = (this.db.pragma('integrity_check') as { integrity_check: string }[]).map((r) => r.integrity_check).join('; ');
+    try {
+      this.db.prepare("INSERT INTO captions_fts (captions_fts) VALUES ('integrity-check')").run();
+    } catch (e) {
+      return `${result === 'ok' ? '' : `${result}; `}caption search index: ${(e as Error).message}`;
+    }
+    return result;
   }
 
   // ---------------------------------------------------------------- blobs
