@@ -1,0 +1,175 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { DatasetsChange, ItemsChange, JobProgress } from '../../../electron/common';
+import { LocalDatasetService, sniffMime } from '../../../electron/services/dataset-service';
+import { readWav } from '../../../native-models/data/audio';
+import { tempDir, tinyImage } from '../../native-models/data/helpers';
+
+let tmp: ReturnType<typeof tempDir>;
+let svc: LocalDatasetService;
+beforeEach(() => {
+  tmp = tempDir('opt-svc-');
+  svc = new LocalDatasetService({ root: path.join(tmp.dir, 'lib') });
+});
+afterEach(() => {
+  svc.dispose();
+  tmp.cleanup();
+});
+
+async function withImages(n: number): Promise<string> {
+  const dir = path.join(tmp.dir, 'src');
+  fs.mkdirSync(dir, { recursive: true });
+  for (let i = 0; i < n; i++) {
+    fs.writeFileSync(path.join(dir, `i${i}.png`), await tinyImage(i + 1));
+    fs.writeFileSync(path.join(dir, `i${i}.txt`), `caption ${i}`);
+  }
+  return dir;
+}
+
+async function datasetWithItem() {
+  const ds = await svc.createDataset('S');
+  const rep = await svc.importDataset({ jobId: 'j', datasetId: ds.id, format: 'folder', path: await withImages(2) });
+  expect(rep.imported).toBe(2);
+  const page = await svc.queryItems(ds.id, { offset: 0, limit: 10 });
+  return { ds, ids: page.items.map((s) => s.id) };
+}
+
+describe('LocalDatasetService', () => {
+  it('creates, lists, renames and deletes datasets, firing change events', async () => {
+    const events: DatasetsChange[] = [];
+    const sub = svc.onDidChangeDatasets((e) => events.push(e));
+    const d = await svc.createDataset('My set');
+    expect((await svc.renameDataset(d.id, 'Renamed')).name).toBe('Renamed');
+    expect((await svc.listDatasets()).map((x) => x.name)).toEqual(['Renamed']);
+    await svc.deleteDataset(d.id);
+    expect(await svc.listDatasets()).toEqual([]);
+    expect(events.map((e) => e.kind)).toEqual(['created', 'renamed', 'deleted']);
+    sub.dispose();
+    await svc.createDataset('after');
+    expect(events).toHaveLength(3);
+  });
+
+  it('imports with progress and a report, and can cancel a job', async () => {
+    const d = await svc.createDataset('I');
+    const src = await withImages(70);
+    const progress: JobProgress[] = [];
+    const items: ItemsChange[] = [];
+    svc.onDidChangeItems((e) => items.push(e));
+    svc.onDidChangeJobProgress((p) => {
+      progress.push(p);
+      if (p.jobId === 'c' && p.done >= 32) void svc.cancelJob('c');
+    });
+    const rep = await svc.importDataset({ jobId: 'c', datasetId: d.id, format: 'folder', path: src });
+    expect(rep).toMatchObject({ cancelled: true, imported: 32 });
+    expect(progress.every((p) => p.jobId === 'c' && p.kind === 'import' && p.datasetId === d.id)).toBe(true);
+    expect(items).toEqual([{ datasetId: d.id }]);
+    const rest = await svc.importDataset({ jobId: 'c2', datasetId: d.id, format: 'folder', path: src, split: 'val' });
+    expect(rest).toMatchObject({ imported: 38, duplicates: 32, skipped: [] });
+    expect(progress.at(-1)).toMatchObject({ done: 70, total: 70 });
+    expect((await svc.queryItems(d.id, { split: 'val', offset: 0, limit: 1 })).total).toBe(38);
+    const out = path.join(tmp.dir, 'out');
+    const ex = await svc.exportDataset({ jobId: 'e', datasetId: d.id, format: 'imagefolder', path: out });
+    expect(ex).toMatchObject({ exported: 70, files: [path.join('train', 'metadata.jsonl'), path.join('val', 'metadata.jsonl')] });
+    await expect(svc.importDataset({ jobId: 'x', datasetId: d.id, format: 'zip' as never, path: src })).rejects.toThrow(/unknown import format/);
+    await svc.cancelJob('no-such-job');
+  });
+
+  it('edits captions, split and regions, returning the stored item; undo/redo through the service', async () => {
+    const { ds, ids } = await datasetWithItem();
+    let item = await svc.addCaption(ds.id, ids[0], 'hello world');
+    const cap = item.captions.find((c) => c.text === 'hello world')!;
+    expect(cap.source).toBe('user');
+    item = await svc.updateCaption(ds.id, ids[0], cap.id, { text: 'hello there' });
+    expect(item.captions.map((c) => c.text)).toContain('hello there');
+    item = await svc.addRegion(ds.id, ids[0], { box: [0.1, 0.1, 0.4, 0.4], label: 'thing' });
+    const reg = item.regions[0];
+    expect(reg.source).toBe('user');
+    item = await svc.updateRegion(ds.id, ids[0], reg.id, { box: [0.2, 0.2, 0.5, 0.5], label: 'moved' });
+    expect(item.regions[0]).toMatchObject({ box: [0.2, 0.2, 0.5, 0.5], label: 'moved' });
+    item = await svc.updateItem(ds.id, ids[0], { split: 'test' });
+    expect(item.split).toBe('test');
+    expect(await svc.getHistory(ds.id)).toMatchObject({ canUndo: true, canRedo: false, undoLabel: 'move to test' });
+    let u = await svc.undo(ds.id);
+    expect(u).toMatchObject({ itemId: ids[0], canRedo: true, item: { split: 'train' } });
+    u = await svc.undo(ds.id);
+    expect(u.item!.regions[0]).toMatchObject({ box: [0.1, 0.1, 0.4, 0.4], label: 'thing' });
+    u = await svc.redo(ds.id);
+    expect(u.item!.regions[0].label).toBe('moved');
+    item = await svc.deleteRegion(ds.id, ids[0], reg.id);
+    expect(item.regions).toEqual([]);
+    item = await svc.deleteCaption(ds.id, ids[0], cap.id);
+    expect(item.captions.map((c) => c.text)).toEqual(['caption 0']);
+    await svc.deleteItem(ds.id, ids[1]);
+    u = await svc.undo(ds.id);
+    expect(u.item?.id).toBe(ids[1]);
+    expect((await svc.queryItems(ds.id, { offset: 0, limit: 5 })).total).toBe(2);
+  });
+
+  it('fails cleanly on bad dataset, item and child ids', async () => {
+    const { ds, ids } = await datasetWithItem();
+    const other = (await svc.getItem(ds.id, ids[1])).captions[0].id;
+    await expect(svc.getItem('nope', ids[0])).rejects.toMatchObject({ name: 'DatasetError', code: 'NOT_FOUND' });
+    await expect(svc.getItem('../../etc', ids[0])).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(svc.getItem(ds.id, 'nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(svc.updateCaption(ds.id, ids[0], other, { text: 'x' })).rejects.toThrow(/no caption .* on item/);
+    await expect(svc.deleteRegion(ds.id, ids[0], 'r')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(svc.deleteSpokenCaption(ds.id, ids[0], 's')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(svc.addRegion(ds.id, ids[0], { box: [0, 0, 3, 1], label: 'x' })).rejects.toMatchObject({ code: 'INVALID' });
+    await expect(svc.updateItem(ds.id, ids[0], { split: 'a/b' })).rejects.toMatchObject({ code: 'INVALID' });
+    await expect(svc.undo('nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(await svc.undo(ds.id)).toEqual({ canUndo: false, canRedo: false, undoLabel: undefined, redoLabel: undefined });
+  });
+
+  it('stores a recording as 16 kHz mono WAV, keeps the original and the trace; re-record replaces', async () => {
+    const { ds, ids } = await datasetWithItem();
+    const rate = 48000;
+    const pcm = Float32Array.from({ length: rate * 1.5 }, (_, i) => 0.4 * Math.sin((2 * Math.PI * 300 * i) / rate));
+    const original = new Uint8Array([0x1a, 0x45, 0xdf, 0xa3, 1, 2, 3, 4]);
+    const trace = [[{ x: 0.1, y: 0.2, t: 0 }, { x: 0.15, y: 0.25, t: 0.1 }], [{ x: 0.5, y: 0.5, t: 1.2 }]];
+    let item = await svc.addSpokenCaption(ds.id, ids[0], { pcm, sampleRate: rate, original, originalMime: 'audio/webm;codecs=opus', trace });
+    const sp = item.spoken[0];
+    expect(sp).toMatchObject({ sampleRate: 16000, originalMime: 'audio/webm;codecs=opus', trace });
+    expect(sp.durationS).toBeCloseTo(1.5, 3);
+    const loc = (await svc.resolveBlob(ds.id, sp.wav))!;
+    expect(loc.mime).toBe('audio/wav');
+    const wav = readWav(fs.readFileSync(loc.path));
+    expect(wav.sampleRate).toBe(16000);
+    expect(wav.channels).toHaveLength(1);
+    expect(wav.channels[0].length).toBe(24000);
+    expect((await svc.resolveBlob(ds.id, sp.original!))).toMatchObject({ mime: 'audio/webm', size: 8 });
+    expect((await svc.queryItems(ds.id, { hasSpoken: true, offset: 0, limit: 5 })).items.map((s) => s.id)).toEqual([ids[0]]);
+
+    item = await svc.addSpokenCaption(ds.id, ids[0], { pcm: pcm.subarray(0, rate), sampleRate: rate, trace: [], replaces: sp.id });
+    expect(item.spoken).toHaveLength(1);
+    expect(item.spoken[0].durationS).toBeCloseTo(1, 3);
+    expect(item.spoken[0].original).toBeUndefined();
+    item = (await svc.undo(ds.id)).item!;
+    expect(item.spoken.map((s) => s.id)).toEqual([sp.id]);
+    item = await svc.deleteSpokenCaption(ds.id, ids[0], sp.id);
+    expect(item.spoken).toEqual([]);
+    await expect(svc.addSpokenCaption(ds.id, ids[0], { pcm: new Float32Array(0), sampleRate: rate, trace: [] })).rejects.toThrow(/empty/);
+    await expect(svc.addSpokenCaption(ds.id, ids[0], { pcm, sampleRate: 0, trace: [] })).rejects.toThrow(/sample rate/);
+  });
+
+  it('resolves blobs for hosts, and only real ones', async () => {
+    const { ds, ids } = await datasetWithItem();
+    const page = await svc.queryItems(ds.id, { offset: 0, limit: 1 });
+    const thumb = (await svc.resolveBlob(ds.id, page.items[0].thumb))!;
+    expect(thumb.mime).toBe('image/webp');
+    const img = (await svc.resolveBlob(ds.id, (await svc.getItem(ds.id, ids[0])).image))!;
+    expect(img).toMatchObject({ mime: 'image/png', size: fs.statSync(img.path).size });
+    expect(await svc.resolveBlob(ds.id, '0'.repeat(64))).toBeUndefined();
+    expect(await svc.resolveBlob(ds.id, '../dataset.sqlite')).toBeUndefined();
+    expect(await svc.resolveBlob('nope', page.items[0].thumb)).toBeUndefined();
+    expect(sniffMime(Buffer.from('GIF89a'))).toBe('image/gif');
+  });
+
+  it('reports a dataset folder deleted behind its back', async () => {
+    const { ds, ids } = await datasetWithItem();
+    fs.rmSync(path.join(tmp.dir, 'lib', ds.id), { recursive: true });
+    await expect(svc.getItem(ds.id, ids[0])).rejects.toMatchObject({ code: 'DATASET_MISSING' });
+    await expect(svc.addCaption(ds.id, ids[0], 'x')).rejects.toThrow(/disappeared/);
+    expect(await svc.listDatasets()).toEqual([]);
+  });
+});
