@@ -249,6 +249,10 @@ export class GraphBuilder {
   // ---- normalisation and activations
   softmax(x: Value, axis = -1): Value { return this.one('Softmax', [x], { axis: normAxis(axis, x.shape.length) }); }
   logSoftmax(x: Value, axis = -1): Value { return this.one('LogSoftmax', [x], { axis: normAxis(axis, x.shape.length) }); }
+  /** Per-row softmax cross-entropy of logits [N,V] against int64 targets [N] (in range); see nn.crossEntropy. */
+  softmaxCrossEntropy(logits: Value, targets: Value, labelSmoothing = 0): Value {
+    return this.apply('SoftmaxCrossEntropy', [logits, targets], { labelSmoothing })[0];
+  }
   /** LayerNormalization over the trailing axes from `axis`. */
   layerNorm(x: Value, scale: Value, bias: Value, epsilon = 1e-5, axis = -1): Value {
     return this.one('LayerNorm', [x, scale, bias], { axis: normAxis(axis, x.shape.length), epsilon });

@@ -110,18 +110,14 @@ export function crossEntropy(b: GraphBuilder, logits: Value, targets: Value, o: 
   if (targets.shape.join() !== logits.shape.slice(0, -1).join()) throw new Error(`targets ${fmtType(targets)} must be logits ${fmtType(logits)} without the last axis`);
   const flat = b.reshape(logits, [-1, V]);
   const n = flat.shape[0];
-  const t = b.reshape(targets, [n, 1]);
-  const logp = b.logSoftmax(flat, -1);
+  let t = b.reshape(targets, [n]);
   let valid: Value | undefined;
-  let tSafe = t;
   if (o.ignoreIndex !== undefined) {
     const keep = b.not(b.equal(t, b.scalar(o.ignoreIndex, t.dtype)));
-    valid = b.cast(keep, logits.dtype); // [n,1]
-    tSafe = b.where(keep, t, b.scalar(0, t.dtype));
+    valid = b.cast(keep, logits.dtype);
+    t = b.where(keep, t, b.scalar(0, t.dtype));
   }
-  const eps = o.labelSmoothing ?? 0;
-  let per = b.neg(b.gatherElements(logp, tSafe, 1)); // [n,1]
-  if (eps > 0) per = b.add(b.mul(per, 1 - eps), b.mul(b.reduceMean(logp, [1], true), -eps));
+  const per = b.softmaxCrossEntropy(flat, t, o.labelSmoothing ?? 0); // [n]
   if (!valid) return b.reduceMean(per);
   return b.div(b.reduceSum(b.mul(per, valid)), b.max(b.reduceSum(valid), 1));
 }

@@ -35,6 +35,7 @@ export interface OpAttrs {
   Cast: { to: DType };
   Softmax: { axis: number };
   LogSoftmax: { axis: number };
+  SoftmaxCrossEntropy: { labelSmoothing: number };
   LayerNorm: { axis: number; epsilon: number };
   Conv: ConvAttrs;
   ConvTranspose: ConvAttrs & { outputPadding: number[] };
@@ -606,6 +607,57 @@ export const rules: { [K in OpName]: OpRule<K> } = {
     infer: (ins, a) => (arity(ins, 1), needFloat(ins[0]), normAxis(a.axis, ins[0].shape.length), [ins[0]]),
     lower: (L, ins, outs, a) => L.node('LogSoftmax', ins, outs, { axis: a.axis }),
     vjp: (b, { outputs: [y], attrs }, [g]) => [b.sub(g!, b.mul(b.exp(y), b.reduceSum(g!, [attrs.axis], true)))], // dx = g - exp(y)*sum(g)
+  },
+  SoftmaxCrossEntropy: {
+    infer: (ins, a) => {
+      arity(ins, 2);
+      const [x, t] = ins;
+      needFloat(x, 'logits');
+      needDtype(t, ['int64'], 'targets');
+      if (x.shape.length !== 2 || t.shape.join() !== String(x.shape[0])) throw new Error(`needs logits [N,V] and targets [N], got ${fmtType(x)}, ${fmtType(t)}`);
+      if (!(a.labelSmoothing >= 0 && a.labelSmoothing < 1)) throw new Error(`label smoothing ${a.labelSmoothing} must be in [0,1)`);
+      return [{ dtype: x.dtype, shape: [x.shape[0]] }, x];
+    },
+    // Outputs per-row loss l = -(1-eps)*logp[t] - eps*mean_v(logp) and logp = logSoftmax(x) (kept for the gradient).
+    lower: (L, [x, t], [loss, logp], a, n) => {
+      L.node('LogSoftmax', [x], [logp], { axis: 1 });
+      const t2 = L.tmp();
+      L.node('Unsqueeze', [t, L.ints([1])], [t2]);
+      const picked = L.tmp();
+      L.node('GatherElements', [logp, t2], [picked], { axis: 1 });
+      const dt = n.inputs[0].dtype;
+      if (a.labelSmoothing === 0) {
+        const neg = L.tmp();
+        L.node('Neg', [picked], [neg]);
+        L.node('Reshape', [neg, L.ints([n.inputs[0].shape[0]])], [loss]);
+        return;
+      }
+      const mean = L.tmp();
+      L.node('ReduceMean', [logp, L.ints([1])], [mean], { keepdims: 1 });
+      const p1 = L.tmp(), p2 = L.tmp(), sum = L.tmp();
+      L.node('Mul', [picked, L.scalar(a.labelSmoothing - 1, dt)], [p1]);
+      L.node('Mul', [mean, L.scalar(-a.labelSmoothing, dt)], [p2]);
+      L.node('Add', [p1, p2], [sum]);
+      L.node('Reshape', [sum, L.ints([n.inputs[0].shape[0]])], [loss]);
+    },
+    // With w = g (per row): dx = softmax(x)*w - (1-eps)*w*onehot(t) - eps*w/V, i.e. three passes over [N,V]
+    // (exp, scale, in-place scatter) instead of differentiating logSoftmax + gather generically.
+    // A cotangent on logp (if the caller used it) adds logSoftmax's rule: gl - exp(logp)*sum(gl).
+    vjp: (b, { inputs: [x, t], outputs: [, logp], attrs: a }, [g, gl]) => {
+      const [n, V] = x.shape;
+      const p = b.exp(logp);
+      let dx: Value | undefined;
+      if (g) {
+        const w = b.reshape(g, [n, 1]);
+        dx = b.scatterElementsAdd(b.mul(p, w), b.reshape(t, [n, 1]), b.mul(w, a.labelSmoothing - 1), 1);
+        if (a.labelSmoothing > 0) dx = b.sub(dx, b.mul(w, a.labelSmoothing / V));
+      }
+      if (gl) {
+        const d2 = b.sub(gl, b.mul(p, b.reduceSum(gl, [1], true)));
+        dx = dx ? b.add(dx, d2) : d2;
+      }
+      return [dx, undefined];
+    },
   },
   LayerNorm: {
     infer: (ins, a) => {

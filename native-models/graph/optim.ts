@@ -54,16 +54,17 @@ export interface TrainingGraph {
 }
 
 /**
- * AdamW for one param with the bias corrections folded into scalars (few passes over the tensor):
- * m' = b1*m + (1-b1)*s*g;  v' = b2*v + (1-b2)*s^2*g^2;  p' = p*(1-lr*wd) - (lr/bc1) * m' / (sqrt(v'/bc2) + eps)
- * where s is the clip/accumulation scale, bc1 = 1-b1^t, bc2 = 1-b2^t.
+ * AdamW for one param with the bias corrections folded into scalars (12 passes over the tensor):
+ * m' = b1*m + (1-b1)*s*g;  v' = b2*v + (1-b2)*s^2*g^2;
+ * p' = p*(1-lr*wd) - lr/bc1 * m'/(sqrt(v'/bc2) + eps) = p*(1-lr*wd) - [lr*sqrt(bc2)/bc1] * m'/(sqrt(v') + [eps*sqrt(bc2)])
+ * where s is the clip/accumulation scale, bc1 = 1-b1^t, bc2 = 1-b2^t; bracketed factors are scalars.
  */
 function adamwParam(b: GraphBuilder, p: Value, g: Value, m: Value, v: Value, k: {
-  c1: Value; c2: Value; b1: number; b2: number; invBc2: Value; stepSize: Value; decay: Value | undefined; eps: number;
+  c1: Value; c2: Value; b1: number; b2: number; epsHat: Value; stepSize: Value; decay: Value | undefined;
 }): { p: Value; m: Value; v: Value } {
   const m2 = b.add(b.mul(m, k.b1), b.mul(g, k.c1));
   const v2 = b.add(b.mul(v, k.b2), b.mul(b.mul(g, g), k.c2));
-  const denom = b.add(b.sqrt(b.mul(v2, k.invBc2)), k.eps);
+  const denom = b.add(b.sqrt(v2), k.epsHat);
   const upd = b.mul(b.div(m2, denom), k.stepSize);
   const p2 = b.sub(k.decay ? b.mul(p, k.decay) : p, upd);
   return { p: p2, m: m2, v: v2 };
@@ -149,9 +150,8 @@ function emitUpdate(b: GraphBuilder, params: readonly Param[], ps: readonly Valu
     c2: scale ? b.mul(b.mul(scale, scale), 1 - beta2) : b.scalar(1 - beta2),
     b1: beta1,
     b2: beta2,
-    invBc2: b.reciprocal(bc2),
-    stepSize: b.div(lr, bc1),
-    eps,
+    epsHat: b.mul(b.sqrt(bc2), eps),
+    stepSize: b.div(b.mul(lr, b.sqrt(bc2)), bc1),
   };
   const decayFactor = wd > 0 ? b.sub(one, b.mul(lr, wd)) : undefined;
   params.forEach((p, i) => {

@@ -83,6 +83,15 @@ const cases: { [K in OpName]: Entry } = {
   Cast: { dtype: 'float32', build: (b, inp) => b.cast(inp([3, 4]), 'float64') },
   Softmax: { dtype: 'float64', build: (b, inp) => { const x = inp([3, 5]); return [b.softmax(x, -1), b.softmax(x, 0)]; } },
   LogSoftmax: { dtype: 'float64', build: (b, inp) => { const x = inp([3, 5]); return [b.logSoftmax(x, -1), b.logSoftmax(x, 0)]; } },
+  SoftmaxCrossEntropy: {
+    dtype: 'float64',
+    build: (b, inp) => {
+      const x = inp([4, 5]);
+      const t = ints(b, [0, 3, 3, 4], [4]);
+      const [, logp] = b.apply('SoftmaxCrossEntropy', [x, t], { labelSmoothing: 0 });
+      return [b.softmaxCrossEntropy(x, t), b.softmaxCrossEntropy(x, t, 0.2), logp]; // logp's cotangent too
+    },
+  },
   LayerNorm: {
     dtype: 'float64',
     build: (b, inp) => { const x = inp([2, 3, 4]); return [b.layerNorm(x, inp([4]), inp([4])), b.layerNorm(x, inp([3, 4]), inp([3, 4]), 1e-5, 1)]; },
