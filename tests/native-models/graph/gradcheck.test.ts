@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder, grad, numel, OP_NAMES, rng, toOnnx } from '../../../native-models/graph/index';
 import type { DType, OpName, Value } from '../../../native-models/graph/index';
-import { load } from './ort';
+import { load } from './run-model';
 
 type FloatT = 'float32' | 'float64';
 interface Case {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildGraph, initParams, nn, paramInfo, toHalf, toOnnx } from '../../../native-models/graph/index';
-import { load } from './ort';
+import { load } from './run-model';
 
 const graph = buildGraph((b) => {
   const x = b.input('x', 'float32', [2, 4, 8]);

@@ -3,8 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { buildGraph, GraphBuilder, grad, nn, toOnnx } from '../../../native-models/graph/index';
 import type { Graph } from '../../../native-models/graph/index';
-import { load } from './ort';
-import type { Feed } from './ort';
+import { load } from './run-model';
+import type { Feed } from './run-model';
 
 async function run(graph: Graph, feed: Feed = {}) {
   return (await load(toOnnx(graph).model)).run(feed);

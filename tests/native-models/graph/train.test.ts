@@ -3,8 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { buildTrainingGraph, initParams, nn, toOnnx } from '../../../native-models/graph/index';
 import type { TrainingGraph } from '../../../native-models/graph/index';
-import { load } from './ort';
-import type { Feed } from './ort';
+import { load } from './run-model';
+import type { Feed } from './run-model';
 
 /** Runs `steps` updates of a training graph, carrying params and Adam state; returns the losses. */
 async function train(tg: TrainingGraph, batch: Feed, steps: number, lr: number, seed = 1) {
