@@ -1,0 +1,148 @@
+// The object classes of EmojiScenes: the Noto emoji (emoji-datasource-google, Apache-2.0 images)
+// of the object-like categories, named by their Unicode name in lower case (the class label),
+// grouped by their subcategory (the super-class), with words to call them by in captions
+// (emoji-datasource short names, emojilib keywords, MIT).
+
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+/** The emoji categories that look like objects (not faces, people, symbols or flags). */
+export const OBJECT_CATEGORIES: readonly string[] = ['Food & Drink', 'Animals & Nature', 'Travel & Places', 'Objects', 'Activities'];
+
+export interface EmojiClass {
+  /** Position in the catalog (stable for a given emoji-datasource version). */
+  index: number;
+  /** Class label: the emoji's Unicode name in lower case ("red apple"). */
+  label: string;
+  /** Super-class: the emoji's subcategory ("food-fruit"). */
+  superclass: string;
+  category: string;
+  /** The emoji character itself. */
+  char: string;
+  /** Unified code point(s), e.g. "1F34E". */
+  unified: string;
+  /** 64x64 RGBA PNG of the Noto emoji. */
+  pngPath: string;
+  /** Noun phrases a caption may call it by; names[0] is the label. */
+  names: string[];
+  /** emojilib keywords that are plain words and not already names (for tag-style captions). */
+  keywords: string[];
+}
+
+interface RawEmoji {
+  name: string | null;
+  unified: string;
+  short_names: string[];
+  image: string;
+  category: string;
+  subcategory: string;
+  sort_order: number;
+  has_img_google: boolean;
+}
+
+const KEYWORD_STOP = new Set(['and', 'the', 'for', 'with', 'face', 'nature', 'object', 'objects', 'activity', 'emoji', 'symbol', 'other', 'upon', 'when', 'you', 'san', 'phallic', 'drunk', 'booze', 'sasha', 'mojito', 'nfl']);
+
+let cached: EmojiClass[] | undefined;
+
+function charOf(unified: string): string {
+  return String.fromCodePoint(...unified.split('-').map((h) => parseInt(h, 16)));
+}
+
+const words = (s: string) => s.replace(/_/g, ' ').trim().toLowerCase();
+const plainPhrase = (s: string) => /^[a-z][a-z '-]*[a-z]$/.test(s) && s.length <= 40;
+
+/** Loads the catalog (once per process), sorted by the emoji's sort order. */
+export function loadCatalog(): EmojiClass[] {
+  if (cached) return cached;
+  const require = createRequire(import.meta.url);
+  const emojiJson = require.resolve('emoji-datasource-google/emoji.json');
+  const imgDir = path.join(path.dirname(emojiJson), 'img', 'google', '64');
+  const raw = JSON.parse(fs.readFileSync(emojiJson, 'utf8')) as RawEmoji[];
+  const keywords = JSON.parse(fs.readFileSync(require.resolve('emojilib'), 'utf8')) as Record<string, string[]>;
+  const cats = new Set(OBJECT_CATEGORIES);
+  const sel = raw.filter((e) => cats.has(e.category) && e.has_img_google && e.name)
+    .sort((a, b) => a.sort_order - b.sort_order);
+  const out: EmojiClass[] = [];
+  for (const e of sel) {
+    const char = charOf(e.unified);
+    const label = (e.name as string).toLowerCase().replace(/\u2019/g, "'");
+    const kws = keywords[char] ?? keywords[char.replace(/\ufe0f/g, '')] ?? [];
+    const names = [label];
+    const addName = (n: string) => {
+      if (plainPhrase(n) && !names.includes(n)) names.push(n);
+    };
+    if (kws.length > 0) addName(words(kws[0]));
+    for (const s of e.short_names) addName(words(s));
+    // "dog face" is a dog: animals drawn as a face can be called by the animal.
+    if (e.category === 'Animals & Nature' && label.endsWith(' face')) addName(label.slice(0, -5));
+    const keywordsOut: string[] = [];
+    for (const k of kws.slice(1)) {
+      const w = words(k);
+      if (/^[a-z]{3,16}$/.test(w) && !KEYWORD_STOP.has(w) && !names.includes(w) && !keywordsOut.includes(w)) keywordsOut.push(w);
+    }
+    out.push({
+      index: out.length, label, superclass: e.subcategory, category: e.category, char, unified: e.unified,
+      pngPath: path.join(imgDir, e.image), names, keywords: keywordsOut,
+    });
+  }
+  cached = out;
+  return out;
+}
+
+const IRREGULAR: Record<string, string> = {
+  mouse: 'mice', goose: 'geese', fish: 'fish', sheep: 'sheep', deer: 'deer', bison: 'bison', shrimp: 'shrimp',
+  squid: 'squid', person: 'people', foot: 'feet', tooth: 'teeth', knife: 'knives', leaf: 'leaves', loaf: 'loaves',
+  scissors: 'scissors', chopsticks: 'chopsticks', glasses: 'glasses', sunglasses: 'sunglasses', jeans: 'jeans',
+  shorts: 'shorts', dice: 'dice', cactus: 'cacti', octopus: 'octopuses', bus: 'buses', potato: 'potatoes',
+  tomato: 'tomatoes', mango: 'mangoes', volcano: 'volcanoes', tornado: 'tornadoes', gloves: 'gloves',
+  socks: 'socks', fries: 'fries', beans: 'beans', peas: 'peas', noodles: 'noodles', chestnut: 'chestnuts',
+  cherries: 'cherries', grapes: 'grapes', ox: 'oxen', wolf: 'wolves', calf: 'calves', shelf: 'shelves',
+};
+
+/** English plural of a noun phrase (its last word is pluralised). */
+export function plural(phrase: string): string {
+  const of = phrase.indexOf(' of ');
+  if (of > 0) return plural(phrase.slice(0, of)) + phrase.slice(of);
+  const i = phrase.lastIndexOf(' ');
+  const head = phrase.slice(0, i + 1);
+  const w = phrase.slice(i + 1);
+  if (IRREGULAR[w]) return head + IRREGULAR[w];
+  if (/[^su]s$/.test(w)) return phrase; // already plural ("stars", "bookmark tabs")
+  if (/(s|x|z|ch|sh)$/.test(w)) return `${head}${w}es`;
+  if (/[^aeiou]y$/.test(w)) return `${head}${w.slice(0, -1)}ies`;
+  return `${head}${w}s`;
+}
+
+/** "a" or "an" for a phrase, by its first sound (close enough for the catalog's words). */
+export function article(phrase: string): 'a' | 'an' | 'some' {
+  if (/[^su]s$/.test(phrase) || /(jeans|clothes|fries|scissors|chopsticks)$/.test(phrase)) return 'some';
+  if (/^(one|uni|use|eu|ewe|u-)/.test(phrase)) return 'a';
+  if (/^(hour|honest|honou?r)/.test(phrase)) return 'an';
+  if (/^x-/.test(phrase)) return 'an';
+  return /^[aeiou]/.test(phrase) ? 'an' : 'a';
+}
+
+/** Finds classes by label, any caption name, emoji character or unified code; unknown names throw, listing near matches. */
+export function resolveClasses(specs: readonly string[], catalog: readonly EmojiClass[] = loadCatalog()): EmojiClass[] {
+  const out: EmojiClass[] = [];
+  const unknown: string[] = [];
+  for (const raw of specs) {
+    const s = raw.trim().toLowerCase().replace(/_/g, ' ');
+    if (!s) continue;
+    const hit = catalog.find((c) => c.label === s) ?? catalog.find((c) => c.char === raw.trim())
+      ?? catalog.find((c) => c.unified.toLowerCase() === s) ?? catalog.find((c) => c.names.includes(s));
+    if (!hit) unknown.push(raw);
+    else if (!out.includes(hit)) out.push(hit);
+  }
+  if (unknown.length > 0) {
+    const hints = unknown.map((u) => {
+      const w = u.trim().toLowerCase().split(/[\s_]+/)[0] ?? '';
+      const near = w.length >= 3 ? catalog.filter((c) => c.label.includes(w)).slice(0, 4).map((c) => c.label) : [];
+      return near.length > 0 ? `"${u}" (did you mean: ${near.join(', ')}?)` : `"${u}"`;
+    });
+    throw new Error(`unknown emoji class${unknown.length > 1 ? 'es' : ''}: ${hints.join('; ')}. ` +
+      `Classes are the lower-case emoji names of the categories ${OBJECT_CATEGORIES.join(', ')} (e.g. "red apple", "dog face")`);
+  }
+  return out;
+}
