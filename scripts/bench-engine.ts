@@ -1,0 +1,298 @@
+// `npm run bench:engine`: the engine's training step and forward pass against PyTorch CPU on the
+// reference model of issue 3 (2-layer post-LN transformer encoder, d=256, 4 heads, FFN 1024, vocab 8000,
+// seq 64, batch 32, masked-LM cross-entropy over all positions, AdamW), both with the same thread count,
+// alternating rounds after warm-up in one run. A benchmark, not a test: it prints figures.
+//
+// Options (environment): BENCH_THREADS (2), BENCH_ROUNDS (5), BENCH_ITERS (3 per round),
+// BENCH_PROFILE=dir (write ORT profiles of one train and one infer run and summarise them),
+// BENCH_PYTHON (python with torch; default /usr/bin/python3, then python3).
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { buildGraph, buildTrainingGraph, nn, toOnnx, type GraphBuilder, type Value } from '../native-models/graph/index';
+import { InThreadRuntime, formatProviderReport, tensor, item, type Tensor } from '../native-models/runtime/index';
+import { initialParams, trainStepSpec } from '../native-models/train/graph-spec';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const CFG = { vocab: 8000, d: 256, heads: 4, ffn: 1024, layers: 2, seq: 64, batch: 32 };
+const THREADS = Number(process.env.BENCH_THREADS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const ITERS = Number(process.env.BENCH_ITERS ?? 3);
+const PROFILE = process.env.BENCH_PROFILE;
+
+// ---- the model, written once with graph/ --------------------------------------------------------------
+
+function encoder(b: GraphBuilder, ids: Value): Value {
+  let x = nn.embedding(b, ids, 'tok', CFG.vocab, CFG.d);
+  x = nn.positionEmbedding(b, x, 'pos');
+  for (let i = 0; i < CFG.layers; i++) x = nn.transformerEncoderLayer(b, x, `enc.${i}`, { heads: CFG.heads, ffn: CFG.ffn, norm: 'post' });
+  // The head on [B*T, D] -> logits [B*T, V]: one Gemm writing the graph output directly (a [B,T,V] output
+  // would add a 65 MB Reshape copy inside ORT; the runtime's dims are free to reinterpret).
+  return nn.linear(b, b.reshape(x, [CFG.batch * CFG.seq, CFG.d]), 'head', CFG.vocab);
+}
+
+function trainingGraph() {
+  return buildTrainingGraph((b) => {
+    const ids = b.input('tokens', 'int64', [CFG.batch, CFG.seq]);
+    const targets = b.input('targets', 'int64', [CFG.batch, CFG.seq]);
+    return { loss: nn.crossEntropy(b, encoder(b, ids), b.reshape(targets, [CFG.batch * CFG.seq])) };
+  }, { weightDecay: 0.01 });
+}
+
+function inferenceGraph() {
+  return buildGraph((b) => ({ logits: encoder(b, b.input('tokens', 'int64', [CFG.batch, CFG.seq])) }));
+}
+
+/** Matmul FLOPs (2 per multiply-add) of one forward pass; backward is twice that (input and weight grads). */
+function forwardFlops(): number {
+  const { batch, seq, d, ffn, vocab, layers } = CFG;
+  const n = batch * seq;
+  const perLayer = 2 * n * (3 * d * d + d * d + 2 * d * ffn) + 2 * 2 * n * seq * d; // projections + QK^T and PV
+  return layers * perLayer + 2 * n * d * vocab;
+}
+
+// ---- the CPU's fp32 FMA peak ------------------------------------------------------------------------------
+
+interface Peak { gflops: number; method: string[] }
+
+function fmaPeak(threads: number): Peak {
+  const info = readFileSync('/proc/cpuinfo', 'utf8');
+  const flags = new Set((/^flags\s*:\s*(.*)$/m.exec(info)?.[1] ?? '').split(/\s+/));
+  const mhz = Number(/^cpu MHz\s*:\s*([\d.]+)/m.exec(info)?.[1] ?? 0);
+  const model = /^model name\s*:\s*(.*)$/m.exec(info)?.[1] ?? 'unknown CPU';
+  const lanes = flags.has('avx512f') ? 16 : flags.has('fma') ? 8 : 4;
+  const isa = flags.has('avx512f') ? 'AVX-512 FMA' : flags.has('fma') ? 'AVX2 FMA' : 'SSE (no FMA)';
+  const method = [`${model}; ${isa} (${lanes} fp32 lanes); cpuinfo ${mhz.toFixed(0)} MHz; ${threads} threads used`];
+  // Assume 2 FMA units per core (server cores with AVX-512/AVX2); the microbenchmark below corrects this.
+  let units = 2;
+  let peak = (threads * mhz * 1e6 * lanes * 2 * units) / 1e9;
+  method.push(`from cpuinfo: ${threads} cores x ${(mhz / 1000).toFixed(2)} GHz x ${lanes} lanes x 2 (FMA) x ${units} units = ${peak.toFixed(0)} GFLOP/s`);
+  const src = join(here, 'fma-peak.c');
+  const dir = mkdtempSync(join(tmpdir(), 'fma-'));
+  const exe = join(dir, 'fma-peak');
+  const cc = spawnSync('cc', ['-O2', '-march=native', '-pthread', src, '-o', exe], { encoding: 'utf8' });
+  if (cc.status === 0) {
+    const run = (t: number) => JSON.parse(spawnSync(exe, [String(t), '60000000'], { encoding: 'utf8' }).stdout) as { gflops: number };
+    const one = Math.max(...[0, 1, 2].map(() => run(1).gflops));
+    const all = Math.max(...[0, 1, 2].map(() => run(threads).gflops));
+    const perCycle = (one * 1000) / mhz; // flops per cycle at the nominal clock
+    units = Math.max(1, Math.round(perCycle / (lanes * 2)));
+    method.push(`measured (scripts/fma-peak.c, 12 independent FMA chains per thread): 1 thread ${one.toFixed(0)} GFLOP/s, ${threads} threads ${all.toFixed(0)} GFLOP/s (${(perCycle / (lanes * 2)).toFixed(2)} x ${lanes}-lane FMA per nominal cycle: turbo clock above cpuinfo's)`);
+    if (all > peak) {
+      method.push(`peak used = measured ${all.toFixed(0)} GFLOP/s (higher than the cpuinfo figure, so the honest denominator)`);
+      peak = all;
+    } else method.push(`peak used = cpuinfo figure ${peak.toFixed(0)} GFLOP/s`);
+  } else {
+    method.push(`no C compiler for the FMA microbenchmark (${(cc.stderr || cc.error?.message || '').split('\n')[0]}); peak from cpuinfo only`);
+  }
+  return { gflops: peak, method };
+}
+
+// ---- torch peer -------------------------------------------------------------------------------------------
+
+class TorchPeer {
+  private lines: AsyncIterableIterator<string>;
+  private constructor(private readonly proc: ChildProcessWithoutNullStreams, readonly info: Record<string, unknown>, lines: AsyncIterableIterator<string>) {
+    this.lines = lines;
+  }
+
+  static async start(): Promise<TorchPeer | string> {
+    const candidates = process.env.BENCH_PYTHON ? [process.env.BENCH_PYTHON] : ['/usr/bin/python3', 'python3'].filter((x): x is string => !!x);
+    const py = candidates.find((p) => spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
+    if (!py) return `PyTorch not found (tried ${candidates.join(', ')}). Install it with: sudo apt-get install python3-torch libopenblas0-pthread (Debian/Ubuntu), or pip install torch; then rerun (BENCH_PYTHON=/path/to/python selects one).`;
+    const proc = spawn(py, [join(here, 'bench-engine-torch.py'), JSON.stringify({ ...CFG, threads: THREADS })], {
+      env: { ...process.env, OMP_NUM_THREADS: String(THREADS), OPENBLAS_NUM_THREADS: String(THREADS), MKL_NUM_THREADS: String(THREADS) },
+    });
+    proc.stderr.on('data', (d: Buffer) => process.stderr.write(`[torch] ${d}`));
+    const lines = createInterface({ input: proc.stdout })[Symbol.asyncIterator]();
+    const first = await lines.next();
+    const info = JSON.parse(first.value ?? '{}') as Record<string, unknown>;
+    if (!info.ready) return `torch helper failed: ${first.value}`;
+    return new TorchPeer(proc, info, lines);
+  }
+
+  async time(op: 'train' | 'infer', iters: number): Promise<{ ms: number[]; loss: number }> {
+    this.proc.stdin.write(JSON.stringify({ op, iters }) + '\n');
+    const r = await this.lines.next();
+    return JSON.parse(r.value) as { ms: number[]; loss: number };
+  }
+
+  close(): void {
+    this.proc.stdin.write(JSON.stringify({ op: 'quit' }) + '\n');
+    this.proc.stdin.end();
+  }
+}
+
+// ---- engine ------------------------------------------------------------------------------------------------
+
+function randomTokens(seed: number): Tensor {
+  let s = seed >>> 0;
+  const data = new BigInt64Array(CFG.batch * CFG.seq);
+  for (let i = 0; i < data.length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    data[i] = BigInt(s % CFG.vocab);
+  }
+  return tensor('int64', [CFG.batch, CFG.seq], data);
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+async function main(): Promise<void> {
+  console.log(`bench:engine — reference model ${JSON.stringify(CFG)}, AdamW, ${THREADS} threads, ${ROUNDS} alternating rounds x ${ITERS} iterations after warm-up`);
+  console.log(`machine: ${cpus().length} CPUs (${cpus()[0]?.model}); numbers are noisy when other jobs share the cores`);
+  const t0 = performance.now();
+  const tg = trainingGraph();
+  const spec = trainStepSpec(() => tg, 'ref');
+  const trainBytes = toOnnx(tg.graph).model;
+  const params = initialParams(tg.graph, 0);
+  const ig = inferenceGraph();
+  const inferBytes = toOnnx(ig, { params: { kind: 'initializers', values: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, v.data as Float32Array])) } }).model;
+  const nParams = Object.values(params).reduce((a, t) => a + t.data.length, 0);
+  console.log(`graphs built in ${(performance.now() - t0).toFixed(0)} ms: ${tg.graph.nodes.length} training nodes, ${(trainBytes.byteLength / 1e3).toFixed(0)} kB training ONNX, ${(nParams / 1e6).toFixed(2)} M params`);
+
+  const profDir = PROFILE ? resolve(PROFILE) : undefined;
+  if (profDir) mkdirSync(profDir, { recursive: true });
+  const rt = new InThreadRuntime();
+  const opts = { intraOpThreads: THREADS, providers: ['cpu' as const] };
+  const carry: Record<string, string> = {};
+  for (const t of [...spec.params, ...spec.state]) if (t.output) carry[t.output] = t.input;
+  const info = await rt.load('train', trainBytes, { ...opts, carry });
+  await rt.load('infer', inferBytes, opts);
+  console.log(`engine provider: ${formatProviderReport(info.provider)}`);
+  const state: Record<string, Tensor> = {};
+  for (const p of spec.params) state[p.input] = params[p.name];
+  for (const s of spec.state) state[s.input] = tensor('float32', s.dims);
+  await rt.setState(state);
+  const tokens = randomTokens(1);
+  const targets = randomTokens(2);
+  let step = 0;
+  let lastLoss = NaN;
+  const engineTrain = async (iters: number): Promise<number[]> => {
+    const ms: number[] = [];
+    for (let i = 0; i < iters; i++) {
+      const s = performance.now();
+      const out = await rt.step('train', { tokens, targets, lr: tensor('float32', [], [1e-4]), step: tensor('float32', [], [++step]) }, { outputs: ['loss'] });
+      ms.push(performance.now() - s);
+      lastLoss = item(out.loss);
+    }
+    return ms;
+  };
+  const engineInfer = async (iters: number): Promise<number[]> => {
+    const ms: number[] = [];
+    for (let i = 0; i < iters; i++) {
+      const s = performance.now();
+      await rt.run('infer', { tokens });
+      ms.push(performance.now() - s);
+    }
+    return ms;
+  };
+
+  const torch = await TorchPeer.start();
+  if (typeof torch === 'string') console.log(`torch: ${torch}`);
+  else console.log(`torch: ${String(torch.info.torch)} with ${String(torch.info.threads)} threads, ${((torch.info.params as number) / 1e6).toFixed(2)} M params`);
+  const peer = typeof torch === 'string' ? undefined : torch;
+
+  // Warm-up: first runs allocate arenas and (for ORT) plan memory.
+  await engineTrain(2);
+  await engineInfer(2);
+  if (peer) {
+    await peer.time('train', 2);
+    await peer.time('infer', 2);
+  }
+  const times = { engineTrain: [] as number[], torchTrain: [] as number[], engineInfer: [] as number[], torchInfer: [] as number[] };
+  let torchLoss = NaN;
+  for (let r = 0; r < ROUNDS; r++) {
+    // Alternate which side goes first so drift (thermal, neighbours) does not favour one.
+    const order = r % 2 === 0 ? ['e', 't'] : ['t', 'e'];
+    for (const who of order) {
+      if (who === 'e') {
+        times.engineTrain.push(...(await engineTrain(ITERS)));
+        times.engineInfer.push(...(await engineInfer(ITERS)));
+      } else if (peer) {
+        const tr = await peer.time('train', ITERS);
+        torchLoss = tr.loss;
+        times.torchTrain.push(...tr.ms);
+        times.torchInfer.push(...(await peer.time('infer', ITERS)).ms);
+      }
+    }
+  }
+  peer?.close();
+
+  if (profDir) {
+    const prof = new InThreadRuntime();
+    await prof.load('train', trainBytes, { ...opts, carry, profilePrefix: join(profDir, 'train') });
+    await prof.setState(state);
+    for (let i = 0; i < 3; i++) await prof.step('train', { tokens, targets, lr: tensor('float32', [], [1e-4]), step: tensor('float32', [], [i + 1]) }, { outputs: ['loss'] });
+    const file = await prof.endProfiling('train');
+    await prof.load('infer', inferBytes, { ...opts, profilePrefix: join(profDir, 'infer') });
+    for (let i = 0; i < 3; i++) await prof.run('infer', { tokens });
+    const ifile = await prof.endProfiling('infer');
+    await prof.close();
+    if (file) summariseProfile(file, 'train step');
+    if (ifile) summariseProfile(ifile, 'inference');
+  }
+  await rt.close();
+
+  const f = forwardFlops();
+  const trainFlops = 3 * f;
+  const peak = fmaPeak(THREADS);
+  const m = {
+    engineTrain: median(times.engineTrain),
+    engineInfer: median(times.engineInfer),
+    torchTrain: times.torchTrain.length ? median(times.torchTrain) : NaN,
+    torchInfer: times.torchInfer.length ? median(times.torchInfer) : NaN,
+  };
+  console.log('');
+  console.log(`model FLOPs (matmuls only, 2 per multiply-add): forward ${(f / 1e9).toFixed(2)} GFLOP, train step 3x = ${(trainFlops / 1e9).toFixed(2)} GFLOP`);
+  console.log(`losses: engine ${lastLoss.toFixed(4)}${peer ? `, torch ${torchLoss.toFixed(4)}` : ''} (ln ${CFG.vocab} = ${Math.log(CFG.vocab).toFixed(4)} at init)`);
+  console.log(`train step  median: engine ${m.engineTrain.toFixed(1)} ms${peer ? `, torch ${m.torchTrain.toFixed(1)} ms` : ''}  (n=${times.engineTrain.length}; engine min ${Math.min(...times.engineTrain).toFixed(1)} ms)`);
+  console.log(`inference   median: engine ${m.engineInfer.toFixed(1)} ms${peer ? `, torch ${m.torchInfer.toFixed(1)} ms` : ''}  (batch ${CFG.batch}, forward to logits)`);
+  const trainGflops = trainFlops / (m.engineTrain / 1000) / 1e9;
+  console.log(`engine achieved: train ${trainGflops.toFixed(1)} GFLOP/s, inference ${(f / (m.engineInfer / 1000) / 1e9).toFixed(1)} GFLOP/s`);
+  console.log('fp32 FMA peak:');
+  for (const line of peak.method) console.log(`  ${line}`);
+  const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
+  console.log(`train_ratio=${fmt(m.engineTrain / m.torchTrain)} infer_ratio=${fmt(m.engineInfer / m.torchInfer)} train_gflops=${trainGflops.toFixed(1)} peak_fraction=${(trainGflops / peak.gflops).toFixed(3)}`);
+}
+
+/** Where the time goes, from ORT's Chrome-trace profile: per op type, and the heaviest nodes with shapes. */
+function summariseProfile(file: string, label: string): void {
+  type Ev = { cat: string; name: string; dur: number; args?: { op_name?: string; input_type_shape?: Record<string, number[]>[]; output_type_shape?: Record<string, number[]>[] } };
+  const events = JSON.parse(readFileSync(file, 'utf8')) as Ev[];
+  const byOp = new Map<string, number>();
+  const byNode = new Map<string, { us: number; op: string; shapes: string }>();
+  let runs = 0;
+  let runTotal = 0;
+  for (const e of events) {
+    if (e.cat === 'Session' && e.name === 'model_run') {
+      runs++;
+      runTotal += e.dur;
+    }
+    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
+    const op = e.args?.op_name ?? '?';
+    byOp.set(op, (byOp.get(op) ?? 0) + e.dur);
+    const node = e.name.replace(/_kernel_time$/, '');
+    const shapes = (e.args?.input_type_shape ?? []).map((x) => `[${Object.values(x)[0]?.join(',')}]`).join(' ') + ' -> ' + (e.args?.output_type_shape ?? []).map((x) => `[${Object.values(x)[0]?.join(',')}]`).join(' ');
+    const cur = byNode.get(node) ?? { us: 0, op, shapes };
+    cur.us += e.dur;
+    byNode.set(node, cur);
+  }
+  const total = [...byOp.values()].reduce((a, b) => a + b, 0);
+  console.log(`profile (${label}) ${file}: ${runs} runs, ${(runTotal / runs / 1000).toFixed(1)} ms per run, kernels ${(total / runs / 1000).toFixed(1)} ms, ${byNode.size} nodes`);
+  for (const [op, us] of [...byOp.entries()].sort((a, b) => b[1] - a[1]).slice(0, 14)) {
+    console.log(`  ${op.padEnd(28)} ${(us / runs / 1000).toFixed(2).padStart(8)} ms  ${((100 * us) / total).toFixed(1)}%`);
+  }
+  console.log('  heaviest nodes:');
+  for (const [n, v] of [...byNode.entries()].sort((a, b) => b[1].us - a[1].us).slice(0, 16)) {
+    console.log(`  ${(v.us / runs / 1000).toFixed(2).padStart(8)} ms  ${v.op.padEnd(20)} ${n.slice(0, 40).padEnd(40)} ${v.shapes}`);
+  }
+}
+
+if (!existsSync(join(here, 'bench-engine-torch.py'))) throw new Error('scripts/bench-engine-torch.py is missing');
+await main();
