@@ -18,7 +18,7 @@
 // grad_acc:<name>, lr, step and grad_scale f32[] — usually 1/micro-batches; outputs as 'step' minus loss/metrics).
 import { grad } from './autodiff';
 import { GraphBuilder } from './builder';
-import { prune } from './ir';
+import { numel, prune } from './ir';
 import type { Graph, Param, Value } from './ir';
 
 /** What a model function returns: a scalar loss and optional scalar metrics. */
@@ -118,6 +118,9 @@ export function buildTrainingGraph(model: ModelFn, opts: TrainingGraphOptions = 
   return { graph: prune(b.build()), params: info, batchInputs: batchInputs.map((v) => v.name!), usesSeed };
 }
 
+/** Params smaller than this are updated together as one flat vector (one set of Adam ops, not one per bias). */
+const SMALL_PARAM = 1 << 16;
+
 function emitUpdate(b: GraphBuilder, params: readonly Param[], ps: readonly Value[], grads: readonly Value[],
   gradScale: Value | undefined, opts: AdamWOptions): void {
   const beta1 = opts.beta1 ?? 0.9;
@@ -127,10 +130,26 @@ function emitUpdate(b: GraphBuilder, params: readonly Param[], ps: readonly Valu
   const decays = opts.decays ?? ((_n: string, shape: readonly number[]) => shape.length >= 2);
   const lr = b.input('lr', 'float32', []);
   const step = b.input('step', 'float32', []);
+  const ms = params.map((p) => b.input(`adam_m:${p.value.name}`, 'float32', p.value.shape));
+  const vs = params.map((p) => b.input(`adam_v:${p.value.name}`, 'float32', p.value.shape));
+
+  // Update units: each large param alone; small ones (biases, norms) concatenated per decay flag, so a
+  // model with dozens of biases pays two dozen tiny kernels instead of hundreds.
+  const units: { members: number[]; decay: boolean }[] = [];
+  const smallGroups = new Map<boolean, number[]>();
+  params.forEach((p, i) => {
+    const decay = wd > 0 && decays(p.value.name!, p.value.shape);
+    if (numel(p.value.shape) >= SMALL_PARAM) units.push({ members: [i], decay });
+    else smallGroups.set(decay, [...(smallGroups.get(decay) ?? []), i]);
+  });
+  for (const [decay, members] of smallGroups) units.push({ members, decay });
+  const flat = (vals: readonly Value[], members: number[]) =>
+    members.length === 1 ? vals[members[0]] : b.concat(members.map((i) => b.reshape(vals[i], [-1])), 0);
+  const unitGrads = units.map((u) => flat(grads, u.members));
 
   // Global norm of the (scaled) gradients: sqrt(sum_i ||s*g_i||^2).
   let sq: Value | undefined;
-  for (const g of grads) {
+  for (const g of unitGrads) {
     const s = b.reduceSumSquare(g);
     sq = sq ? b.add(sq, s) : s;
   }
@@ -154,14 +173,17 @@ function emitUpdate(b: GraphBuilder, params: readonly Param[], ps: readonly Valu
     stepSize: b.div(b.mul(lr, b.sqrt(bc2)), bc1),
   };
   const decayFactor = wd > 0 ? b.sub(one, b.mul(lr, wd)) : undefined;
-  params.forEach((p, i) => {
-    const name = p.value.name!;
-    const m = b.input(`adam_m:${name}`, 'float32', p.value.shape);
-    const v = b.input(`adam_v:${name}`, 'float32', p.value.shape);
-    const r = adamwParam(b, ps[i], grads[i], m, v, { ...k, decay: decays(name, p.value.shape) ? decayFactor : undefined });
-    b.output(`new_param:${name}`, r.p);
-    b.output(`new_adam_m:${name}`, r.m);
-    b.output(`new_adam_v:${name}`, r.v);
+  units.forEach((u, j) => {
+    const r = adamwParam(b, flat(ps, u.members), unitGrads[j], flat(ms, u.members), flat(vs, u.members), { ...k, decay: u.decay ? decayFactor : undefined });
+    const unflat = (x: Value): Value[] => (u.members.length === 1 ? [x]
+      : b.split(x, 0, u.members.map((i) => numel(params[i].value.shape))).map((part, t) => b.reshape(part, params[u.members[t]].value.shape)));
+    const [np, nm, nv] = [unflat(r.p), unflat(r.m), unflat(r.v)];
+    u.members.forEach((i, t) => {
+      const name = params[i].value.name!;
+      b.output(`new_param:${name}`, np[t]);
+      b.output(`new_adam_m:${name}`, nm[t]);
+      b.output(`new_adam_v:${name}`, nv[t]);
+    });
   });
 }
 

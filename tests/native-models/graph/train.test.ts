@@ -75,7 +75,8 @@ describe('in-graph AdamW training', () => {
       const y = b.input('y', 'float32', [3, 1]);
       const w = b.param('w', [2, 1], { init: { kind: 'normal', std: 1 } });
       const c = b.param('c', [1], { init: { kind: 'ones' } });
-      return { loss: nn.mse(b, b.add(b.matmul(x, w), c), y) };
+      const d = b.param('d', [1, 1], { init: { kind: 'normal', std: 1 } }); // c and d: one flat update unit
+      return { loss: nn.mse(b, b.add(b.add(b.matmul(x, w), c), b.mul(d, 2)), y) };
     }, { weightDecay: 0.1, clipNorm: 0.5, beta1: 0.8, beta2: 0.9, eps: 1e-6 });
     const X = [1, 2, -1, 0.5, 3, -2];
     const Y = [1, -1, 2];
@@ -83,16 +84,17 @@ describe('in-graph AdamW training', () => {
     const { losses, state } = await train(tg, batch, 3, 0.05, 7);
     // Reference: the same three steps in plain JS.
     const init = initParams(tg.graph, 7);
-    const w = Array.from(init.get('w')!), c = Array.from(init.get('c')!);
-    const m = { w: [0, 0], c: [0] }, v = { w: [0, 0], c: [0] };
+    const w = Array.from(init.get('w')!), c = Array.from(init.get('c')!), d = Array.from(init.get('d')!);
+    const m = { w: [0, 0], c: [0], d: [0] }, v = { w: [0, 0], c: [0], d: [0] };
     const ref: number[] = [];
     for (let t = 1; t <= 3; t++) {
-      const pred = [0, 1, 2].map((i) => X[2 * i] * w[0] + X[2 * i + 1] * w[1] + c[0]);
+      const pred = [0, 1, 2].map((i) => X[2 * i] * w[0] + X[2 * i + 1] * w[1] + c[0] + 2 * d[0]);
       const r = pred.map((p, i) => p - Y[i]);
       ref.push(r.reduce((a, e) => a + e * e, 0) / 3);
       const gw = [0, 1].map((j) => r.reduce((a, e, i) => a + (2 / 3) * e * X[2 * i + j], 0));
       const gc = [r.reduce((a, e) => a + (2 / 3) * e, 0)];
-      const norm = Math.sqrt([...gw, ...gc].reduce((a, e) => a + e * e, 0));
+      const gd = [2 * gc[0]];
+      const norm = Math.sqrt([...gw, ...gc, ...gd].reduce((a, e) => a + e * e, 0));
       const s = Math.min(1, 0.5 / (norm + 1e-6));
       const upd = (p: number[], g: number[], mm: number[], vv: number[], decay: boolean) => p.forEach((_, i) => {
         const gi = g[i] * s;
@@ -103,10 +105,12 @@ describe('in-graph AdamW training', () => {
       });
       upd(w, gw, m.w, v.w, true);
       upd(c, gc, m.c, v.c, false); // rank-1 params do not decay by default
+      upd(d, gd, m.d, v.d, true);
     }
     losses.forEach((l, i) => expect(l).toBeCloseTo(ref[i], 5));
     state.get('param:w')!.forEach((x, i) => expect(x).toBeCloseTo(w[i], 5));
     expect(state.get('param:c')![0]).toBeCloseTo(c[0], 5);
+    expect(state.get('param:d')![0]).toBeCloseTo(d[0], 5);
   });
 
   it('gradient accumulation (accumulate + apply graphs) equals one step on the whole batch', async () => {
