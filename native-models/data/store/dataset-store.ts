@@ -166,6 +166,9 @@ export class DatasetStore {
   private readonly db: Database.Database;
   private readonly dbPath: string;
   private closed = false;
+  /** Bumped by every write; caches derived from the data (text hits) check it. */
+  private version = 0;
+  private hits?: { text: string; version: number };
   private readonly stmts: ReturnType<DatasetStore['prepareStatements']>;
 
   private constructor(dir: string, db: Database.Database) {
@@ -252,6 +255,7 @@ export class DatasetStore {
   /** Runs fn in one transaction, turning SQLite/disk failures into DatasetError (the transaction is rolled back). */
   private tx<T>(what: string, fn: () => T): T {
     this.ensure();
+    this.version++;
     try {
       return this.db.transaction(fn)();
     } catch (e) {
@@ -476,20 +480,19 @@ export class DatasetStore {
     if (q.hasSpoken !== undefined) where.push(q.hasSpoken ? 'i.spoken_count > 0' : 'i.spoken_count = 0');
     if (q.hasRegions !== undefined) where.push(q.hasRegions ? 'i.region_count > 0' : 'i.region_count = 0');
     const text = typeof q.text === 'string' ? q.text.trim() : '';
-    const match = text ? ftsQuery(text) : undefined;
-    if (match) {
-      where.push('i.id IN (SELECT c.item_id FROM captions c WHERE c.seq IN (SELECT rowid FROM captions_fts WHERE captions_fts MATCH @match))');
-      params.match = match;
-    } else if (text) {
-      where.push("i.id IN (SELECT c.item_id FROM captions c WHERE c.text LIKE @like ESCAPE '\\')");
-      params.like = `%${text.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
-    }
-    const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const w = () => (where.length ? `WHERE ${where.join(' AND ')}` : '');
     try {
-      const total = this.db.prepare(`SELECT COUNT(*) FROM items i ${w}`).pluck().get(params) as number;
+      // With a text filter, walk the (cached) hits in order and join items to them: cheaper than
+      // probing the hit set for each of 50,000 items.
+      let from = 'items i';
+      if (text) {
+        this.textHits(text);
+        from = 'temp.text_hits h CROSS JOIN items i ON i.seq = h.seq';
+      }
+      const total = this.db.prepare(`SELECT COUNT(*) FROM ${from} ${w()}`).pluck().get(params) as number;
       const rows = this.db.prepare(`SELECT i.id, i.split, i.thumb, i.width, i.height, i.spoken_count, i.region_count,
           (SELECT c.text FROM captions c WHERE c.item_id = i.id ORDER BY c.seq LIMIT 1) AS caption
-        FROM items i ${w} ORDER BY i.seq LIMIT @limit OFFSET @offset`).all(params) as
+        FROM ${from} ${w()} ORDER BY ${text ? 'h.seq' : 'i.seq'} LIMIT @limit OFFSET @offset`).all(params) as
         { id: string; split: string; thumb: string; width: number; height: number; spoken_count: number; region_count: number; caption: string | null }[];
       const items: ItemSummary[] = rows.map((r) => ({
         id: r.id, split: r.split, thumb: r.thumb, width: r.width, height: r.height,
@@ -500,6 +503,29 @@ export class DatasetStore {
     } catch (e) {
       throw toDatasetError(e, 'querying items');
     }
+  }
+
+  /**
+   * Fills temp.text_hits with the seqs of items whose captions contain `text`, once per text and
+   * data version: a grid scrolling through a filter re-asks the same question for every page, and
+   * the answer for a common word (thousands of items) is the expensive part.
+   */
+  private textHits(text: string): void {
+    if (this.hits && this.hits.text === text && this.hits.version === this.version) return;
+    this.db.exec('CREATE TEMP TABLE IF NOT EXISTS text_hits (seq INTEGER PRIMARY KEY)');
+    const match = ftsQuery(text);
+    this.db.transaction(() => {
+      this.db.exec('DELETE FROM temp.text_hits');
+      if (match) {
+        this.db.prepare(`INSERT OR IGNORE INTO temp.text_hits (seq) SELECT i.seq FROM captions c JOIN items i ON i.id = c.item_id
+          WHERE c.seq IN (SELECT rowid FROM captions_fts WHERE captions_fts MATCH ?)`).run(match);
+      } else {
+        const like = `%${text.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
+        this.db.prepare(`INSERT OR IGNORE INTO temp.text_hits (seq) SELECT i.seq FROM captions c JOIN items i ON i.id = c.item_id
+          WHERE c.text LIKE ? ESCAPE '\\'`).run(like);
+      }
+    })();
+    this.hits = { text, version: this.version };
   }
 
   /** Position of an item in a query's order (for next/previous navigation); -1 when filtered out. */

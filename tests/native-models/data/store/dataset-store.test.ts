@@ -111,6 +111,16 @@ describe('DatasetStore items and queries', () => {
     expect(page.total).toBe(12);
     expect(page.items.map((s) => s.id)).toEqual(ids.slice(10));
     expect(d.indexOf(ids[7])).toBe(7);
+    // The text-hit cache follows writes: edits, undo and new items.
+    expect(d.query({ text: 'zebra', offset: 0, limit: 10 }).total).toBe(0);
+    const c = d.addCaption(ids[3], 'a zebra');
+    expect(d.query({ text: 'zebra', offset: 0, limit: 10 }).items.map((s) => s.id)).toEqual([ids[3]]);
+    d.updateCaption(c.id, { text: 'a horse' });
+    expect(d.query({ text: 'zebra', offset: 0, limit: 10 }).total).toBe(0);
+    d.undo();
+    expect(d.query({ text: 'zebra', offset: 0, limit: 10 }).total).toBe(1);
+    await d.addItem({ image: await tinyImage(99), captions: [{ text: 'zebra two' }] });
+    expect(d.query({ text: 'zebra', offset: 0, limit: 10 }).total).toBe(2);
   });
 
   it('inserts a batch all-or-nothing', async () => {
