@@ -1,0 +1,265 @@
+// The whole curation flow as a user does it, in web mode with the real services: create a dataset,
+// import every format (typed server path and browser upload), browse and filter, edit a caption with
+// undo/redo, draw a region, record a spoken caption with the fake microphone while moving the mouse,
+// export to every format, restart the server and find everything intact.
+import { expect, test, type Page } from '@playwright/test';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startServer, type RunningServer } from './web-server';
+
+const fixtures = process.env.OPT_E2E_FIXTURES!;
+const shots = path.resolve('test-results/e2e-shots');
+
+function walk(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+}
+
+/** Sample rate, channels, bits and duration of a WAV, plus its dominant frequency by zero crossings. */
+function inspectWav(buf: Buffer) {
+  expect(buf.toString('latin1', 0, 4)).toBe('RIFF');
+  let off = 12;
+  let rate = 0, channels = 0, bits = 0;
+  while (off + 8 <= buf.length) {
+    const id = buf.toString('latin1', off, off + 4);
+    const size = buf.readUInt32LE(off + 4);
+    if (id === 'fmt ') {
+      channels = buf.readUInt16LE(off + 10);
+      rate = buf.readUInt32LE(off + 12);
+      bits = buf.readUInt16LE(off + 22);
+    } else if (id === 'data') {
+      const n = Math.floor(size / 2);
+      const from = Math.floor(n * 0.25), to = Math.floor(n * 0.75);
+      let crossings = 0;
+      for (let i = from + 1; i < to; i++) {
+        const a = buf.readInt16LE(off + 8 + (i - 1) * 2), b = buf.readInt16LE(off + 8 + i * 2);
+        if ((a < 0 && b >= 0) || (a >= 0 && b < 0)) crossings++;
+      }
+      return { rate, channels, bits, durationS: n / rate, freq: crossings / 2 / ((to - from) / rate) };
+    }
+    off += 8 + size + (size & 1);
+  }
+  throw new Error('no data chunk');
+}
+
+async function importPath(page: Page, format: string, p: string) {
+  await page.getByTestId('open-import').click();
+  await page.getByTestId('import-format').selectOption(format);
+  await page.getByTestId('import-path').fill(p);
+  await page.getByTestId('import-start').click();
+  const job = page.getByTestId('job').first();
+  await expect(job).toHaveAttribute('data-state', 'finished', { timeout: 60_000 });
+  return job;
+}
+
+async function exportTo(page: Page, format: string, p: string) {
+  await page.getByTestId('open-export').click();
+  await page.getByTestId('export-format').selectOption(format);
+  await page.getByTestId('export-path').fill(p);
+  await page.getByTestId('export-start').click();
+  const job = page.getByTestId('job').first();
+  await expect(job).toHaveAttribute('data-state', 'finished', { timeout: 60_000 });
+  await expect(job.getByTestId('export-summary')).toContainText('exported');
+}
+
+test('curate a dataset end to end, then restart and find it intact', async ({ page, browser }) => {
+  const home = mkdtempSync(path.join(os.tmpdir(), 'opt-e2e-home-'));
+  let server: RunningServer | undefined = await startServer(home);
+  page.on('dialog', (d) => void d.accept());
+  try {
+    await page.goto(server.url);
+    await expect(page.getByText('Create a dataset on the left')).toBeVisible();
+
+    await test.step('create, rename and delete a dataset', async () => {
+      await page.getByTestId('new-dataset').click();
+      await page.getByTestId('new-dataset-name').fill('Scratch');
+      await page.getByTestId('create-dataset').click();
+      await expect(page.getByTestId('dataset-title')).toHaveText('Scratch');
+      const entry = page.getByTestId('dataset-entry').filter({ hasText: 'Scratch' });
+      await entry.hover();
+      await entry.getByTestId('rename-dataset').click();
+      await page.getByTestId('rename-input').fill('Scratch renamed');
+      await page.getByTestId('rename-input').press('Enter');
+      await expect(page.getByTestId('dataset-title')).toHaveText('Scratch renamed');
+      await page.getByTestId('dataset-entry').filter({ hasText: 'Scratch renamed' }).getByTestId('delete-dataset').click();
+      await expect(page.getByTestId('dataset-entry')).toHaveCount(0);
+
+      await page.getByTestId('new-dataset').click();
+      await page.getByTestId('new-dataset-name').fill('Scenes');
+      await page.getByTestId('create-dataset').click();
+      await expect(page.getByTestId('dataset-title')).toHaveText('Scenes');
+    });
+
+    await test.step('import a folder (bad files skipped with reasons) and each format', async () => {
+      const job = await importPath(page, 'folder', path.join(fixtures, 'folder'));
+      await expect(job.getByTestId('import-summary')).toContainText('4 imported');
+      await job.getByText('2 skipped').click();
+      await expect(job.getByTestId('skipped-list')).toContainText('broken.png');
+      await expect(job.getByTestId('skipped-list')).toContainText('empty.jpg');
+      await expect(page.getByTestId('grid-total')).toHaveText('4 items');
+
+      await expect((await importPath(page, 'coco', path.join(fixtures, 'coco/captions_val2017.json'))).getByTestId('import-summary')).toContainText('2 imported');
+      await expect((await importPath(page, 'imagefolder', path.join(fixtures, 'imagefolder'))).getByTestId('import-summary')).toContainText('2 imported');
+      await expect((await importPath(page, 'localized-narratives', path.join(fixtures, 'ln/narratives.jsonl'))).getByTestId('import-summary')).toContainText('1 imported');
+      // Re-importing a folder finds duplicates instead of adding copies.
+      await expect((await importPath(page, 'folder', path.join(fixtures, 'folder'))).getByTestId('import-summary')).toContainText('0 imported · 4 duplicate');
+      await expect(page.getByTestId('grid-total')).toHaveText('9 items');
+    });
+
+    await test.step('upload a folder from the browser and import it', async () => {
+      await page.getByTestId('open-import').click();
+      await page.getByTestId('import-format').selectOption('folder');
+      await page.getByTestId('import-upload-folder').setInputFiles(path.join(fixtures, 'upload/pick'));
+      await page.getByTestId('import-start').click();
+      await expect(page.getByTestId('job').filter({ hasText: 'Import' }).first()).toHaveAttribute('data-state', 'finished', { timeout: 60_000 });
+      await expect(page.getByTestId('grid-total')).toHaveText('11 items');
+      await expect(page.getByTestId('grid-cell').first().locator('img')).toBeVisible();
+      await page.screenshot({ path: path.join(shots, 'grid.png') });
+    });
+
+    await test.step('filter by caption text, split, spoken', async () => {
+      await page.getByTestId('filter-text').fill('zebra');
+      await expect(page.getByTestId('grid-total')).toHaveText('1 item');
+      await page.getByTestId('filter-text').fill('');
+      await page.getByTestId('filter-split').selectOption('val');
+      await expect(page.getByTestId('grid-total')).toHaveText('2 items');
+      await page.getByTestId('filter-split').selectOption('');
+      await page.getByTestId('filter-spoken').selectOption('yes');
+      await expect(page.getByTestId('grid-total')).toHaveText('1 item');
+      await page.getByTestId('filter-spoken').selectOption('any');
+      await expect(page.getByTestId('grid-total')).toHaveText('11 items');
+    });
+
+    const edited = 'A zebra next to a red ball, edited in the studio.';
+    let recordedS = 0;
+    await test.step('open an item, edit its caption, undo and redo with the keyboard', async () => {
+      await page.getByTestId('filter-text').fill('zebra');
+      await expect(page.getByTestId('grid-total')).toHaveText('1 item');
+      await page.getByTestId('grid-cell').first().dblclick();
+      await expect(page.getByTestId('item-view')).toBeVisible();
+      const caption = page.getByTestId('caption-text').first();
+      const original = await caption.inputValue();
+      expect(original).toContain('zebra');
+      await caption.fill(edited);
+      await caption.press('Control+Enter');
+      await expect(page.getByTestId('undo')).toBeEnabled();
+      await caption.blur();
+      await page.keyboard.press('Control+z');
+      await expect(caption).toHaveValue(original);
+      await page.keyboard.press('Control+Shift+z');
+      await expect(caption).toHaveValue(edited);
+    });
+
+    await test.step('draw a region and label it', async () => {
+      await page.keyboard.press('b');
+      const box = (await page.getByTestId('stage').boundingBox())!;
+      await page.mouse.move(box.x + box.width * 0.2, box.y + box.height * 0.25);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width * 0.45, box.y + box.height * 0.5, { steps: 5 });
+      await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.7, { steps: 5 });
+      await page.mouse.up();
+      await expect(page.getByTestId('region')).toHaveCount(1);
+      await page.getByTestId('region-label').fill('ball');
+      await page.getByTestId('region-label').press('Enter');
+      await expect(page.getByTestId('region').first()).toContainText('ball');
+    });
+
+    await test.step('record a spoken caption with the fake microphone while moving the mouse', async () => {
+      await page.getByTestId('stage-image').click({ position: { x: 5, y: 5 } }); // focus out of inputs
+      const box = (await page.getByTestId('stage').boundingBox())!;
+      await page.keyboard.press('r');
+      await expect(page.getByTestId('rec-time')).toBeVisible();
+      const t0 = Date.now();
+      for (let i = 0; i <= 24; i++) {
+        const a = (i / 24) * Math.PI * 2;
+        await page.mouse.move(box.x + box.width * (0.5 + 0.3 * Math.cos(a)), box.y + box.height * (0.5 + 0.3 * Math.sin(a)));
+        await page.waitForTimeout(90);
+      }
+      await page.screenshot({ path: path.join(shots, 'recording.png') });
+      recordedS = (Date.now() - t0) / 1000;
+      await page.keyboard.press('r');
+      const entry = page.getByTestId('spoken-entry');
+      await expect(entry).toHaveCount(1, { timeout: 20_000 });
+      const duration = Number(await entry.getAttribute('data-duration'));
+      expect(duration).toBeGreaterThan(recordedS - 0.6);
+      expect(duration).toBeLessThan(recordedS + 1.2);
+      await expect(entry).toContainText(/\d+ trace points/);
+      const points = Number(/(\d+) trace points/.exec((await entry.textContent()) ?? '')![1]);
+      expect(points).toBeGreaterThanOrEqual(20);
+
+      const src = await entry.locator('audio').getAttribute('src');
+      const wav = inspectWav(Buffer.from(await (await page.request.get(new URL(src!, server!.origin).href)).body()));
+      expect(wav).toMatchObject({ rate: 16000, channels: 1, bits: 16 });
+      expect(wav.durationS).toBeCloseTo(duration, 1);
+      expect(Math.abs(wav.freq - 440)).toBeLessThan(20); // the fake mic's tone came through, resampled right
+
+      await entry.getByTestId('spoken-play').click();
+      await page.waitForTimeout(700);
+      await page.screenshot({ path: path.join(shots, 'item-playback.png') });
+    });
+
+    await test.step('export to every format; the trace, region and edit are in the files', async () => {
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('Escape');
+      await expect(page.getByTestId('grid')).toBeVisible();
+      await page.getByTestId('filter-text').fill('');
+      await expect(page.getByTestId('grid-total')).toHaveText('11 items');
+      const out = path.join(home, 'exports');
+      for (const f of ['folder', 'coco', 'imagefolder', 'localized-narratives']) await exportTo(page, f, path.join(out, f));
+
+      const lnLines = walk(path.join(out, 'localized-narratives')).filter((f) => f.endsWith('.jsonl'))
+        .flatMap((f) => readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => ({ dir: path.dirname(f), row: JSON.parse(l) as Record<string, unknown> })));
+      const mine = lnLines.find((l) => l.row.caption === edited && (l.row.traces as unknown[][]).length > 0);
+      expect(mine, 'the recorded narrative is exported with its trace').toBeTruthy();
+      const trace = (mine!.row.traces as { x: number; y: number; t: number }[][]).flat();
+      expect(trace.length).toBeGreaterThanOrEqual(20);
+      expect(trace.every((p) => p.x >= 0 && p.x <= 1 && p.y >= 0 && p.y <= 1 && p.t >= 0 && p.t <= recordedS + 1)).toBe(true);
+      expect(existsSync(path.join(mine!.dir, String(mine!.row.voice_recording)))).toBe(true);
+
+      const meta = walk(path.join(out, 'imagefolder')).filter((f) => f.endsWith('metadata.jsonl')).map((f) => readFileSync(f, 'utf8')).join('\n');
+      expect(meta).toContain('"ball"');
+      expect(meta).toContain(edited);
+      expect(walk(path.join(out, 'coco')).some((f) => f.endsWith('.json'))).toBe(true);
+      expect(walk(path.join(out, 'folder')).filter((f) => /\.(png|jpe?g|webp|gif)$/.test(f)).length).toBe(11);
+    });
+
+    await test.step('restart the server: everything is still there', async () => {
+      await server!.stop();
+      server = await startServer(home);
+      await page.goto(server.url);
+      await page.getByTestId('dataset-entry').filter({ hasText: 'Scenes' }).click();
+      await expect(page.getByTestId('grid-total')).toHaveText('11 items');
+      await page.getByTestId('filter-spoken').selectOption('yes');
+      await expect(page.getByTestId('grid-total')).toHaveText('2 items');
+      await page.getByTestId('filter-spoken').selectOption('any');
+      await page.getByTestId('filter-text').fill('edited in the studio');
+      await expect(page.getByTestId('grid-total')).toHaveText('1 item');
+      await page.getByTestId('grid-cell').first().dblclick();
+      await expect(page.getByTestId('caption-text').first()).toHaveValue(edited);
+      await expect(page.getByTestId('region').first()).toContainText('ball');
+      await expect(page.getByTestId('spoken-entry')).toHaveCount(1);
+      await expect(page.getByTestId('waveform')).toBeVisible();
+      await page.keyboard.press('?');
+      await expect(page.getByTestId('help')).toContainText('Start / stop recording');
+      await page.screenshot({ path: path.join(shots, 'help.png') });
+      await page.keyboard.press('Escape');
+    });
+
+    await test.step('a denied microphone gives a clear message', async () => {
+      const context = await browser.newContext();
+      const denied = await context.newPage();
+      await denied.addInitScript(() => {
+        navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
+      });
+      await denied.goto(server!.url);
+      await denied.getByTestId('dataset-entry').filter({ hasText: 'Scenes' }).click();
+      await denied.getByTestId('grid-cell').first().dblclick();
+      await denied.getByTestId('record').click();
+      await expect(denied.getByTestId('mic-error')).toContainText('Microphone access was denied');
+      await context.close();
+    });
+  } finally {
+    await server?.stop();
+    rmSync(home, { recursive: true, force: true });
+  }
+});
