@@ -1,0 +1,131 @@
+// Spoken captions from a dataset store (EmojiScenes or any dataset with recordings) for pre-training and
+// evaluation, and the pre-training batches: random crops in length buckets, padded, span-masked, with
+// distractor indices. Resumable: a batch is a function of the sampler position and the batch counter.
+import { readWav } from '../data/audio/index';
+import { DatasetStore } from '../data/store/index';
+import type { Tensor } from '../runtime/tensor';
+import type { Batch, BatchSource } from '../train/batching';
+import { EpochSampler, type SamplerState } from '../train/batching';
+import { Rng } from '../train/rng';
+import { framesFor, samplesFor, type AudioEncoderConfig } from './config';
+import { speechFromPcm } from './front-end';
+import { sampleNegatives, spanMask } from './masking';
+
+/** One recording: normalised 16 kHz samples, its transcript and word timings (when the dataset has them). */
+export interface Recording {
+  id: string;
+  samples: Float32Array;
+  transcript: string;
+  words: { word: string; start: number; end: number }[];
+}
+
+/** The recordings of one split of a dataset folder (first recording of each item). */
+export class SpeechCorpus {
+  private constructor(private readonly store: DatasetStore, readonly ids: string[], readonly split: string) {}
+
+  /** Opens `dir` (a dataset folder) and lists the items of `split` that have a recording, in store order. */
+  static open(dir: string, split: string, limit = Infinity): SpeechCorpus {
+    const store = DatasetStore.open(dir);
+    const ids: string[] = [];
+    for (let offset = 0; ids.length < limit; offset += 1000) {
+      const page = store.query({ split, hasSpoken: true, offset, limit: 1000 });
+      for (const it of page.items) if (ids.length < limit) ids.push(it.id);
+      if (page.items.length < 1000) break;
+    }
+    if (ids.length === 0) {
+      const have = store.splits().map((s) => `${s.split}=${s.count}`).join(', ');
+      store.close();
+      throw new Error(`${dir}: no items with a recording in split "${split}" (splits: ${have || 'none'})`);
+    }
+    return new SpeechCorpus(store, ids, split);
+  }
+
+  get size(): number {
+    return this.ids.length;
+  }
+
+  /** Loads recording i (decoded, resampled if needed, loudness-normalised). */
+  get(i: number): Recording {
+    const id = this.ids[i];
+    const item = this.store.getItem(id);
+    const sp = item.spoken[0];
+    const file = `${this.store.dir}:item ${id}`;
+    const speech = speechFromPcm(readWav(this.store.getBlob(sp.wav), file), file);
+    const words = (sp.timedCaption ?? []).map((w) => ({ word: w.utterance, start: w.startTime, end: w.endTime }));
+    return { id, samples: speech.samples, transcript: sp.transcript ?? words.map((w) => w.word).join(' '), words };
+  }
+
+  close(): void {
+    this.store.close();
+  }
+}
+
+/** Options of the pre-training batches. */
+export interface PretrainBatchOptions {
+  batch: number;
+  /** Frame buckets (ascending); a batch's crops are (bucket - bucketSpread, bucket] frames long. */
+  buckets: number[];
+  bucketSpread: number;
+  /** Gumbel temperature: max(tauMin, tauMax * tauDecay^batchNumber) (wav2vec 2.0's annealing). */
+  tauMax: number;
+  tauMin: number;
+  tauDecay: number;
+  seed: number;
+}
+
+export const DEFAULT_BATCHES: PretrainBatchOptions = { batch: 8, buckets: [64, 96, 128], bucketSpread: 32, tauMax: 2, tauMin: 0.5, tauDecay: 0.9997, seed: 1 };
+
+interface SourceState { sampler: SamplerState; count: number }
+
+/** Feeds of one pre-training batch from recordings (crops chosen by rng); exported for tests. */
+export function makePretrainFeeds(cfg: AudioEncoderConfig, recs: readonly Float32Array[], frames: number, lengths: readonly number[], rng: Rng, tau?: number): Record<string, Tensor> {
+  const B = recs.length;
+  const n = samplesFor(cfg, frames);
+  const audio = new Float32Array(B * n);
+  const padding = new Float32Array(B * frames);
+  const mask = new Float32Array(B * frames);
+  recs.forEach((x, b) => {
+    const len = lengths[b];
+    const take = Math.min(x.length, samplesFor(cfg, len));
+    const start = rng.int(Math.max(1, x.length - take + 1));
+    audio.set(x.subarray(start, start + take), b * n);
+    padding.fill(1, b * frames, b * frames + len);
+    mask.set(spanMask(rng, frames, len, cfg.maskProb, cfg.maskSpan), b * frames);
+  });
+  const feeds: Record<string, Tensor> = {
+    audio: { dtype: 'float32', dims: [B, n], data: audio },
+    padding: { dtype: 'float32', dims: [B, frames], data: padding },
+    mask: { dtype: 'float32', dims: [B, frames], data: mask },
+    negatives: { dtype: 'int64', dims: [B * frames * cfg.negatives], data: sampleNegatives(rng, lengths, frames, cfg.negatives) },
+  };
+  if (tau !== undefined) feeds.tau = { dtype: 'float32', dims: [], data: new Float32Array([tau]) };
+  return feeds;
+}
+
+/** Random crops of the corpus's recordings, bucketed by length; the bucket name is its frame count. */
+export function pretrainBatches(cfg: AudioEncoderConfig, corpus: SpeechCorpus, o: PretrainBatchOptions): BatchSource {
+  let sampler = new EpochSampler(corpus.size, o.seed);
+  let count = 0;
+  return {
+    next(): Batch {
+      const rng = new Rng(o.seed * 1_000_003 + count);
+      const tau = Math.max(o.tauMin, o.tauMax * o.tauDecay ** count);
+      count++;
+      const bucket = o.buckets[rng.int(o.buckets.length)];
+      const recs = sampler.take(o.batch).map((i) => corpus.get(i).samples);
+      const lengths = recs.map((x) => {
+        const avail = framesFor(cfg, x.length);
+        const want = bucket - rng.int(o.bucketSpread);
+        return Math.max(1, Math.min(avail, want));
+      });
+      return { bucket: String(bucket), feeds: makePretrainFeeds(cfg, recs, bucket, lengths, rng, tau), size: o.batch };
+    },
+    state: (): SourceState => ({ sampler: sampler.state(), count }),
+    restore(s: unknown) {
+      const st = s as SourceState;
+      sampler = new EpochSampler(corpus.size, o.seed);
+      sampler.restore(st.sampler);
+      count = st.count;
+    },
+  };
+}

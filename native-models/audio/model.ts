@@ -1,0 +1,162 @@
+// The compact wav2vec 2.0 as graphs (Baevski et al. 2020, scaled down): a strided conv feature encoder on the
+// raw 16 kHz waveform, a Transformer context network with a convolutional relative position embedding, span
+// masking of the encoder output, a product quantiser with Gumbel-softmax over codebook groups, and the
+// contrastive + codebook-diversity losses. Sub-graphs, one function each:
+//
+//   featureEncoder   audio [B,N]            -> feat [B,T,C]     conv -> LayerNorm(channels) -> GELU, per layer
+//   contextNetwork   h [B,T,D], pad [B,T]   -> c [B,T,D]        pos conv (grouped, same-padded) + pre-LN layers
+//   quantizerLogits  featN [B,T,C]          -> [B,T,G,V]
+//   quantize         logits                 -> one-hot codes and codevectors [B,T,codeDim]
+//
+// Padding: frames past an utterance's length are zeroed before the position convolution and masked as keys
+// in attention, so an utterance's frames are the same padded or not (tested).
+import { nn, type GraphBuilder, type ModelOutputs, type Value, type Graph, buildGraph } from '../graph/index';
+import { checkConfig, samplesFor, type AudioEncoderConfig } from './config';
+
+/** Conv feature encoder: [B,N] samples -> [B,T,C] frames (valid convolutions; T = framesFor(cfg, N)). */
+export function featureEncoder(b: GraphBuilder, audio: Value, cfg: AudioEncoderConfig): Value {
+  const [bs, n] = audio.shape;
+  let x = b.reshape(audio, [bs, 1, n]);
+  let t: Value = x;
+  cfg.conv.forEach((l, i) => {
+    b.scope(`fe.${i}`, () => {
+      const cin = x.shape[1];
+      const w = b.param('weight', [l.channels, cin, l.kernel], { init: { kind: 'normal', std: Math.sqrt(2 / (cin * l.kernel)) } });
+      x = b.conv(x, w, undefined, { strides: [l.stride] });
+      t = b.gelu(nn.layerNorm(b, b.transpose(x, [0, 2, 1]), 'ln'));
+      if (i < cfg.conv.length - 1) x = b.transpose(t, [0, 2, 1]);
+    });
+  });
+  return t;
+}
+
+/** Context network on h [B,T,D] with padding [B,T] (1 = frame, 0 = pad): position conv, Transformer layers. */
+export function contextNetwork(b: GraphBuilder, h: Value, padding: Value, cfg: AudioEncoderConfig): Value {
+  const [, t, d] = h.shape;
+  let x = b.mul(h, b.unsqueeze(padding, 2));
+  const pos = b.scope('pos_conv', () => {
+    const k = cfg.posKernel;
+    const w = b.param('weight', [d, d / cfg.posGroups, k], { init: { kind: 'normal', std: Math.sqrt(4 / (k * d)) } });
+    const bias = b.param('bias', [d], { init: { kind: 'zeros' } });
+    const y = b.conv(b.transpose(x, [0, 2, 1]), w, bias, { pads: [k >> 1, k >> 1], group: cfg.posGroups });
+    return b.gelu(b.transpose(y, [0, 2, 1]));
+  });
+  x = nn.layerNorm(b, b.add(x, pos), 'ctx_ln');
+  const bias = nn.attentionBias(b, t, { padding });
+  for (let i = 0; i < cfg.layers; i++) x = nn.transformerEncoderLayer(b, x, `ctx.${i}`, { heads: cfg.heads, ffn: cfg.ffn, norm: 'pre' }, bias);
+  return nn.layerNorm(b, x, 'ctx_final_ln');
+}
+
+/** Codebook logits [B,T,G,V] from the normalised encoder features. */
+export function quantizerLogits(b: GraphBuilder, featN: Value, cfg: AudioEncoderConfig): Value {
+  const [bs, t] = featN.shape;
+  const g = cfg.codebookGroups;
+  const v = cfg.codebookEntries;
+  return b.reshape(nn.linear(b, featN, 'quant.logits', g * v), [bs, t, g, v]);
+}
+
+/**
+ * Product quantisation: one entry per group, concatenated. With `tau` (training) the choice is a hard
+ * Gumbel-softmax sample (straight-through gradient); without, the argmax (inference, evaluation).
+ */
+export function quantize(b: GraphBuilder, logits: Value, cfg: AudioEncoderConfig, tau?: Value): { onehot: Value; q: Value } {
+  const [bs, t, g, v] = logits.shape;
+  let onehot: Value;
+  if (tau) {
+    const u = b.randomUniform(logits.shape);
+    const gumbel = b.neg(b.log(b.add(b.neg(b.log(b.add(u, 1e-10))), 1e-10)));
+    const y = b.softmax(b.div(b.add(logits, b.stopGradient(gumbel)), tau), -1);
+    const hard = b.cast(b.equal(y, b.reduceMax(y, [-1], true)), 'float32');
+    onehot = b.straightThrough(y, hard);
+  } else {
+    onehot = b.cast(b.equal(logits, b.reduceMax(logits, [-1], true)), 'float32');
+  }
+  const dg = cfg.codeDim / g;
+  const codebook = b.param('quant.codebook', [g, v, dg], { init: { kind: 'normal', std: 1 } });
+  const oh = b.transpose(b.reshape(onehot, [bs * t, g, v]), [1, 0, 2]); // [G, BT, V]
+  const q = b.transpose(b.matmul(oh, codebook), [1, 0, 2]); // [BT, G, dg]
+  return { onehot, q: b.reshape(q, [bs, t, cfg.codeDim]) };
+}
+
+/** Shared front of both graphs: encoder features, their normalised form, and the projected frames. */
+function encode(b: GraphBuilder, audio: Value, cfg: AudioEncoderConfig): { feat: Value; featN: Value; h: Value } {
+  const feat = featureEncoder(b, audio, cfg);
+  const featN = nn.layerNorm(b, feat, 'fe_ln');
+  return { feat, featN, h: nn.linear(b, featN, 'fe_proj', cfg.dim) };
+}
+
+/**
+ * The pre-training objective for a batch of `batch` crops of `frames` frames. Inputs:
+ *   audio f32 [B, samplesFor(frames)]   padding f32 [B,T] (1 = frame)   mask f32 [B,T] (1 = masked, span masking)
+ *   negatives i64 [B*T*K] (flat frame index b*T + t' of each distractor, same utterance)   tau f32 [] (training only)
+ * Loss = contrastive + diversityWeight * diversity + featurePenalty * mean(feat^2).
+ */
+export function pretrainModel(cfg: AudioEncoderConfig, batch: number, frames: number, train: boolean): (b: GraphBuilder) => ModelOutputs {
+  checkConfig(cfg);
+  return (b) => {
+    const B = batch;
+    const T = frames;
+    const K = cfg.negatives;
+    const F = cfg.finalDim;
+    const audio = b.input('audio', 'float32', [B, samplesFor(cfg, T)]);
+    const padding = b.input('padding', 'float32', [B, T]);
+    const mask = b.input('mask', 'float32', [B, T]);
+    const negIdx = b.input('negatives', 'int64', [B * T * K]);
+    const tau = train ? b.input('tau', 'float32', []) : undefined;
+
+    const { feat, featN, h } = encode(b, audio, cfg);
+    const penalty = b.reduceMean(b.mul(feat, feat));
+    const m3 = b.unsqueeze(mask, 2);
+    const maskEmb = b.param('mask_emb', [cfg.dim], { init: { kind: 'uniform', bound: 0.5 } });
+    const hm = b.add(b.mul(h, b.sub(1, m3)), b.mul(m3, maskEmb));
+    const c = contextNetwork(b, hm, padding, cfg);
+
+    const logits = quantizerLogits(b, featN, cfg);
+    const { q } = quantize(b, logits, cfg, tau);
+    const y = nn.linear(b, q, 'quant.proj', F); // [B,T,F]
+    const cp = nn.linear(b, c, 'final_proj', F);
+    const negs = b.reshape(b.gather(b.reshape(y, [B * T, F]), negIdx, 0), [B, T, K, F]);
+    const yPos = b.unsqueeze(y, 2);
+    const cN = b.unsqueeze(nn.l2Normalize(b, cp), 2);
+    const simPos = b.div(b.reduceSum(b.mul(cN, nn.l2Normalize(b, yPos)), [-1]), cfg.temperature); // [B,T,1]
+    let simNeg = b.div(b.reduceSum(b.mul(cN, nn.l2Normalize(b, negs)), [-1]), cfg.temperature); // [B,T,K]
+    // A distractor with the positive's own codes is not a distractor (wav2vec 2.0 drops those too).
+    const same = b.less(b.reduceSumSquare(b.sub(b.stopGradient(negs), b.stopGradient(yPos)), [-1]), 1e-10);
+    simNeg = b.where(same, -1e4, simNeg);
+    const sim = b.concat([simPos, simNeg], 2); // [B,T,K+1], the positive at 0
+    const logp0 = b.reshape(b.slice(b.logSoftmax(sim, -1), [2], [0], [1]), [B, T]);
+    const w = b.mul(mask, padding);
+    const nw = b.max(b.reduceSum(w), 1);
+    const contrastive = b.div(b.reduceSum(b.mul(b.neg(logp0), w)), nw);
+    const hit = b.cast(b.equal(b.argmax(sim, -1), b.scalar(0, 'int64')), 'float32');
+    const accuracy = b.div(b.reduceSum(b.mul(hit, w)), nw);
+
+    // Diversity: perplexity of the batch-averaged (noise-free) code distribution per group.
+    const p = b.softmax(logits, -1);
+    const pw = b.mul(p, b.reshape(padding, [B, T, 1, 1]));
+    const avg = b.div(b.reduceSum(pw, [0, 1]), b.max(b.reduceSum(padding), 1)); // [G,V]
+    const perp = b.exp(b.neg(b.reduceSum(b.mul(avg, b.log(b.add(avg, 1e-7))), [-1]))); // [G]
+    const gv = cfg.codebookGroups * cfg.codebookEntries;
+    const diversity = b.div(b.sub(gv, b.reduceSum(perp)), gv);
+
+    const loss = b.add(b.add(contrastive, b.mul(diversity, cfg.diversityWeight)), b.mul(penalty, cfg.featurePenalty));
+    return { loss, metrics: { contrastive, accuracy, diversity, perplexity: b.reduceSum(perp), penalty, masked: b.reduceSum(w) } };
+  };
+}
+
+/**
+ * The inference graph for one utterance padded to `frames` frames: inputs audio f32 [1, samplesFor(frames)] and
+ * padding f32 [1,T]; outputs `frames` f32 [1,T,dim] (context vectors) and `codes` i64 [1,T,G] (codebook
+ * entry per group: the speech tokens).
+ */
+export function inferenceGraph(cfg: AudioEncoderConfig, frames: number, batch = 1): Graph {
+  checkConfig(cfg);
+  return buildGraph((b) => {
+    const audio = b.input('audio', 'float32', [batch, samplesFor(cfg, frames)]);
+    const padding = b.input('padding', 'float32', [batch, frames]);
+    const { featN, h } = encode(b, audio, cfg);
+    const c = contextNetwork(b, h, padding, cfg);
+    const codes = b.argmax(quantizerLogits(b, featN, cfg), -1);
+    return { frames: c, codes };
+  });
+}

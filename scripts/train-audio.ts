@@ -1,0 +1,80 @@
+// Pre-trains the compact wav2vec 2.0 (native-models/audio) on a dataset's spoken captions with the engine's
+// trainer (checkpoints, exact resume), then exports the inference graphs into a model package.
+//
+//   npm run train:audio -- --data /work/data/emojiscenes [--out .cache/audio-run] [--steps 6000] [--minutes 60]
+//                          [--batch 8] [--lr 5e-4] [--config default|tiny] [--package DIR] [--no-export]
+// Run it again with the same --out to resume from the latest checkpoint.
+import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildTrainingGraph } from '../native-models/graph/index';
+import { DEFAULT_CONFIG, TINY_CONFIG, type AudioEncoderConfig } from '../native-models/audio/config';
+import { pretrainModel } from '../native-models/audio/model';
+import { DEFAULT_BATCHES, pretrainBatches, SpeechCorpus } from '../native-models/audio/data';
+import { exportEncoder } from '../native-models/audio/encoder';
+import { trainStepSpec, initialParams } from '../native-models/train/graph-spec';
+import { train } from '../native-models/train/trainer';
+import { latestCheckpoint, loadCheckpoint } from '../native-models/train/checkpoint';
+import { WorkerRuntime } from '../native-models/runtime/index';
+import { defaultPackageDir } from '../native-models/packages/format';
+
+const { values: a } = parseArgs({
+  options: {
+    data: { type: 'string' }, out: { type: 'string', default: '.cache/audio-run' }, steps: { type: 'string', default: '6000' },
+    minutes: { type: 'string' }, batch: { type: 'string', default: '8' }, lr: { type: 'string', default: '5e-4' },
+    config: { type: 'string', default: 'default' }, package: { type: 'string' }, 'no-export': { type: 'boolean', default: false },
+    seed: { type: 'string', default: '1' }, limit: { type: 'string' }, every: { type: 'string', default: '250' },
+  },
+});
+if (!a.data) {
+  console.error('usage: npm run train:audio -- --data DATASET_DIR [--out RUN_DIR] [--steps N] [--minutes M] [--batch B] [--lr LR] [--config default|tiny] [--package DIR] [--no-export]');
+  process.exit(2);
+}
+const cfg: AudioEncoderConfig = a.config === 'tiny' ? TINY_CONFIG : DEFAULT_CONFIG;
+const steps = Number(a.steps);
+const seed = Number(a.seed);
+const batchOpts = { ...DEFAULT_BATCHES, batch: Number(a.batch), seed };
+const adam = { weightDecay: 0.01, clipNorm: 5, beta2: 0.98 };
+
+const corpus = SpeechCorpus.open(a.data, 'train', a.limit ? Number(a.limit) : Infinity);
+console.log(`train split: ${corpus.size} recordings; buckets ${batchOpts.buckets.join('/')} frames, batch ${batchOpts.batch}`);
+const spec = trainStepSpec((bucket) => buildTrainingGraph(pretrainModel(cfg, batchOpts.batch, Number(bucket), true), adam), String(batchOpts.buckets[0]), { optimizer: adam });
+const nParams = spec.params.reduce((s, p) => s + p.dims.reduce((x, y) => x * y, 1), 0);
+console.log(`model: ${nParams.toLocaleString('en-US')} parameters`);
+
+const runtime = new WorkerRuntime();
+const ctl = new AbortController();
+if (a.minutes) setTimeout(() => ctl.abort(), Number(a.minutes) * 60_000).unref();
+process.on('SIGINT', () => ctl.abort());
+process.on('SIGTERM', () => ctl.abort());
+const resume = existsSync(a.out) && latestCheckpoint(a.out) ? a.out : undefined;
+if (resume) console.log(`resuming from ${latestCheckpoint(a.out)}`);
+const started = Date.now();
+const res = await train({
+  runtime, spec, data: pretrainBatches(cfg, corpus, batchOpts),
+  schedule: { kind: 'cosine', peak: Number(a.lr), warmup: Math.min(500, Math.floor(steps / 10)), total: steps, minRatio: 0.05 },
+  steps, seed, ...(resume ? { resume } : { params: initialParams(spec.graph.graph, seed) }),
+  checkpoint: { dir: a.out, every: Number(a.every), keep: 2, config: { model: cfg, batches: batchOpts, adam } },
+  signal: ctl.signal,
+  onProgress: (p) => {
+    if (p.step % 25 === 0 || p.step === 1) {
+      const m = Object.entries(p.metrics).map(([k, v]) => `${k.replace('metric:', '')}=${v.toFixed(3)}`).join(' ');
+      console.log(`step ${p.step}/${p.totalSteps} loss=${p.loss.toFixed(4)} ${m} lr=${p.lr.toExponential(2)} ${p.meanStepMs.toFixed(0)}ms/step`);
+    }
+  },
+});
+await runtime.close();
+corpus.close();
+console.log(`stopped at step ${res.step}${res.cancelled ? ' (time budget / signal)' : ''}; checkpoint ${res.checkpoint ?? '(none)'}; ${((Date.now() - started) / 60000).toFixed(1)} min`);
+
+if (!a['no-export']) {
+  const ck = loadCheckpoint(latestCheckpoint(a.out) ?? join(a.out));
+  const params: Record<string, Float32Array> = {};
+  for (const [k, t] of Object.entries(ck.params)) params[k] = t.data as Float32Array;
+  const dir = a.package ?? defaultPackageDir();
+  exportEncoder(dir, cfg, params, {
+    storage: 'float16',
+    training: { command: `npm run train:audio -- --data ${a.data} --steps ${steps} --batch ${batchOpts.batch} --lr ${a.lr} --seed ${seed}`, steps: ck.step, seed, dataset: a.data, recordings: corpus.size },
+  });
+  console.log(`exported the encoder (fp16) into ${dir}; run npm run eval:audio to measure it`);
+}
