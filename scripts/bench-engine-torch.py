@@ -6,7 +6,7 @@ vocab 8000, seq 64, batch 32, masked-LM cross-entropy over all positions, AdamW 
 requests on stdin so the TypeScript driver can alternate engine and torch rounds in one run:
 
   stdin:  {"op": "train" | "infer", "iters": N}
-  stdout: {"op": ..., "ms": [per-iteration milliseconds], "loss": last loss}
+  stdout: {"op": ..., "ms": [per-iteration wall ms], "cpu_ms": [per-iteration process CPU ms], "loss": last loss}
 """
 import json
 import os
@@ -79,9 +79,12 @@ for line in sys.stdin:
         model.eval()
     f = train_step if train else infer_step
     ms = []
+    cpu = []
     last = 0.0
     for _ in range(int(req["iters"])):
         t0 = time.perf_counter()
+        c0 = time.process_time()
         last = f()
+        cpu.append((time.process_time() - c0) * 1000)
         ms.append((time.perf_counter() - t0) * 1000)
-    print(json.dumps({"op": req["op"], "ms": ms, "loss": last}), flush=True)
+    print(json.dumps({"op": req["op"], "ms": ms, "cpu_ms": cpu, "loss": last}), flush=True)

@@ -4,7 +4,8 @@
 // alternating rounds after warm-up in one run. A benchmark, not a test: it prints figures.
 //
 // Options (environment): BENCH_THREADS (2), BENCH_ROUNDS (5), BENCH_ITERS (3 per round),
-// BENCH_PROFILE=dir (write ORT profiles of one train and one infer run and summarise them),
+// BENCH_PROFILE=dir (write ORT profiles of 3 train and 3 infer runs and summarise them), BENCH_WORKER=0 (skip
+// the WorkerRuntime figure),
 // BENCH_PYTHON (python with torch; default /usr/bin/python3, then python3).
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -13,7 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { buildGraph, buildTrainingGraph, nn, toOnnx, type GraphBuilder, type Value } from '../native-models/graph/index';
-import { InThreadRuntime, formatProviderReport, tensor, item, type Tensor } from '../native-models/runtime/index';
+import { InThreadRuntime, WorkerRuntime, cloneTensor, formatProviderReport, tensor, item, type Tensor } from '../native-models/runtime/index';
 import { initialParams, trainStepSpec } from '../native-models/train/graph-spec';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -114,16 +115,35 @@ class TorchPeer {
     return new TorchPeer(proc, info, lines);
   }
 
-  async time(op: 'train' | 'infer', iters: number): Promise<{ ms: number[]; loss: number }> {
+  async time(op: 'train' | 'infer', iters: number): Promise<Timed & { loss: number }> {
     this.proc.stdin.write(JSON.stringify({ op, iters }) + '\n');
     const r = await this.lines.next();
-    return JSON.parse(r.value) as { ms: number[]; loss: number };
+    const j = JSON.parse(r.value) as { ms: number[]; cpu_ms: number[]; loss: number };
+    return { ms: j.ms, cpu: j.cpu_ms, loss: j.loss };
   }
 
   close(): void {
     this.proc.stdin.write(JSON.stringify({ op: 'quit' }) + '\n');
     this.proc.stdin.end();
   }
+}
+
+/** Wall and process-CPU milliseconds per iteration. CPU time is less sensitive to other jobs on the cores. */
+interface Timed { ms: number[]; cpu: number[] }
+
+/** Times f over iters iterations (wall clock and this process's CPU time, all threads). */
+async function timed(iters: number, f: () => Promise<void>): Promise<Timed> {
+  const ms: number[] = [];
+  const cpu: number[] = [];
+  for (let i = 0; i < iters; i++) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    await f();
+    ms.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
+  }
+  return { ms, cpu };
 }
 
 // ---- engine ------------------------------------------------------------------------------------------------
@@ -173,25 +193,13 @@ async function main(): Promise<void> {
   const targets = randomTokens(2);
   let step = 0;
   let lastLoss = NaN;
-  const engineTrain = async (iters: number): Promise<number[]> => {
-    const ms: number[] = [];
-    for (let i = 0; i < iters; i++) {
-      const s = performance.now();
-      const out = await rt.step('train', { tokens, targets, lr: tensor('float32', [], [1e-4]), step: tensor('float32', [], [++step]) }, { outputs: ['loss'] });
-      ms.push(performance.now() - s);
-      lastLoss = item(out.loss);
-    }
-    return ms;
-  };
-  const engineInfer = async (iters: number): Promise<number[]> => {
-    const ms: number[] = [];
-    for (let i = 0; i < iters; i++) {
-      const s = performance.now();
-      await rt.run('infer', { tokens });
-      ms.push(performance.now() - s);
-    }
-    return ms;
-  };
+  const engineTrain = (iters: number) => timed(iters, async () => {
+    const out = await rt.step('train', { tokens, targets, lr: tensor('float32', [], [1e-4]), step: tensor('float32', [], [++step]) }, { outputs: ['loss'] });
+    lastLoss = item(out.loss);
+  });
+  const engineInfer = (iters: number) => timed(iters, async () => {
+    await rt.run('infer', { tokens });
+  });
 
   const torch = await TorchPeer.start();
   if (typeof torch === 'string') console.log(`torch: ${torch}`);
@@ -206,23 +214,43 @@ async function main(): Promise<void> {
     await peer.time('infer', 2);
   }
   const times = { engineTrain: [] as number[], torchTrain: [] as number[], engineInfer: [] as number[], torchInfer: [] as number[] };
+  const cpu = { engineTrain: [] as number[], torchTrain: [] as number[], engineInfer: [] as number[], torchInfer: [] as number[] };
+  const add = (k: keyof typeof times, t: Timed) => {
+    times[k].push(...t.ms);
+    cpu[k].push(...t.cpu);
+  };
   let torchLoss = NaN;
   for (let r = 0; r < ROUNDS; r++) {
     // Alternate which side goes first so drift (thermal, neighbours) does not favour one.
     const order = r % 2 === 0 ? ['e', 't'] : ['t', 'e'];
     for (const who of order) {
       if (who === 'e') {
-        times.engineTrain.push(...(await engineTrain(ITERS)));
-        times.engineInfer.push(...(await engineInfer(ITERS)));
+        add('engineTrain', await engineTrain(ITERS));
+        add('engineInfer', await engineInfer(ITERS));
       } else if (peer) {
         const tr = await peer.time('train', ITERS);
         torchLoss = tr.loss;
-        times.torchTrain.push(...tr.ms);
-        times.torchInfer.push(...(await peer.time('infer', ITERS)).ms);
+        add('torchTrain', tr);
+        add('torchInfer', await peer.time('infer', ITERS));
       }
     }
   }
   peer?.close();
+
+  // The same step through the worker runtime, as the trainer runs it.
+  const workerMs: number[] = [];
+  if (process.env.BENCH_WORKER !== '0') {
+    const wr = new WorkerRuntime();
+    await wr.load('train', trainBytes, { ...opts, carry });
+    await wr.setState(state);
+    for (let i = 0; i < 2 + ITERS; i++) {
+      const feeds = { tokens: cloneTensor(tokens), targets: cloneTensor(targets), lr: tensor('float32', [], [1e-4]), step: tensor('float32', [], [i + 1]) };
+      const t = performance.now();
+      await wr.step('train', feeds, { outputs: ['loss'], transfer: true });
+      if (i >= 2) workerMs.push(performance.now() - t);
+    }
+    await wr.close();
+  }
 
   if (profDir) {
     const prof = new InThreadRuntime();
@@ -253,6 +281,11 @@ async function main(): Promise<void> {
   console.log(`losses: engine ${lastLoss.toFixed(4)}${peer ? `, torch ${torchLoss.toFixed(4)}` : ''} (ln ${CFG.vocab} = ${Math.log(CFG.vocab).toFixed(4)} at init)`);
   console.log(`train step  median: engine ${m.engineTrain.toFixed(1)} ms${peer ? `, torch ${m.torchTrain.toFixed(1)} ms` : ''}  (n=${times.engineTrain.length}; engine min ${Math.min(...times.engineTrain).toFixed(1)} ms)`);
   console.log(`inference   median: engine ${m.engineInfer.toFixed(1)} ms${peer ? `, torch ${m.torchInfer.toFixed(1)} ms` : ''}  (batch ${CFG.batch}, forward to logits)`);
+  if (peer) {
+    const c = (k: keyof typeof cpu) => median(cpu[k]);
+    console.log(`process CPU time per iteration (all threads; less sensitive to other jobs, but counts spin-waiting): train engine ${c('engineTrain').toFixed(0)} ms vs torch ${c('torchTrain').toFixed(0)} ms (ratio ${(c('engineTrain') / c('torchTrain')).toFixed(3)}), inference engine ${c('engineInfer').toFixed(0)} ms vs torch ${c('torchInfer').toFixed(0)} ms (ratio ${(c('engineInfer') / c('torchInfer')).toFixed(3)})`);
+  }
+  if (workerMs.length) console.log(`train step through WorkerRuntime (the trainer's path: batch moved in, loss out, state resident): median ${median(workerMs).toFixed(1)} ms (n=${workerMs.length})`);
   const trainGflops = trainFlops / (m.engineTrain / 1000) / 1e9;
   console.log(`engine achieved: train ${trainGflops.toFixed(1)} GFLOP/s, inference ${(f / (m.engineInfer / 1000) / 1e9).toFixed(1)} GFLOP/s`);
   console.log('fp32 FMA peak:');
