@@ -184,11 +184,11 @@ export class GraphBuilder {
   private axesOf(x: Value, axes?: readonly number[]): number[] {
     return axes ? axes.map((a) => normAxis(a, x.shape.length)) : x.shape.map((_, i) => i);
   }
-  /** Sum over axes (all when omitted). */
-  reduceSum(x: Value, axes?: readonly number[], keepdims = false): Value { return this.one('ReduceSum', [x], { axes: this.axesOf(x, axes), keepdims }); }
-  reduceMean(x: Value, axes?: readonly number[], keepdims = false): Value { return this.one('ReduceMean', [x], { axes: this.axesOf(x, axes), keepdims }); }
-  reduceMax(x: Value, axes?: readonly number[], keepdims = false): Value { return this.one('ReduceMax', [x], { axes: this.axesOf(x, axes), keepdims }); }
-  reduceSumSquare(x: Value, axes?: readonly number[], keepdims = false): Value { return this.one('ReduceSumSquare', [x], { axes: this.axesOf(x, axes), keepdims }); }
+  /** Sum over axes (all when omitted; a scalar is returned as is). */
+  reduceSum(x: Value, axes?: readonly number[], keepdims = false): Value { return x.shape.length === 0 ? x : this.one('ReduceSum', [x], { axes: this.axesOf(x, axes), keepdims }); }
+  reduceMean(x: Value, axes?: readonly number[], keepdims = false): Value { return x.shape.length === 0 ? x : this.one('ReduceMean', [x], { axes: this.axesOf(x, axes), keepdims }); }
+  reduceMax(x: Value, axes?: readonly number[], keepdims = false): Value { return x.shape.length === 0 ? x : this.one('ReduceMax', [x], { axes: this.axesOf(x, axes), keepdims }); }
+  reduceSumSquare(x: Value, axes?: readonly number[], keepdims = false): Value { return x.shape.length === 0 ? this.mul(x, x) : this.one('ReduceSumSquare', [x], { axes: this.axesOf(x, axes), keepdims }); }
   argmax(x: Value, axis = -1, keepdims = false): Value { return this.one('ArgMax', [x], { axis: normAxis(axis, x.shape.length), keepdims }); }
 
   /** Sums g down to `shape` (undoes numpy broadcasting; the gradient of every broadcasting op). */

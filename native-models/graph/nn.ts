@@ -59,15 +59,33 @@ export function scaledDotProductAttention(b: GraphBuilder, q: Value, k: Value, v
   return b.matmul(b.softmax(s, -1), v);
 }
 
-/** Multi-head self-attention on x [B,T,D]: fused QKV projection, heads, output projection. */
-export function multiHeadAttention(b: GraphBuilder, x: Value, name: string, heads: number, bias?: Value): Value {
+/** [B,T,D] -> [B,H,T,D/H]. */
+function heads(b: GraphBuilder, x: Value, h: number): Value {
   const [bs, t, d] = x.shape;
-  if (d % heads !== 0) throw new Error(`model width ${d} is not divisible by ${heads} heads`);
-  const hd = d / heads;
+  return b.transpose(b.reshape(x, [bs, t, h, d / h]), [0, 2, 1, 3]);
+}
+
+/**
+ * Multi-head attention on x [B,T,D]. Self-attention (memory omitted) uses one fused QKV projection;
+ * cross-attention takes queries from x and keys/values from memory [B,S,Dm] (one fused KV projection).
+ * `bias` broadcasts to [B,H,T,S] (see attentionBias).
+ */
+export function multiHeadAttention(b: GraphBuilder, x: Value, name: string, nHeads: number, bias?: Value, memory?: Value): Value {
+  const [bs, t, d] = x.shape;
+  if (d % nHeads !== 0) throw new Error(`model width ${d} is not divisible by ${nHeads} heads`);
+  const hd = d / nHeads;
   return b.scope(name, () => {
-    const qkv = linear(b, x, 'qkv', 3 * d); // [B,T,3D]
-    const split = b.transpose(b.reshape(qkv, [bs, t, 3, heads, hd]), [2, 0, 3, 1, 4]); // [3,B,H,T,hd]
-    const [q, k, v] = b.split(split, 0, [1, 1, 1]).map((z) => b.reshape(z, [bs, heads, t, hd]));
+    let q: Value, k: Value, v: Value;
+    if (!memory) {
+      const qkv = linear(b, x, 'qkv', 3 * d); // [B,T,3D]
+      const split = b.transpose(b.reshape(qkv, [bs, t, 3, nHeads, hd]), [2, 0, 3, 1, 4]); // [3,B,H,T,hd]
+      [q, k, v] = b.split(split, 0, [1, 1, 1]).map((z) => b.reshape(z, [bs, nHeads, t, hd]));
+    } else {
+      const s = memory.shape[1];
+      q = heads(b, linear(b, x, 'q', d), nHeads);
+      const kv = b.transpose(b.reshape(linear(b, memory, 'kv', 2 * d), [bs, s, 2, nHeads, hd]), [2, 0, 3, 1, 4]);
+      [k, v] = b.split(kv, 0, [1, 1]).map((z) => b.reshape(z, [bs, nHeads, s, hd]));
+    }
     const o = scaledDotProductAttention(b, q, k, v, bias); // [B,H,T,hd]
     return linear(b, b.reshape(b.transpose(o, [0, 2, 1, 3]), [bs, t, d]), 'out', d);
   });
@@ -95,6 +113,72 @@ export function transformerEncoderLayer(b: GraphBuilder, x: Value, name: string,
     }
     const h = layerNorm(b, b.add(x, drop(multiHeadAttention(b, x, 'attn', o.heads, bias))), 'ln1');
     return layerNorm(b, b.add(h, drop(ffn(h))), 'ln2');
+  });
+}
+
+/**
+ * One transformer decoder layer on x [B,T,D]: causal (or masked) self-attention, cross-attention to memory
+ * [B,S,Dm], FFN. `selfBias` from attentionBias(b, T, { causal: true, padding }), `memoryBias` masks memory keys.
+ */
+export function transformerDecoderLayer(b: GraphBuilder, x: Value, memory: Value, name: string, o: EncoderLayerOptions,
+  selfBias?: Value, memoryBias?: Value): Value {
+  const d = x.shape[x.shape.length - 1];
+  const act = (z: Value) => (o.activation === 'relu' ? b.relu(z) : b.gelu(z));
+  const drop = (z: Value) => b.dropout(z, o.dropout ?? 0);
+  return b.scope(name, () => {
+    const ffn = (z: Value) => linear(b, drop(act(linear(b, z, 'ffn1', o.ffn))), 'ffn2', d);
+    if (o.norm === 'pre') {
+      let h = b.add(x, drop(multiHeadAttention(b, layerNorm(b, x, 'ln1'), 'self_attn', o.heads, selfBias)));
+      h = b.add(h, drop(multiHeadAttention(b, layerNorm(b, h, 'ln2'), 'cross_attn', o.heads, memoryBias, memory)));
+      return b.add(h, drop(ffn(layerNorm(b, h, 'ln3'))));
+    }
+    let h = layerNorm(b, b.add(x, drop(multiHeadAttention(b, x, 'self_attn', o.heads, selfBias))), 'ln1');
+    h = layerNorm(b, b.add(h, drop(multiHeadAttention(b, h, 'cross_attn', o.heads, memoryBias, memory))), 'ln2');
+    return layerNorm(b, b.add(h, drop(ffn(h))), 'ln3');
+  });
+}
+
+/** Convolution options of the conv layers (defaults: stride 1, no padding, group 1, dilation 1, bias). */
+export interface ConvLayerOptions { stride?: number; padding?: number; dilation?: number; groups?: number; bias?: boolean }
+
+/**
+ * Conv layer on [N,C,L] or [N,C,H,W] with a square kernel; weight [out, C/groups, k...] (He-normal init),
+ * bias [out].
+ */
+export function conv(b: GraphBuilder, x: Value, name: string, out: number, kernel: number, o: ConvLayerOptions = {}): Value {
+  const r = x.shape.length - 2;
+  const g = o.groups ?? 1;
+  const cin = x.shape[1];
+  const k = new Array<number>(r).fill(kernel);
+  return b.scope(name, () => {
+    const w = b.param('weight', [out, cin / g, ...k], { init: { kind: 'normal', std: Math.sqrt(2 / ((cin / g) * kernel ** r)) } });
+    const bias = o.bias === false ? undefined : b.param('bias', [out], { init: { kind: 'zeros' } });
+    const p = o.padding ?? 0;
+    return b.conv(x, w, bias, { strides: k.map(() => o.stride ?? 1), pads: [...k, ...k].map(() => p), dilations: k.map(() => o.dilation ?? 1), group: g });
+  });
+}
+
+/** Transposed conv layer (upsampling) on [N,C,H,W]; weight [C, out/groups, k, k]. */
+export function convTranspose(b: GraphBuilder, x: Value, name: string, out: number, kernel: number, o: ConvLayerOptions & { outputPadding?: number } = {}): Value {
+  const r = x.shape.length - 2;
+  const g = o.groups ?? 1;
+  const k = new Array<number>(r).fill(kernel);
+  return b.scope(name, () => {
+    const w = b.param('weight', [x.shape[1], out / g, ...k], { init: { kind: 'normal', std: Math.sqrt(1 / (x.shape[1] * kernel ** r)) } });
+    const bias = o.bias === false ? undefined : b.param('bias', [out], { init: { kind: 'zeros' } });
+    const p = o.padding ?? 0;
+    return b.convTranspose(x, w, bias, {
+      strides: k.map(() => o.stride ?? 1), pads: [...k, ...k].map(() => p), dilations: k.map(() => o.dilation ?? 1), group: g,
+      outputPadding: k.map(() => o.outputPadding ?? 0),
+    });
+  });
+}
+
+/** Two-layer MLP: linear -> GELU (or ReLU) -> linear. */
+export function mlp(b: GraphBuilder, x: Value, name: string, hidden: number, out: number, activation: 'gelu' | 'relu' = 'gelu'): Value {
+  return b.scope(name, () => {
+    const h = linear(b, x, 'fc1', hidden);
+    return linear(b, activation === 'relu' ? b.relu(h) : b.gelu(h), 'fc2', out);
   });
 }
 

@@ -3,9 +3,10 @@
 // runtime test below also walks OP_NAMES. Each case builds a small graph around the op; the harness
 // differentiates L = sum_i sum(out_i * r_i) (random r_i) and compares with central differences in onnxruntime.
 import { describe, expect, it } from 'vitest';
-import { GraphBuilder, grad, numel, OP_NAMES, rng, toOnnx } from '../../../native-models/graph/index';
-import type { DType, OpName, Value } from '../../../native-models/graph/index';
-import { load } from './run-model';
+import { GraphBuilder, numel, OP_NAMES, rng } from '../../../native-models/graph/index';
+import type { OpName, Value } from '../../../native-models/graph/index';
+import { fdCheck } from './fd';
+import type { Feed } from './run-model';
 
 type FloatT = 'float32' | 'float64';
 interface Case {
@@ -127,47 +128,18 @@ async function check(op: OpName, c: Case): Promise<void> {
   const next = rng(OP_NAMES.indexOf(op) + 1);
   const b = new GraphBuilder();
   const wrt: Value[] = [];
-  const data = new Map<string, number[]>();
+  const feed: Feed = {};
   const inp = (shape: number[], lo = -2, hi = 2) => {
     const v = b.input(`x${wrt.length}`, c.dtype, shape);
     wrt.push(v);
-    data.set(v.name!, Array.from({ length: numel(shape) }, () => lo + (hi - lo) * next()));
+    feed[v.name!] = { dtype: c.dtype, shape, data: Array.from({ length: numel(shape) }, () => lo + (hi - lo) * next()) };
     return v;
   };
   const outs = [c.build(b, inp, c.dtype)].flat();
   expect(b.nodes.some((n) => n.op === op), `case for ${op} must use ${op}`).toBe(true);
-  let loss: Value | undefined;
-  for (const o of outs) {
-    const r = b.constant(Array.from({ length: numel(o.shape) }, () => next() * 2 - 1), o.shape, o.dtype);
-    const term = b.cast(b.reduceSum(b.mul(o, r)), 'float64');
-    loss = loss ? b.add(loss, term) : term;
-  }
-  const grads = grad(b, loss!, wrt);
-  b.output('loss', loss!);
-  grads.forEach((g, i) => b.output(`g${i}`, g));
-  const graph = b.build();
-  const full = await load(toOnnx(graph).model);
-  const lossOnly = await load(toOnnx({ ...graph, outputs: graph.outputs.slice(0, 1) }).model);
-  const feed = (override?: { name: string; i: number; v: number }) => Object.fromEntries(wrt.map((v) => {
-    const d = [...data.get(v.name!)!];
-    if (override && override.name === v.name) d[override.i] = override.v;
-    return [v.name!, { dtype: c.dtype as DType, shape: v.shape, data: d }];
-  }));
-  const analytic = await full.run(feed());
-  const h = c.dtype === 'float64' ? 1e-6 : 1e-2;
-  const tol = c.dtype === 'float64' ? 1e-6 : 2e-2;
-  for (const [k, v] of wrt.entries()) {
-    const d = data.get(v.name!)!;
-    const got = analytic[`g${k}`].data;
-    const idx = d.length <= 24 ? d.map((_, i) => i) : Array.from({ length: 24 }, () => Math.floor(next() * d.length));
-    for (const i of idx) {
-      const up = (await lossOnly.run(feed({ name: v.name!, i, v: d[i] + h }))).loss.data[0];
-      const dn = (await lossOnly.run(feed({ name: v.name!, i, v: d[i] - h }))).loss.data[0];
-      const numeric = (up - dn) / (2 * h);
-      const err = Math.abs(numeric - got[i]) / Math.max(1, Math.abs(numeric), Math.abs(got[i]));
-      expect(err, `${op}: d loss / d ${v.name}[${i}] analytic ${got[i]} vs numeric ${numeric}`).toBeLessThan(tol);
-    }
-  }
+  await fdCheck(b, outs, wrt, feed, {
+    h: c.dtype === 'float64' ? 1e-6 : 1e-2, tol: c.dtype === 'float64' ? 1e-6 : 2e-2, next, label: op,
+  });
 }
 
 describe('gradient rules match finite differences', () => {
