@@ -61,14 +61,14 @@ function pipeline(bytes: Uint8Array): Sharp {
   return sharp(bytes, { limitInputPixels: MAX_IMAGE_PIXELS, failOn: 'truncated', pages: 1 }).rotate();
 }
 
-/** Checks the image decodes fully and makes its thumbnail (webp, longest side THUMB_SIZE). */
+/** Checks the image decodes fully and makes its thumbnail (JPEG: about twice as fast to encode as WebP; longest side THUMB_SIZE). */
 export async function makeThumbnail(bytes: Uint8Array, file = '<image>'): Promise<{ info: ImageInfo; thumb: Buffer }> {
   const info = await probeImage(bytes, file);
   try {
     const thumb = await pipeline(bytes)
       .resize(THUMB_SIZE, THUMB_SIZE, { fit: 'inside', withoutEnlargement: true })
       .flatten({ background: '#ffffff' })
-      .webp({ quality: 80 })
+      .jpeg({ quality: 80 })
       .toBuffer();
     return { info, thumb };
   } catch (e) {

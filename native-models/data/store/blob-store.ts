@@ -66,6 +66,30 @@ export class BlobStore {
     return sha;
   }
 
+  /** put() without blocking the event loop; concurrent calls overlap their fsyncs. */
+  async putAsync(bytes: Uint8Array): Promise<BlobRef> {
+    const sha = sha256Hex(bytes);
+    const dest = this.pathOf(sha);
+    if (fs.existsSync(dest)) return sha;
+    const tmp = path.join(this.tmpDir, `${sha.slice(0, 16)}-${randomBytes(6).toString('hex')}`);
+    let fh: fs.promises.FileHandle | undefined;
+    try {
+      fh = await fs.promises.open(tmp, 'wx');
+      await fh.writeFile(bytes);
+      await fh.sync();
+      await fh.close();
+      fh = undefined;
+      await fs.promises.mkdir(path.dirname(dest), { recursive: true });
+      await fs.promises.rename(tmp, dest);
+      await fsyncDirAsync(path.dirname(dest));
+    } catch (e) {
+      await fh?.close().catch(() => {});
+      await fs.promises.rm(tmp, { force: true });
+      throw toDatasetError(e, `writing blob ${sha.slice(0, 12)}`);
+    }
+    return sha;
+  }
+
   /** Reads a whole blob; NOT_FOUND names the missing ref. */
   get(sha: BlobRef): Buffer {
     const p = this.pathOf(sha);
@@ -82,6 +106,19 @@ export class BlobStore {
   /** Removes temp files a killed writer left behind (called on open). */
   cleanTemp(): void {
     for (const f of fs.readdirSync(this.tmpDir)) fs.rmSync(path.join(this.tmpDir, f), { force: true });
+  }
+}
+
+async function fsyncDirAsync(dir: string): Promise<void> {
+  try {
+    const fh = await fs.promises.open(dir, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    // As fsyncDir.
   }
 }
 

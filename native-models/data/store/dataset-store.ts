@@ -334,12 +334,17 @@ export class DatasetStore {
     return p;
   }
 
+  /** putBlob without blocking the event loop (imports run several at once). */
+  async putBlobAsync(bytes: Uint8Array): Promise<BlobRef> {
+    this.ensure();
+    return this.blobs.putAsync(bytes);
+  }
+
   /** Checks and stores an image and its thumbnail. Throws BAD_MEDIA / TOO_LARGE naming `file`. */
   async prepareImage(bytes: Uint8Array, file?: string): Promise<PreparedImage> {
     this.ensure();
     const { info, thumb } = await makeThumbnail(bytes, file);
-    const image = this.blobs.put(bytes);
-    const thumbRef = this.blobs.put(thumb);
+    const [image, thumbRef] = await Promise.all([this.blobs.putAsync(bytes), this.blobs.putAsync(thumb)]);
     return { image, thumb: thumbRef, format: info.format, width: info.width, height: info.height };
   }
 

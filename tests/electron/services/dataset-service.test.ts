@@ -156,7 +156,7 @@ describe('LocalDatasetService', () => {
     const { ds, ids } = await datasetWithItem();
     const page = await svc.queryItems(ds.id, { offset: 0, limit: 1 });
     const thumb = (await svc.resolveBlob(ds.id, page.items[0].thumb))!;
-    expect(thumb.mime).toBe('image/webp');
+    expect(thumb.mime).toBe('image/jpeg');
     const img = (await svc.resolveBlob(ds.id, (await svc.getItem(ds.id, ids[0])).image))!;
     expect(img).toMatchObject({ mime: 'image/png', size: fs.statSync(img.path).size });
     expect(await svc.resolveBlob(ds.id, '0'.repeat(64))).toBeUndefined();
