@@ -516,9 +516,17 @@ export const rules: { [K in OpName]: OpRule<K> } = {
     },
     lower: (L, ins, outs, a) => L.node('Gather', ins, outs, { axis: a.axis }),
     // Embedding gradient: dx = scatter-add of g's rows into zeros at the indices (repeated indices accumulate).
+    // Other axes: move the indexed axis (and g's index axes) to the front, scatter, move back.
     vjp: (b, { inputs: [x, idx], attrs }, [g]) => {
-      if (normAxis(attrs.axis, x.shape.length) !== 0) throw new Error('Gather gradient is implemented for axis 0 (embeddings); transpose first');
-      return [b.scatterNDAdd(b.zeros(x.shape, x.dtype), b.reshape(idx, [...idx.shape, 1]), g!), undefined];
+      const a = normAxis(attrs.axis, x.shape.length);
+      const idx1 = b.reshape(idx, [...idx.shape, 1]);
+      if (a === 0) return [b.scatterNDAdd(b.zeros(x.shape, x.dtype), idx1, g!), undefined];
+      const q = idx.shape.length;
+      const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+      const gT = b.transpose(g!, [...range(a, a + q), ...range(0, a), ...range(a + q, g!.shape.length)]);
+      const zshape = [x.shape[a], ...x.shape.slice(0, a), ...x.shape.slice(a + 1)];
+      const sT = b.scatterNDAdd(b.zeros(zshape, x.dtype), idx1, gT);
+      return [b.transpose(sT, [...range(1, a + 1), 0, ...range(a + 1, x.shape.length)]), undefined];
     },
   },
   GatherElements: {

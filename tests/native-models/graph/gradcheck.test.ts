@@ -74,7 +74,13 @@ const cases: { [K in OpName]: Entry } = {
   Split: { dtype: 'float64', build: (b, inp) => { const p = b.split(inp([2, 4, 3]), 1, [1, 2, 1]); return [p[0], p[2]]; } }, // middle unused: zeros
   Slice: { dtype: 'float64', build: (b, inp) => b.slice(inp([3, 5, 2]), [0, 1], [1, 1], [3, 4]) },
   Pad: { dtype: 'float64', build: (b, inp) => b.pad(inp([2, 3]), [1, 0, 2, 2]) },
-  Gather: { dtype: 'float64', build: (b, inp) => b.gather(inp([5, 3]), ints(b, [0, 2, 2, 4], [2, 2]), 0) }, // repeated index accumulates
+  Gather: {
+    dtype: 'float64',
+    build: (b, inp) => [
+      b.gather(inp([5, 3]), ints(b, [0, 2, 2, 4], [2, 2]), 0), // embedding; a repeated index accumulates
+      b.gather(inp([2, 4, 3]), ints(b, [3, 1, 3], [3]), 1), // a middle axis
+    ],
+  },
   GatherElements: { dtype: 'float64', build: (b, inp) => b.gatherElements(inp([3, 4]), ints(b, [0, 0, 3, 1, 2, 2], [3, 2]), 1) },
   GatherND: { dtype: 'float64', build: (b, inp) => b.gatherND(inp([3, 4, 2]), ints(b, [0, 1, 2, 3, 0, 1], [3, 2])) },
   ScatterNDAdd: { dtype: 'float64', build: (b, inp) => b.scatterNDAdd(inp([4, 3]), ints(b, [1, 3, 1], [3, 1]), inp([3, 3])) },
