@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { demoDataCommand } from './demo-data';
 import { demoGridCommand } from './demo-grid';
+import { detectCommand } from './detect';
 
 export interface Command {
   /** One line for the command list. */
@@ -19,6 +20,7 @@ export interface Command {
 export const COMMANDS: Record<string, Command> = {
   'demo-data': demoDataCommand,
   'demo-grid': demoGridCommand,
+  detect: detectCommand,
 };
 
 function help(): string {

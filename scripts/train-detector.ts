@@ -1,0 +1,109 @@
+// npm run train:detector -- --data DIR [options]
+// Trains the Faster R-CNN region detector on a dataset's train split with the engine's trainer
+// (checkpoints, resume, progress), then writes it into the model package (fp16 weights).
+// Ctrl-C / SIGTERM checkpoints, exports what has been trained and exits.
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadCatalog } from '../native-models/data/demo/catalog';
+import { defaultConfig, tinyConfig } from '../native-models/detector/config';
+import { readDetectionSplit } from '../native-models/detector/data';
+import { writeDetector } from '../native-models/detector/export';
+import { trainDetector } from '../native-models/detector/train';
+import { defaultPackageDir } from '../native-models/packages/format';
+import { InThreadRuntime } from '../native-models/runtime/index';
+
+const USAGE = `Usage: npm run train:detector -- --data DIR [options]
+
+  --data DIR            dataset folder (e.g. /work/data/emojiscenes), trained on its train split
+  --package DIR         model package to write the detector into (default: native-models/packages/default)
+  --run DIR             checkpoint folder (default: .cache/detector-run)
+  --resume              continue from the latest checkpoint in --run
+  --steps N             optimizer steps (default 3000); --batch B images per step (default 4)
+  --lr X                peak learning rate (default 0.002, cosine after --warmup 100 steps, floor 5%)
+  --limit N             use at most N training items; --seed S (default 0)
+  --checkpoint-every N  (default 200); --threads N onnxruntime threads (default 2)
+  --tiny                tiny model (a smoke test of the whole recipe)
+  --no-export           do not write the package`;
+
+async function main(): Promise<number> {
+  process.env.OPT_PROVIDERS ??= 'cpu';
+  const { values: v } = parseArgs({
+    options: {
+      data: { type: 'string' }, package: { type: 'string' }, run: { type: 'string' }, resume: { type: 'boolean' },
+      steps: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' }, warmup: { type: 'string' },
+      limit: { type: 'string' }, seed: { type: 'string' }, 'checkpoint-every': { type: 'string' }, threads: { type: 'string' },
+      tiny: { type: 'boolean' }, 'no-export': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (v.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (!v.data) {
+    console.error(`--data is required\n\n${USAGE}`);
+    return 2;
+  }
+  const num = (s: string | undefined, d: number, name: string) => {
+    const n = s === undefined ? d : Number(s);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a non-negative number, got "${s}"`);
+    return n;
+  };
+  const steps = num(v.steps, 3000, 'steps');
+  const batch = num(v.batch, 4, 'batch');
+  const lr = num(v.lr, 0.002, 'lr');
+  const warmup = num(v.warmup, 100, 'warmup');
+  const seed = num(v.seed, 0, 'seed');
+  const runDir = path.resolve(v.run ?? '.cache/detector-run');
+  const pkgDir = path.resolve(v.package ?? defaultPackageDir());
+
+  const classes = loadCatalog().map((c) => c.label);
+  const cfg = v.tiny ? tinyConfig(classes.length) : defaultConfig(classes.length);
+  const t0 = performance.now();
+  const { examples, skipped, unknownLabels } = readDetectionSplit(path.resolve(v.data), classes, 'train', v.limit ? num(v.limit, 0, 'limit') : Infinity);
+  console.log(`train split: ${examples.length} items (${skipped} skipped${unknownLabels.length ? `, unknown labels e.g. ${unknownLabels.join(', ')}` : ''}), indexed in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
+  if (examples.length === 0) throw new Error(`${v.data}: no items in the train split with known labels`);
+
+  const ac = new AbortController();
+  const stop = () => {
+    if (ac.signal.aborted) process.exit(130);
+    console.error('\nstopping: checkpointing and exporting (signal again to quit now)');
+    ac.abort();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+
+  const runtime = new InThreadRuntime();
+  const started = Date.now();
+  const res = await trainDetector({
+    runtime, config: cfg, examples, batch, steps, seed, runDir, resume: v.resume ?? false,
+    checkpointEvery: num(v['checkpoint-every'], 200, 'checkpoint-every'),
+    schedule: { kind: 'cosine', peak: lr, warmup, total: steps, minRatio: 0.05 },
+    meta: { classes: classes.length, data: path.resolve(v.data) },
+    signal: ac.signal,
+    onProgress: (p) => {
+      if (p.step % 10 !== 0 && p.step !== p.totalSteps) return;
+      const m = Object.entries(p.metrics).map(([k, x]) => `${k.replace('metric:', '')}=${x.toFixed(3)}`).join(' ');
+      console.log(`step ${p.step}/${p.totalSteps} loss=${p.loss.toFixed(4)} ${m} lr=${p.lr.toExponential(2)} ${p.meanStepMs.toFixed(0)}ms/step eta=${Math.round(p.etaSeconds / 60)}min`);
+    },
+  });
+  await runtime.close();
+  const minutes = (Date.now() - started) / 60000;
+  console.log(`trained to step ${res.step}${res.cancelled ? ' (stopped early)' : ''} in ${minutes.toFixed(1)} min, ${res.meanStepMs.toFixed(0)} ms/step; checkpoint ${res.checkpoint ?? '-'}`);
+  if (v['no-export']) return 0;
+  writeDetector(pkgDir, cfg, classes, res.params, {
+    training: {
+      command: `npm run train:detector -- --data ${v.data} --steps ${steps} --batch ${batch} --lr ${lr}${v.limit ? ` --limit ${v.limit}` : ''}${v.tiny ? ' --tiny' : ''}`,
+      dataset: path.resolve(v.data), trainItems: examples.length, steps: res.step, batch, seed, lr,
+      imagesSeen: res.step * batch, meanStepMs: Math.round(res.meanStepMs),
+    },
+  });
+  console.log(`wrote the detector (fp16) into ${pkgDir}`);
+  return 0;
+}
+
+main().then((c) => {
+  process.exitCode = c;
+}, (e: unknown) => {
+  console.error(e instanceof Error ? e.stack ?? e.message : String(e));
+  process.exitCode = 1;
+});
