@@ -82,18 +82,19 @@ export function splitFromName(name: string): string | undefined {
   return s.startsWith('train') ? 'train' : s.startsWith('test') ? 'test' : 'val';
 }
 
-/** All files under a folder, recursively, sorted, skipping dot-files; paths relative to root. */
-export function walk(root: string): string[] {
+/** All files under a folder, recursively (to maxDepth folders down), sorted, skipping dot-files; paths relative to root. */
+export function walk(root: string, maxDepth = Infinity): string[] {
   const out: string[] = [];
-  const rec = (dir: string) => {
-    for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      if (e.name.startsWith('.')) continue;
+  const rec = (dir: string, depth: number) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      if (e.name.startsWith('.') || e.name === 'node_modules') continue;
       const p = path.join(dir, e.name);
-      if (e.isDirectory()) rec(p);
-      else if (e.isFile()) out.push(path.relative(root, p));
+      if (e.isDirectory()) {
+        if (depth < maxDepth) rec(p, depth + 1);
+      } else if (e.isFile()) out.push(path.relative(root, p));
     }
   };
-  rec(root);
+  rec(root, 0);
   return out;
 }
 
@@ -443,10 +444,10 @@ export function parseJsonLine(bytes: Buffer, shown: string, line: number): Recor
 }
 
 /** Index of files under a root by lowercase stem (first one wins), for formats that name images by id. */
-export function stemIndex(root: string, accept: (name: string) => boolean): Map<string, string> {
+export function stemIndex(root: string, accept: (name: string) => boolean, maxDepth = 4): Map<string, string> {
   const m = new Map<string, string>();
   if (!fs.existsSync(root)) return m;
-  for (const rel of walk(root)) {
+  for (const rel of walk(root, maxDepth)) {
     if (!accept(rel)) continue;
     const stem = path.basename(rel, path.extname(rel)).toLowerCase();
     if (!m.has(stem)) m.set(stem, path.join(root, rel));

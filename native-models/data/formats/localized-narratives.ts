@@ -1,7 +1,7 @@
 // Localized Narratives (Pont-Tuset et al.): JSON Lines, one narrative per line:
 // { dataset_id, image_id, annotator_id, caption, timed_caption: [{utterance, start_time, end_time}],
 //   traces: [[{x, y, t}]], voice_recording: "<path>.ogg" }.
-// LN files do not carry images: they are found by image_id under the import folder (any depth;
+// LN files do not carry images: they are found by image_id under the import folder (4 levels deep;
 // COCO's zero-padded names match too). Voice files are resolved relative to the JSONL, else by name.
 // Several narratives of one image become one item with several captions and spoken captions.
 //
@@ -56,8 +56,8 @@ export async function importLocalizedNarratives(store: DatasetStore, input: stri
   const isDir = fs.statSync(input).isDirectory();
   const root = isDir ? input : path.dirname(input);
   opts.onProgress?.({ phase: 'scan', done: 0 });
-  const all = walk(root);
-  const jsonl = isDir ? all.filter((f) => f.toLowerCase().endsWith('.jsonl')).map((f) => path.join(root, f)) : [input];
+  // Images and voice files are looked up by name up to 4 folders below the JSONL's folder.
+  const jsonl = isDir ? walk(root, 4).filter((f) => f.toLowerCase().endsWith('.jsonl')).map((f) => path.join(root, f)) : [input];
   const images = stemIndex(root, isImageFile);
   const audio = stemIndex(root, (f) => AUDIO_EXT.has(path.extname(f).toLowerCase()));
   const skipped: SkippedEntry[] = [];
