@@ -11,6 +11,7 @@ export type Request =
   | { op: 'step'; key: string; feeds: Record<string, Tensor>; options?: CallOptions }
   | { op: 'setState'; tensors: Record<string, Tensor>; transferred: boolean }
   | { op: 'getState'; names?: readonly string[] }
+  | { op: 'fillState'; names: readonly string[]; value: number }
   | { op: 'unload'; key: string }
   | { op: 'endProfiling'; key: string }
   | { op: 'close' };
@@ -23,6 +24,7 @@ export interface ReplyValue {
   step: Record<string, Tensor>;
   setState: void;
   getState: Record<string, Tensor>;
+  fillState: void;
   unload: void;
   endProfiling: string | undefined;
   close: void;

@@ -51,6 +51,8 @@ export interface Runtime {
   setState(tensors: Readonly<Record<string, Tensor>>): Promise<void>;
   /** Copies of resident state tensors (all when names is omitted). */
   getState(names?: readonly string[]): Promise<Record<string, Tensor>>;
+  /** Sets every element of the named state tensors to value, in place (e.g. zeroing gradient accumulators). */
+  fillState(names: readonly string[], value: number): Promise<void>;
   /**
    * Runs key with its inputs taken from state where present and from feeds otherwise; carried
    * outputs replace their state inputs (double-buffered: a run never reads and writes one buffer).
@@ -148,6 +150,15 @@ export class InThreadRuntime implements Runtime {
       out[k] = cloneTensor(t);
     }
     return out;
+  }
+
+  async fillState(names: readonly string[], value: number): Promise<void> {
+    for (const k of names) {
+      const t = this.state.get(k);
+      if (!t) throw new Error(`no state tensor '${k}'`);
+      if (t.data instanceof BigInt64Array) t.data.fill(BigInt(value));
+      else t.data.fill(value);
+    }
   }
 
   async step(key: string, feeds: Readonly<Record<string, Tensor>>, options: CallOptions = {}): Promise<Record<string, Tensor>> {

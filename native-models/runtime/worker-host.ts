@@ -33,6 +33,8 @@ async function handle(m: Envelope): Promise<{ value: unknown; transfer: ArrayBuf
       const out = await rt.getState(m.names);
       return { value: out, transfer: transferList(Object.values(out) as Tensor[]) };
     }
+    case 'fillState':
+      return { value: await rt.fillState(m.names, m.value), transfer: [] };
     case 'unload':
       return { value: await rt.unload(m.key), transfer: [] };
     case 'endProfiling':

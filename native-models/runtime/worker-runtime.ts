@@ -114,6 +114,10 @@ export class WorkerRuntime implements Runtime {
     return this.call({ op: 'getState', names });
   }
 
+  fillState(names: readonly string[], value: number): Promise<void> {
+    return this.call({ op: 'fillState', names, value });
+  }
+
   unload(key: string): Promise<void> {
     return this.call({ op: 'unload', key });
   }

@@ -7,7 +7,15 @@ import type { CarriedTensor, TrainStepSpec } from './trainer';
 export interface GraphSpecOptions {
   /** Recorded in checkpoints; pass the AdamW options given to buildTrainingGraph. */
   optimizer?: { kind?: string; [k: string]: unknown };
+  /**
+   * Also build the gradient-accumulation pair (build is then called with mode 'accumulate' and 'apply'),
+   * so train() can take microBatches > 1.
+   */
+  accumulation?: boolean;
 }
+
+/** Which graph a builder is asked for: the fused step, or one of the accumulation pair. */
+export type GraphMode = 'step' | 'accumulate' | 'apply';
 
 /**
  * A TrainStepSpec from a per-bucket training-graph builder. Parameters are saved under their own
@@ -15,8 +23,8 @@ export interface GraphSpecOptions {
  * @param build builds the training graph of one shape bucket (same params in every bucket)
  * @param firstBucket a bucket to build up front for the parameter list
  */
-export function trainStepSpec(build: (bucket: string) => TrainingGraph, firstBucket: string, o: GraphSpecOptions = {}): TrainStepSpec & { graph: TrainingGraph } {
-  const first = build(firstBucket);
+export function trainStepSpec(build: (bucket: string, mode: GraphMode) => TrainingGraph, firstBucket: string, o: GraphSpecOptions = {}): TrainStepSpec & { graph: TrainingGraph } {
+  const first = build(firstBucket, 'step');
   const params: CarriedTensor[] = first.params.map((p) => ({
     name: p.name,
     input: `param:${p.name}`,
@@ -35,7 +43,7 @@ export function trainStepSpec(build: (bucket: string) => TrainingGraph, firstBuc
   return {
     graph: first,
     model: (bucket) => {
-      const tg = bucket === firstBucket ? first : build(bucket);
+      const tg = bucket === firstBucket ? first : build(bucket, 'step');
       if (names(tg.graph) !== names(first.graph)) throw new Error(`bucket ${bucket}: the training graph's parameters differ from bucket ${firstBucket}'s`);
       return toOnnx(tg.graph).model;
     },
@@ -45,6 +53,16 @@ export function trainStepSpec(build: (bucket: string) => TrainingGraph, firstBuc
     loss: 'loss',
     metrics,
     optimizer: { kind: 'adamw', ...o.optimizer },
+    ...(o.accumulation
+      ? {
+          accumulation: {
+            model: (bucket: string) => toOnnx(build(bucket, 'accumulate').graph).model,
+            apply: () => toOnnx(build(firstBucket, 'apply').graph).model,
+            grads: first.params.filter((p) => p.trainable).map((p) => ({ name: `${p.name}.grad`, input: `grad_acc:${p.name}`, output: `new_grad_acc:${p.name}`, dims: p.shape })),
+            scale: 'grad_scale',
+          },
+        }
+      : {}),
   };
 }
 

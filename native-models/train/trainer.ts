@@ -38,6 +38,20 @@ export interface TrainStepSpec {
   metrics?: readonly string[];
   /** Recorded in checkpoints (kind and hyper-parameters). */
   optimizer: { kind: string; [k: string]: unknown };
+  /** Gradient accumulation over micro-batches (TrainOptions.microBatches > 1). */
+  accumulation?: AccumulationSpec;
+}
+
+/** The graph pair for gradient accumulation (graph/optim.ts modes 'accumulate' and 'apply'). */
+export interface AccumulationSpec {
+  /** Forward + backward of one micro-batch, adding its gradients into the accumulators; per bucket. */
+  model: (bucket: string) => ModelSource | Promise<ModelSource>;
+  /** The optimizer update from the accumulated gradients (no batch inputs). */
+  apply: () => ModelSource | Promise<ModelSource>;
+  /** The accumulators: grad_acc:<name> in, new_grad_acc:<name> out. Zeroed after each update. */
+  grads: readonly CarriedTensor[];
+  /** The scalar input scaling the accumulated gradients (1 / micro-batches). */
+  scale: string;
 }
 
 export interface Progress {
@@ -84,6 +98,8 @@ export interface TrainOptions {
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
   onEval?: (step: number, metrics: Record<string, number>) => void;
+  /** Micro-batches per optimizer step (gradient accumulation; default 1). */
+  microBatches?: number;
   /** Name used for the runtime session keys (default "train"). */
   name?: string;
 }
@@ -183,6 +199,22 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     return saveNow(s, dataState, snap);
   };
 
+  const k = opts.microBatches ?? 1;
+  if (!Number.isInteger(k) || k < 1) throw new Error(`train: microBatches must be a positive integer, got ${k}`);
+  const acc = spec.accumulation;
+  if (k > 1 && !acc) throw new Error('train: microBatches > 1 needs spec.accumulation (see trainStepSpec(..., { accumulation: true }))');
+  let accModel: BucketedModel | undefined;
+  let applyModel: BucketedModel | undefined;
+  if (k > 1 && acc) {
+    const accCarry: Record<string, string> = {};
+    for (const g of acc.grads) accCarry[g.output!] = g.input;
+    accModel = new BucketedModel(runtime, `${name}-accumulate`, acc.model, { carry: accCarry });
+    applyModel = new BucketedModel(runtime, `${name}-apply`, () => acc.apply(), { carry });
+    const zeros: Record<string, Tensor> = {};
+    for (const g of acc.grads) zeros[g.input] = { dtype: 'float32', dims: [...g.dims], data: allocData('float32', g.dims.reduce((x, y) => x * y, 1)) };
+    await runtime.setState(zeros);
+  }
+
   const losses: number[] = [];
   const started = performance.now();
   let examples = 0;
@@ -190,80 +222,100 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let lastCheckpoint: string | undefined;
   let lastSavedStep = -1;
   // Prefetch: the next batch is prepared while the current step runs. The data state saved in a
-  // checkpoint is the one taken before fetching the batch the next step will use.
-  let pendingState = data.state();
-  let pending: Promise<Batch> = Promise.resolve(data.next());
+  // checkpoint is the one taken just after the last consumed batch (before the prefetched one).
+  let consumedState = data.state();
+  let batchesLeft = (opts.steps - step) * k;
+  let pending: Promise<Batch> | undefined = batchesLeft > 0 ? Promise.resolve(data.next()) : undefined;
+  const take = async (): Promise<Batch> => {
+    const b = await pending!;
+    consumedState = data.state();
+    batchesLeft--;
+    pending = batchesLeft > 0 ? Promise.resolve(data.next()) : undefined;
+    pending?.catch(() => undefined); // surfaced when awaited
+    return b;
+  };
+  const outputs = [spec.loss, ...(spec.metrics ?? [])];
   let cancelled = false;
 
-  try {
-    while (step < opts.steps) {
-      if (opts.signal?.aborted) {
-        cancelled = true;
-        break;
-      }
-      const batch = await pending;
-      const stateAfterBatch = data.state();
-      const t0 = performance.now();
+  while (step < opts.steps) {
+    if (opts.signal?.aborted) {
+      cancelled = true;
+      break;
+    }
+    const t0 = performance.now();
+    const lr = lrAt(opts.schedule, step);
+    let loss = 0;
+    const metrics: Record<string, number> = {};
+    if (k === 1) {
+      const batch = await take();
       const info = await model.ensure(batch.bucket);
-      const lr = lrAt(opts.schedule, step);
       const feeds: Record<string, Tensor> = { ...batch.feeds };
       if (spec.inputs.lr) feeds[spec.inputs.lr] = scalarLike(info, spec.inputs.lr, lr);
       // The optimizer's bias correction counts from 1.
       if (spec.inputs.step) feeds[spec.inputs.step] = scalarLike(info, spec.inputs.step, step + 1);
       if (spec.inputs.seed) feeds[spec.inputs.seed] = scalarLike(info, spec.inputs.seed, rng.nextU32() & 0x7fffffff);
-      const run = model.step(batch.bucket, feeds, { outputs: [spec.loss, ...(spec.metrics ?? [])], transfer: true });
-      // Prefetch while the worker computes.
-      const nextState = stateAfterBatch;
-      const willContinue = step + 1 < opts.steps;
-      const nextP = willContinue ? Promise.resolve(data.next()) : undefined;
-      const out = await run;
-      const loss = item(out[spec.loss]);
-      if (!Number.isFinite(loss)) throw new Error(`step ${step + 1}: loss is ${loss} (lr ${lr}); stopping before the state is checkpointed`);
-      step++;
-      stepsRun++;
-      examples += batch.size;
-      losses.push(loss);
-      pendingState = nextState;
-      if (nextP) pending = nextP;
-      const now = performance.now();
-      const elapsed = now - started;
-      const metrics: Record<string, number> = {};
+      const out = await model.step(batch.bucket, feeds, { outputs, transfer: true });
+      loss = item(out[spec.loss]);
       for (const m of spec.metrics ?? []) metrics[m] = item(out[m]);
-      const meanStepMs = elapsed / stepsRun;
-      opts.onProgress?.({
-        step,
-        totalSteps: opts.steps,
-        loss,
-        lr,
-        metrics,
-        stepMs: now - t0,
-        meanStepMs,
-        throughput: (examples * 1000) / elapsed,
-        etaSeconds: ((opts.steps - step) * meanStepMs) / 1000,
-      });
-      if (opts.evaluate && step % opts.evaluate.every === 0) {
-        const m = await opts.evaluate.run({
-          step,
-          runtime,
-          withParams: (key, f) => runtime.step(key, f),
-          params: async () => {
-            const s = await runtime.getState(spec.params.map((p) => p.input));
-            return Object.fromEntries(spec.params.map((p) => [p.name, s[p.input]]));
-          },
-        });
-        opts.onEval?.(step, m);
+      examples += batch.size;
+    } else {
+      // Micro-batches add their gradients into resident accumulators; one update applies their mean.
+      const accOutputs = outputs.filter((o) => o !== 'grad_norm');
+      for (let j = 0; j < k; j++) {
+        const batch = await take();
+        const info = await accModel!.ensure(batch.bucket);
+        const feeds: Record<string, Tensor> = { ...batch.feeds };
+        if (spec.inputs.seed) feeds[spec.inputs.seed] = scalarLike(info, spec.inputs.seed, rng.nextU32() & 0x7fffffff);
+        const out = await accModel!.step(batch.bucket, feeds, { outputs: accOutputs, transfer: true });
+        loss += item(out[spec.loss]) / k;
+        for (const m of accOutputs.slice(1)) metrics[m] = (metrics[m] ?? 0) + item(out[m]) / k;
+        examples += batch.size;
       }
-      if (opts.checkpoint?.every && step % opts.checkpoint.every === 0) {
-        lastCheckpoint = await checkpoint(step, pendingState);
-        lastSavedStep = step;
-      }
+      const info = await applyModel!.ensure('all');
+      const feeds: Record<string, Tensor> = { [acc!.scale]: scalarLike(info, acc!.scale, 1 / k) };
+      if (spec.inputs.lr) feeds[spec.inputs.lr] = scalarLike(info, spec.inputs.lr, lr);
+      if (spec.inputs.step) feeds[spec.inputs.step] = scalarLike(info, spec.inputs.step, step + 1);
+      const out = await applyModel!.step('all', feeds, { outputs: info.outputs.some((o) => o.name === 'grad_norm') ? ['grad_norm'] : [] });
+      if (out.grad_norm) metrics.grad_norm = item(out.grad_norm);
+      await runtime.fillState(acc!.grads.map((g) => g.input), 0);
     }
-  } finally {
-    // Let a prefetched batch settle so its rejection (if any) is not unhandled.
-    pending.catch(() => undefined);
+    if (!Number.isFinite(loss)) throw new Error(`step ${step + 1}: loss is ${loss} (lr ${lr}); stopping before the state is checkpointed`);
+    step++;
+    stepsRun++;
+    losses.push(loss);
+    const now = performance.now();
+    const elapsed = now - started;
+    const meanStepMs = elapsed / stepsRun;
+    opts.onProgress?.({
+      step,
+      totalSteps: opts.steps,
+      loss,
+      lr,
+      metrics,
+      stepMs: now - t0,
+      meanStepMs,
+      throughput: (examples * 1000) / elapsed,
+      etaSeconds: ((opts.steps - step) * meanStepMs) / 1000,
+    });
+    if (opts.evaluate && step % opts.evaluate.every === 0) {
+      const m = await opts.evaluate.run({
+        step,
+        runtime,
+        withParams: (key, f) => runtime.step(key, f),
+        params: async () => {
+          const st = await runtime.getState(spec.params.map((p) => p.input));
+          return Object.fromEntries(spec.params.map((p) => [p.name, st[p.input]]));
+        },
+      });
+      opts.onEval?.(step, m);
+    }
+    if (opts.checkpoint?.every && step % opts.checkpoint.every === 0) {
+      lastCheckpoint = await checkpoint(step, consumedState);
+      lastSavedStep = step;
+    }
   }
   if (opts.checkpoint && lastSavedStep !== step && (cancelled || step >= opts.steps)) {
-    lastCheckpoint = await checkpoint(step, pendingState);
+    lastCheckpoint = await checkpoint(step, consumedState);
   }
   return { step, losses, cancelled, checkpoint: lastCheckpoint, meanStepMs: stepsRun ? (performance.now() - started) / stepsRun : 0 };
 }

@@ -6,11 +6,11 @@ import type { Batch } from '../../../native-models/train/batching';
 export const VOCAB = 12;
 export const BATCH = 4;
 
-/** Training graph for sequences of length t (the shape bucket). */
-export function tinyGraph(t: number, dropout = 0): TrainingGraph {
+/** Training graph for sequences of length t (the shape bucket), in one of graph/optim's modes. */
+export function tinyGraph(t: number, dropout = 0, mode: 'step' | 'accumulate' | 'apply' = 'step', batch = BATCH): TrainingGraph {
   return buildTrainingGraph((b) => {
-    const tokens = b.input('tokens', 'int64', [BATCH, t]);
-    const targets = b.input('targets', 'int64', [BATCH, t]);
+    const tokens = b.input('tokens', 'int64', [batch, t]);
+    const targets = b.input('targets', 'int64', [batch, t]);
     let x = nn.embedding(b, tokens, 'tok', VOCAB, 16, 0.5);
     if (dropout > 0) {
       // Inverted dropout from the graph's seeded RNG (the trainer feeds a fresh seed each step).
@@ -20,7 +20,7 @@ export function tinyGraph(t: number, dropout = 0): TrainingGraph {
     x = nn.transformerEncoderLayer(b, x, 'enc.0', { heads: 2, ffn: 32 });
     const logits = nn.linear(b, x, 'head', VOCAB);
     return { loss: nn.crossEntropy(b, logits, targets) };
-  }, { weightDecay: 0.01, clipNorm: 1 });
+  }, { weightDecay: 0.01, clipNorm: 1, mode });
 }
 
 /** Example i of the toy task: input tokens and targets (the input shifted by a fixed map). */
@@ -31,6 +31,7 @@ export function example(i: number, t: number): { x: number[]; y: number[] } {
 
 /** Builds the batch of examples `indices`, bucketed by length t. */
 export function makeBatch(indices: number[], t = 8): Batch {
+  const n = indices.length;
   const xs: number[] = [];
   const ys: number[] = [];
   for (const i of indices) {
@@ -38,5 +39,5 @@ export function makeBatch(indices: number[], t = 8): Batch {
     xs.push(...e.x);
     ys.push(...e.y);
   }
-  return { bucket: String(t), size: indices.length, feeds: { tokens: tensor('int64', [BATCH, t], xs), targets: tensor('int64', [BATCH, t], ys) } };
+  return { bucket: String(t), size: indices.length, feeds: { tokens: tensor('int64', [n, t], xs), targets: tensor('int64', [n, t], ys) } };
 }
