@@ -112,6 +112,20 @@ export function toHalf(v: number): number {
   return sign | (e << 10) | r;
 }
 
+/** bfloat16 bits of a float (the top half of its float32 bits, rounded to nearest even). */
+export function toBfloat16(v: number): number {
+  const f32 = new Float32Array([v]);
+  const u = new Uint32Array(f32.buffer)[0];
+  if (Number.isNaN(v)) return 0x7fc0;
+  return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+function bf16Bytes(data: ArrayLike<number>): Uint8Array {
+  const a = new Uint16Array(data.length);
+  for (let i = 0; i < data.length; i++) a[i] = toBfloat16(data[i]);
+  return new Uint8Array(a.buffer);
+}
+
 /** Little-endian bytes of numbers in a dtype (ONNX raw_data). */
 export function tensorBytes(data: ArrayLike<number>, dtype: DType): Uint8Array {
   const n = data.length;
@@ -125,10 +139,10 @@ export function tensorBytes(data: ArrayLike<number>, dtype: DType): Uint8Array {
   }
 }
 
-function tensorProto(name: string, dtype: DType, shape: readonly number[], raw: Uint8Array | { location: string; offset: number; length: number }): Pb {
+function tensorProto(name: string, dtype: DType | 'bfloat16', shape: readonly number[], raw: Uint8Array | { location: string; offset: number; length: number }): Pb {
   const t = new Pb();
   if (shape.length) t.packedVarints(1, shape);
-  t.varint(2, ONNX_DTYPE[dtype]);
+  t.varint(2, dtype === 'bfloat16' ? 16 : ONNX_DTYPE[dtype]);
   t.string(8, name);
   if (raw instanceof Uint8Array) {
     t.bytes(9, raw);
@@ -167,8 +181,11 @@ export interface OnnxNode { op: string; inputs: string[]; outputs: string[]; att
 export type ParamMode =
   /** Inputs named `param:<name>` (training graphs; the trainer feeds them). */
   | { kind: 'inputs' }
-  /** Initializers named `<name>`; fp16 stores half-precision weights plus one Cast each (smaller packages). */
-  | { kind: 'initializers'; values: ParamValues; storage?: 'float32' | 'float16' }
+  /**
+   * Initializers named `<name>`. 'float16' / 'bfloat16' store 2-byte weights plus one Cast each (half-size
+   * packages; onnxruntime folds the Casts at load, so compute stays float32). bfloat16 keeps float32's range.
+   */
+  | { kind: 'initializers'; values: ParamValues; storage?: 'float32' | 'float16' | 'bfloat16' }
   /** Initializers whose bytes live in a side file `location` (next to the .onnx) for large models. */
   | { kind: 'external'; values: ParamValues; location: string };
 
@@ -270,10 +287,11 @@ export function toOnnx(graph: Graph, opts: OnnxOptions = {}): OnnxModel {
       inits.push(tensorProto(pname, 'float32', p.value.shape, { location: mode.location, offset: externalLength, length: bytes.length }));
       externalParts.push(bytes);
       externalLength += bytes.length;
-    } else if (mode.storage === 'float16') {
-      const stored = `${pname}:fp16`;
+    } else if (mode.storage === 'float16' || mode.storage === 'bfloat16') {
+      const half = mode.storage === 'float16';
+      const stored = `${pname}:${half ? 'fp16' : 'bf16'}`;
       usedNames.add(stored);
-      inits.push(tensorProto(stored, 'float16', p.value.shape, tensorBytes(data, 'float16')));
+      inits.push(tensorProto(stored, mode.storage, p.value.shape, half ? tensorBytes(data, 'float16') : bf16Bytes(data)));
       nodes.push({ op: 'Cast', inputs: [stored], outputs: [pname], attrs: { to: ONNX_DTYPE.float32 } });
     } else {
       inits.push(tensorProto(pname, 'float32', p.value.shape, tensorBytes(data, 'float32')));

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildGraph, initParams, nn, paramInfo, toHalf, toOnnx } from '../../../native-models/graph/index';
+import { buildGraph, initParams, nn, paramInfo, toBfloat16, toHalf, toOnnx } from '../../../native-models/graph/index';
 import { load } from './run-model';
 
 const graph = buildGraph((b) => {
@@ -17,7 +17,7 @@ const dir = mkdtempSync(join(tmpdir(), 'graph-onnx-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('inference graphs', () => {
-  it('params as inputs, fp32 initializers, fp16 initializers and external data agree', async () => {
+  it('params as inputs, fp32, fp16 and bf16 initializers and external data agree', async () => {
     const asInputs = await load(toOnnx(graph).model);
     const feed = { x, ...Object.fromEntries([...values].map(([k, v]) => [`param:${k}`, { dtype: 'float32' as const, shape: paramInfo(graph).find((p) => p.name === k)!.shape, data: Array.from(v) }])) };
     const ref = (await asInputs.run(feed)).y.data;
@@ -31,6 +31,11 @@ describe('inference graphs', () => {
     const y16 = (await (await load(fp16.model)).run({ x })).y.data;
     y16.forEach((v, i) => expect(Math.abs(v - ref[i])).toBeLessThan(2e-2));
 
+    const bf16 = toOnnx(graph, { params: { kind: 'initializers', values, storage: 'bfloat16' } });
+    expect(Math.abs(bf16.model.length - fp16.model.length)).toBeLessThan(200);
+    const yb = (await (await load(bf16.model)).run({ x })).y.data;
+    yb.forEach((v, i) => expect(Math.abs(v - ref[i])).toBeLessThan(6e-2));
+
     const ext = toOnnx(graph, { params: { kind: 'external', values, location: 'enc.bin' } });
     writeFileSync(join(dir, 'enc.onnx'), ext.model);
     writeFileSync(join(dir, 'enc.bin'), ext.external!);
@@ -43,6 +48,14 @@ describe('inference graphs', () => {
     const bad = new Map(values);
     bad.set('enc.ln1.bias', new Float32Array(3));
     expect(() => toOnnx(graph, { params: { kind: 'initializers', values: bad } })).toThrow("param 'enc.ln1.bias' has 3 values, shape [8] needs 8");
+  });
+
+  it('toBfloat16 keeps the top 16 bits, rounded to nearest even', () => {
+    expect(toBfloat16(1)).toBe(0x3f80);
+    expect(toBfloat16(-2)).toBe(0xc000);
+    expect(toBfloat16(1 + 2 ** -8)).toBe(0x3f80); // tie rounds to even
+    expect(toBfloat16(1 + 3 * 2 ** -8)).toBe(0x3f82);
+    expect(toBfloat16(3e38)).toBe(0x7f62);
   });
 
   it('toHalf rounds to nearest even and handles subnormals, infinities and NaN', () => {
