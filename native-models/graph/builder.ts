@@ -1,6 +1,6 @@
 // The fluent builder that model code writes graphs with. Each method appends one node, typed by the op's
 // rule (./ops), so a shape error surfaces at the line that made it, with the op named.
-import { broadcastShapes, fmtType, isFloat, normAxis, numel } from './ir';
+import { fmtType, normAxis, numel } from './ir';
 import type { DType, Graph, Init, Node, Param, TensorType, Value } from './ir';
 import { rules } from './ops';
 import type { ConvAttrs, OpAttrs, OpName } from './ops';
@@ -310,11 +310,3 @@ export class GraphBuilder {
     return this.straightThrough(y, onehot);
   }
 }
-
-/** Broadcast shape of two values (re-exported for model code). */
-export function broadcast(a: Value, b: Value): number[] {
-  return broadcastShapes(a.shape, b.shape);
-}
-
-/** True when autodiff can flow through a value's dtype. */
-export const differentiable = (v: Value): boolean => isFloat(v.dtype);

@@ -112,7 +112,9 @@ export function print(graph: Graph): string {
   }
   lines.push(') {');
   for (const n of graph.nodes) {
-    const attrs = Object.entries(n.attrs as Record<string, unknown>)
+    // A constant's dtype and shape are its output type; print only its values.
+    const shown = n.op === 'Const' ? { value: (n.attrs as { data: ArrayLike<number> }).data } : (n.attrs as Record<string, unknown>);
+    const attrs = Object.entries(shown)
       .map(([key, v]) => `${key}=${fmtAttr(v)}`)
       .join(', ');
     const outs = n.outputs.map((o) => `${nm(o)}:${fmtType(o)}`).join(' ');
@@ -135,4 +137,29 @@ export function prune(graph: Graph): Graph {
     }
   }
   return { ...graph, nodes: keep.reverse() };
+}
+
+/**
+ * Common-subexpression elimination: nodes with the same op, inputs and attributes are computed once
+ * (gradient rules often rebuild a product such as g*y for both operands of x*x).
+ */
+export function cse(graph: Graph): Graph {
+  const canon = new Map<number, Value>();
+  const seen = new Map<string, readonly Value[]>();
+  const nodes: Node[] = [];
+  const c = (v: Value) => canon.get(v.id) ?? v;
+  for (const n of graph.nodes) {
+    const inputs = n.inputs.map(c);
+    const attrs = n.attrs as unknown as Record<string, unknown>;
+    const big = n.op === 'Const' && (attrs.data as ArrayLike<number>).length > 64;
+    const key = big ? undefined : `${n.op}(${inputs.map((v) => v.id).join(',')})${JSON.stringify(attrs, (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as unknown as ArrayLike<number>) : v))}`;
+    const prev = key === undefined ? undefined : seen.get(key);
+    if (prev) {
+      n.outputs.forEach((o, i) => canon.set(o.id, prev[i]));
+      continue;
+    }
+    if (key !== undefined) seen.set(key, n.outputs);
+    nodes.push(inputs.every((v, i) => v === n.inputs[i]) ? n : { ...n, inputs });
+  }
+  return { ...graph, nodes, outputs: graph.outputs.map((o) => ({ name: o.name, value: c(o.value) })) };
 }

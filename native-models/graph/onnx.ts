@@ -1,6 +1,6 @@
 // ONNX writer: lowers a Graph through the rule table and encodes ModelProto with a minimal protobuf encoder
 // (only the fields ONNX Runtime reads; no protobuf dependency). Opset 20 of ai.onnx, IR version 9.
-import { numel, prune } from './ir';
+import { cse, numel, prune } from './ir';
 import type { DType, Graph, Value } from './ir';
 import { ONNX_DTYPE, rules } from './ops';
 import type { AttrIn, Lowering } from './ops';
@@ -257,8 +257,9 @@ export function toOnnx(graph: Graph, opts: OnnxOptions = {}): OnnxModel {
     initializer: (name, data, dtype, shape) => { inits.push(tensorProto(name, dtype, shape, tensorBytes(data, dtype))); },
   };
 
-  // Dead-node elimination: keep only nodes an output depends on.
-  const pruned = prune(graph);
+  // Shared subexpressions merged, then dead nodes dropped: only what an output needs is emitted.
+  const pruned = prune(cse(graph));
+  graph = pruned;
   const live = new Set<number>(graph.outputs.map((o) => o.value.id));
   for (const n of pruned.nodes) for (const v of n.inputs) live.add(v.id);
 

@@ -18,7 +18,7 @@
 // grad_acc:<name>, lr, step and grad_scale f32[] — usually 1/micro-batches; outputs as 'step' minus loss/metrics).
 import { grad } from './autodiff';
 import { GraphBuilder } from './builder';
-import { numel, prune } from './ir';
+import { cse, numel, prune } from './ir';
 import type { Graph, Param, Value } from './ir';
 
 /** What a model function returns: a scalar loss and optional scalar metrics. */
@@ -100,7 +100,7 @@ export function buildTrainingGraph(model: ModelFn, opts: TrainingGraphOptions = 
     const accs = trainable.map((p) => a.input(`grad_acc:${nameOf(p)}`, 'float32', p.value.shape));
     const scale = a.input('grad_scale', 'float32', []);
     emitUpdate(a, trainable, ps, accs, scale, opts);
-    return { graph: prune(a.build()), params: info.filter((p) => p.trainable), batchInputs: [], usesSeed: false };
+    return { graph: prune(cse(a.build())), params: info.filter((p) => p.trainable), batchInputs: [], usesSeed: false };
   }
 
   if (loss.shape.length !== 0) throw new Error(`the model's loss must be a scalar, got shape [${loss.shape.join(',')}]`);
@@ -115,7 +115,7 @@ export function buildTrainingGraph(model: ModelFn, opts: TrainingGraphOptions = 
   } else {
     emitUpdate(b, trainable, trainable.map((p) => p.value), grads, undefined, opts);
   }
-  return { graph: prune(b.build()), params: info, batchInputs: batchInputs.map((v) => v.name!), usesSeed };
+  return { graph: prune(cse(b.build())), params: info, batchInputs: batchInputs.map((v) => v.name!), usesSeed };
 }
 
 /** Params smaller than this are updated together as one flat vector (one set of Adam ops, not one per bias). */

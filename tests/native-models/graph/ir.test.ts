@@ -1,6 +1,6 @@
 // The IR as text (snapshot-tested) and typecheck's errors on malformed graphs.
 import { describe, expect, it } from 'vitest';
-import { buildGraph, buildTrainingGraph, GraphBuilder, grad, nn, print, prune, typecheck } from '../../../native-models/graph/index';
+import { buildGraph, buildTrainingGraph, cse, GraphBuilder, grad, nn, print, prune, typecheck } from '../../../native-models/graph/index';
 import type { Graph, Node } from '../../../native-models/graph/index';
 
 describe('print', () => {
@@ -12,7 +12,7 @@ describe('print', () => {
     const [gw] = grad(b, loss, [b.params[0].value]);
     b.output('loss', loss);
     b.output('gw', gw);
-    await expect(print(typecheck(prune(b.build())))).toMatchFileSnapshot('__snapshots__/linear-grad.txt');
+    await expect(print(typecheck(prune(cse(b.build()))))).toMatchFileSnapshot('__snapshots__/linear-grad.txt');
   });
 
   it('prints a small AdamW training graph', async () => {

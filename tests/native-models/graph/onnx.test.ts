@@ -43,6 +43,21 @@ describe('inference graphs', () => {
     expect((await (await load(join(dir, 'enc.onnx'))).run({ x })).y.data).toEqual(ref);
   });
 
+  it('names outputs that are inputs, params or repeated values through Identity nodes', async () => {
+    const g = buildGraph((b) => {
+      const a = b.input('a', 'float32', [2]);
+      const w = b.param('w', [2]);
+      const s = b.add(a, w);
+      return { a_out: a, w_out: w, s1: s, s2: s };
+    });
+    const m = toOnnx(g, { params: { kind: 'initializers', values: new Map([['w', Float32Array.of(10, 20)]]) } });
+    const out = await (await load(m.model)).run({ a: { dtype: 'float32', shape: [2], data: [1, 2] } });
+    expect(out.a_out.data).toEqual([1, 2]);
+    expect(out.w_out.data).toEqual([10, 20]);
+    expect(out.s1.data).toEqual([11, 22]);
+    expect(out.s2.data).toEqual([11, 22]);
+  });
+
   it('refuses a model whose param values are missing or mis-sized', () => {
     expect(() => toOnnx(graph, { params: { kind: 'initializers', values: new Map() } })).toThrow("no value for param 'enc.attn.qkv.weight'");
     const bad = new Map(values);
