@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { demoDataCommand } from './demo-data';
 import { demoGridCommand } from './demo-grid';
 import { detectCommand } from './detect';
+import { encodeAudioCommand } from './encode-audio';
 
 export interface Command {
   /** One line for the command list. */
@@ -21,6 +22,7 @@ export const COMMANDS: Record<string, Command> = {
   'demo-data': demoDataCommand,
   'demo-grid': demoGridCommand,
   detect: detectCommand,
+  'encode-audio': encodeAudioCommand,
 };
 
 function help(): string {

@@ -116,7 +116,8 @@ export function plural(phrase: string): string {
 
 /** "a" or "an" for a phrase, by its first sound (close enough for the catalog's words). */
 export function article(phrase: string): 'a' | 'an' | 'some' {
-  if (/[^su]s$/.test(phrase) || /(jeans|clothes|fries|scissors|chopsticks)$/.test(phrase)) return 'some';
+  const head = phrase.split(/ (?:with|of|glowing|fading|in|at|on) /)[0]; // "background with dots" is singular
+  if (/[^su]s$/.test(head) || /(jeans|clothes|fries|scissors|chopsticks)$/.test(head)) return 'some';
   if (/^(one|uni|use|eu|ewe|u-)/.test(phrase)) return 'a';
   if (/^(hour|honest|honou?r)/.test(phrase)) return 'an';
   if (/^x-/.test(phrase)) return 'an';

@@ -363,11 +363,24 @@ export async function generateDemoDataset(dir: string, opts: DemoOptions): Promi
   const mode = checkFolder(dir, config, classLabels);
   const catalog = loadCatalog();
   const plan = makePlan(config);
+  const nWorkers = opts.workers ?? Math.min(8, Math.max(1, os.availableParallelism()));
+  const startMaker = () => (nWorkers > 0 ? workerMaker(config, nWorkers) : localMaker(config));
   let store: DatasetStore;
-  const incompleteName = `${name} (incomplete)`;
+  let maker: Maker | undefined;
+  const cancelled = () => new DemoError('cancelled');
+  if (opts.signal?.aborted) throw cancelled();
   if (mode === 'new') {
     checkDiskSpace(dir, config.size, config.speech);
-    store = DatasetStore.create(dir, { name: incompleteName });
+    // Start the makers (and so the speech synthesiser) before creating anything: if they fail,
+    // no folder is left behind.
+    maker = await startMaker();
+    try {
+      if (opts.signal?.aborted) throw cancelled();
+      store = DatasetStore.create(dir, { name: `${name} (incomplete)` });
+    } catch (e) {
+      await maker.close();
+      throw e;
+    }
     writeManifest(dir, {
       format: 'emojiscenes', generatorVersion: GENERATOR_VERSION, status: 'incomplete', seed: config.seed, size: config.size,
       splitSizes: config.splitSizes, classes: classLabels, voices: config.voices ?? [], speech: config.speech, name,
@@ -414,15 +427,15 @@ export async function generateDemoDataset(dir: string, opts: DemoOptions): Promi
     let generated = 0;
     const tGen = performance.now();
     if (resumed < config.size) {
-      const nWorkers = opts.workers ?? Math.min(8, Math.max(1, os.availableParallelism()));
-      const maker = nWorkers > 0 ? await workerMaker(config, nWorkers) : await localMaker(config);
+      maker ??= await startMaker();
+      const mk = maker;
       try {
         const window = Math.max(4, nWorkers * 4);
         const inflight = new Map<number, Promise<GeneratedItem>>();
         let next = resumed;
         const fill = () => {
           while (next < config.size && inflight.size < window && !opts.signal?.aborted) {
-            const p = maker.start(next);
+            const p = mk.start(next);
             p.catch(() => undefined); // observed when awaited in order
             inflight.set(next, p);
             next++;
@@ -432,7 +445,7 @@ export async function generateDemoDataset(dir: string, opts: DemoOptions): Promi
         const batchSize = 16;
         let index = resumed;
         while (index < config.size) {
-          if (opts.signal?.aborted) throw new DemoError('cancelled');
+          if (opts.signal?.aborted) throw cancelled();
           const batch: GeneratedItem[] = [];
           while (batch.length < batchSize && index < config.size && inflight.has(index)) {
             const it = await (inflight.get(index) as Promise<GeneratedItem>);
@@ -442,7 +455,7 @@ export async function generateDemoDataset(dir: string, opts: DemoOptions): Promi
             fill();
             if (opts.signal?.aborted) break;
           }
-          if (batch.length === 0) throw new DemoError('cancelled');
+          if (batch.length === 0) throw cancelled();
           const prepared = [];
           let log = '';
           for (const it of batch) {
@@ -472,7 +485,8 @@ export async function generateDemoDataset(dir: string, opts: DemoOptions): Promi
           opts.onProgress?.({ done: index, total: config.size, rate, etaS: (config.size - index) / Math.max(1e-9, rate) });
         }
       } finally {
-        await maker.close();
+        await mk.close();
+        maker = undefined;
       }
     }
     const digest = sha256(digests.join('\n'));
@@ -487,6 +501,7 @@ export async function generateDemoDataset(dir: string, opts: DemoOptions): Promi
       summary: summarise(records), alreadyComplete,
     };
   } finally {
+    await maker?.close();
     store.close();
   }
 }

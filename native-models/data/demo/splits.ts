@@ -36,7 +36,8 @@ export function parseSplitSizes(spec: string, n: number): SplitSizes {
   const out: SplitSizes = { train: 0, val: given.val ?? d.val, test5k: given.test5k ?? d.test5k, novel: given.novel ?? d.novel };
   out.train = given.train ?? n - out.val - out.test5k - out.novel;
   const sum = out.train + out.val + out.test5k + out.novel;
-  if (out.train < 0 || sum !== n) {
+  if (out.train < 0) throw new Error(`--split-sizes: val=${out.val}, test5k=${out.test5k} and novel=${out.novel} add up to more than --size ${n}`);
+  if (sum !== n) {
     throw new Error(`--split-sizes: ${SPLIT_NAMES.map((s) => `${s}=${out[s]}`).join(',')} adds up to ${sum}, not --size ${n}`);
   }
   return out;

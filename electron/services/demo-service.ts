@@ -1,0 +1,88 @@
+// The studio's "create a small demo dataset" action (first start with an empty library): generates
+// EmojiScenes into the dataset service's library, reporting progress. Electron-free, like the other
+// services. Speech is added when the generator's eSpeak package is installed (development, `npm
+// start`); the packaged app does not ship it (GPL-3), so there the demo has no spoken captions.
+//
+// Not yet in the electron/common contract: the UI owner can lift DemoService/DemoProgress there and
+// route it like DatasetService (additive).
+
+import type { Dataset, Event } from '../common';
+import { createDemoDataset, DemoError, type DemoResult } from '../../native-models/data/demo/create';
+import { DatasetError } from '../../native-models/data/store';
+import { Emitter } from './emitter';
+import type { LocalDatasetService } from './dataset-service';
+
+/** Default size of the first-start demo: a populated studio in well under a minute on 2 cores. */
+export const DEMO_DEFAULT_SIZE = 300;
+
+export interface DemoRequest {
+  jobId: string;
+  /** Items (default DEMO_DEFAULT_SIZE, at most 5000 from the UI). */
+  size?: number;
+  seed?: number;
+}
+
+export interface DemoProgress {
+  jobId: string;
+  done: number;
+  total: number;
+  /** Items per second and estimated seconds left. */
+  rate: number;
+  etaS: number;
+}
+
+export interface DemoService {
+  /** Long: reports onDidChangeDemoProgress; resolves with the new (or already present) dataset. */
+  createDemoDataset(request: DemoRequest): Promise<Dataset & { digest: string; spoken: boolean }>;
+  /** Cancels a running demo job; its half-made dataset is removed. */
+  cancelDemo(jobId: string): Promise<void>;
+  readonly onDidChangeDemoProgress: Event<DemoProgress>;
+}
+
+export class LocalDemoService implements DemoService {
+  private readonly jobs = new Map<string, AbortController>();
+  private readonly progressEmitter = new Emitter<DemoProgress>();
+  readonly onDidChangeDemoProgress = this.progressEmitter.event;
+
+  constructor(private readonly datasets: LocalDatasetService) {}
+
+  async createDemoDataset(request: DemoRequest): Promise<Dataset & { digest: string; spoken: boolean }> {
+    const { jobId } = request;
+    const size = request.size ?? DEMO_DEFAULT_SIZE;
+    if (typeof jobId !== 'string' || !jobId) throw new DatasetError('INVALID', 'a job needs a jobId');
+    if (this.jobs.has(jobId)) throw new DatasetError('EXISTS', `job ${jobId} is already running`);
+    if (!Number.isInteger(size) || size < 1 || size > 5000) throw new DatasetError('INVALID', `a demo dataset has 1 to 5000 items, not ${size}`);
+    const controller = new AbortController();
+    this.jobs.set(jobId, controller);
+    let last = 0;
+    try {
+      const { dataset, result } = await createDemoDataset(this.datasets.library, {
+        size, seed: request.seed ?? 1, speech: 'auto', signal: controller.signal,
+        onProgress: (p) => {
+          const t = Date.now();
+          if (p.done < p.total && t - last < 100) return;
+          last = t;
+          this.progressEmitter.fire({ jobId, ...p });
+        },
+      }).catch((e: unknown) => {
+        throw e instanceof DemoError ? new DatasetError(controller.signal.aborted ? 'CANCELLED' : 'INVALID', e.message) : e;
+      });
+      return { ...dataset, digest: result.digest, spoken: hasSpeech(result) };
+    } finally {
+      this.jobs.delete(jobId);
+    }
+  }
+
+  async cancelDemo(jobId: string): Promise<void> {
+    this.jobs.get(jobId)?.abort();
+  }
+
+  dispose(): void {
+    for (const c of this.jobs.values()) c.abort();
+    this.progressEmitter.dispose();
+  }
+}
+
+function hasSpeech(r: DemoResult): boolean {
+  return r.summary.audioSeconds.total > 0;
+}
