@@ -1,12 +1,14 @@
 // The trained encoder at inference: ONNX graphs per frame bucket (from the model package, or built from weights
 // in memory), run on 16 kHz normalised speech. Long input is encoded in chunks of the largest bucket.
 import { existsSync, readFileSync } from 'node:fs';
-import { toOnnx } from '../graph/index';
+import { toHalf, toOnnx } from '../graph/index';
+import { encodeSafetensors, readSafetensorsFile } from '../train/safetensors';
 import { defaultPackageDir, loadPackage, writeComponent, type ComponentEntry } from '../packages/format';
 import { InThreadRuntime, type Runtime } from '../runtime/index';
 import type { Tensor } from '../runtime/tensor';
 import { checkConfig, framesFor, hopOf, samplesFor, type AudioEncoderConfig } from './config';
-import { inferenceGraph } from './model';
+import { inferenceGraph, pretrainModel } from './model';
+import { buildTrainingGraph } from '../graph/index';
 
 /** Name of the component in a model package. */
 export const COMPONENT = 'audio-encoder';
@@ -158,6 +160,15 @@ export function exportEncoder(dir: string, cfg: AudioEncoderConfig, params: Read
   for (const f of buckets) {
     files[`model_${f}`] = { name: `audio-encoder/encoder-${f}.onnx`, bytes: toOnnx(inferenceGraph(cfg, f), { params: { kind: 'initializers', values: params, storage: o.storage } }).model };
   }
+  // All weights (including the pre-training heads the inference graphs drop), fp16, for evaluation and fine-tuning.
+  const raw: Record<string, { dtype: 'F16'; shape: number[]; bytes: Uint8Array }> = {};
+  const shapes = paramShapes(cfg);
+  for (const [k, v] of Object.entries(params)) {
+    const h = new Uint16Array(v.length);
+    for (let i = 0; i < v.length; i++) h[i] = toHalf(v[i]);
+    raw[k] = { dtype: 'F16', shape: shapes.get(k) ?? [v.length], bytes: new Uint8Array(h.buffer) };
+  }
+  files.weights = { name: 'audio-encoder/weights.safetensors', bytes: encodeSafetensors(raw, { format: 'opt-studio audio-encoder' }) };
   writeComponent(dir, COMPONENT, {
     kind: 'audio-encoder',
     config: {
@@ -170,4 +181,37 @@ export function exportEncoder(dir: string, cfg: AudioEncoderConfig, params: Read
     metrics: o.metrics ?? {},
     training: o.training ?? {},
   }, files);
+}
+
+/** Shapes of every pre-training parameter, by name. */
+export function paramShapes(cfg: AudioEncoderConfig): Map<string, number[]> {
+  const tg = buildTrainingGraph(pretrainModel(cfg, 1, 8, false), {});
+  return new Map(tg.params.map((p) => [p.name, p.shape]));
+}
+
+function halfToFloat(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * f * 2 ** -24;
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * (1 + f / 1024) * 2 ** (e - 15);
+}
+
+/** The full fp16 weights of a package's encoder, widened to float32, with its config. */
+export function loadEncoderWeights(dir = defaultPackageDir()): { config: AudioEncoderConfig; params: Record<string, Float32Array> } {
+  const pkg = loadPackage(dir);
+  const c = pkg.component(COMPONENT, 'audio-encoder');
+  const st = readSafetensorsFile(pkg.file(COMPONENT, 'weights'));
+  const params: Record<string, Float32Array> = {};
+  for (const [k, r] of Object.entries(st.tensors)) {
+    if (r.dtype !== 'F16' && r.dtype !== 'F32') throw new Error(`${pkg.file(COMPONENT, 'weights')}: tensor ${k} is ${r.dtype}, expected F16 or F32`);
+    const bytes = new Uint8Array(r.bytes);
+    if (r.dtype === 'F32') params[k] = new Float32Array(bytes.buffer);
+    else {
+      const h = new Uint16Array(bytes.buffer);
+      params[k] = Float32Array.from(h, halfToFloat);
+    }
+  }
+  return { config: c.config.model as AudioEncoderConfig, params };
 }

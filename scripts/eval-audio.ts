@@ -1,0 +1,122 @@
+// Evaluates the audio encoder of a model package on a dataset's test5k split:
+//   (1) contrastive accuracy of the pre-training task on held-out recordings,
+//   (2) a linear CTC character probe trained for a fixed budget on frozen features (train split), greedy-decoded
+//       on test5k -> CER / WER, beside the same probe on log-mel and MFCC features,
+//   (3) speed: encoder time / audio duration (rtf) on this machine's 2 threads.
+// Last line: probe_cer=<x> probe_wer=<y> contrastive_acc=<z> rtf=<r>
+//
+//   npm run eval:audio -- --data /work/data/emojiscenes [--package DIR] [--limit N] [--probe-train N]
+//                         [--probe-steps N] [--contrastive N] [--no-write]
+import { parseArgs } from 'node:util';
+import { AudioEncoder, COMPONENT, loadEncoderWeights } from '../native-models/audio/encoder';
+import { SpeechCorpus } from '../native-models/audio/data';
+import { contrastiveAccuracy } from '../native-models/audio/evaluate';
+import { logMel, mfcc } from '../native-models/audio/features';
+import { DEFAULT_PROBE, fitStandardizer, probeDecode, standardize, trainProbe, type LinearProbe, type ProbeUtterance, type Standardizer } from '../native-models/audio/probe';
+import { errorRates } from '../native-models/audio/ctc';
+import { samplesFor } from '../native-models/audio/config';
+import { defaultPackageDir, loadPackage, writeComponent } from '../native-models/packages/format';
+import { readFileSync } from 'node:fs';
+
+const { values: a } = parseArgs({
+  options: {
+    data: { type: 'string' }, package: { type: 'string' }, limit: { type: 'string' }, 'probe-train': { type: 'string', default: '1000' },
+    'probe-steps': { type: 'string', default: String(DEFAULT_PROBE.steps) }, contrastive: { type: 'string', default: '400' }, 'no-write': { type: 'boolean', default: false },
+  },
+});
+if (!a.data) {
+  console.error('usage: npm run eval:audio -- --data DATASET_DIR [--package DIR] [--limit N] [--probe-train N] [--probe-steps N] [--contrastive N] [--no-write]');
+  process.exit(2);
+}
+const pkgDir = a.package ?? defaultPackageDir();
+const enc = AudioEncoder.fromPackage(pkgDir);
+const { config: cfg, params } = loadEncoderWeights(pkgDir);
+const trainC = SpeechCorpus.open(a.data, 'train', Number(a['probe-train']));
+const testC = SpeechCorpus.open(a.data, 'test5k', a.limit ? Number(a.limit) : Infinity);
+const probeOpts = { ...DEFAULT_PROBE, steps: Number(a['probe-steps']) };
+const log = (s: string) => console.log(s);
+log(`audio encoder from ${pkgDir}; probe: ${trainC.size} train recordings, ${probeOpts.steps} steps x ${probeOpts.batch} crops; test5k: ${testC.size} recordings`);
+
+// Warm every bucket so session creation is not timed.
+for (const bkt of enc.buckets) await enc.encode(new Float32Array(samplesFor(cfg, bkt)));
+
+type Rep = 'encoder' | 'logmel' | 'mfcc';
+const REPS: Rep[] = ['encoder', 'logmel', 'mfcc'];
+const feats = async (rep: Rep, x: Float32Array): Promise<{ frames: number; dim: number; data: Float32Array }> => {
+  if (rep === 'encoder') {
+    const e = await enc.encode(x);
+    return { frames: e.length, dim: e.dim, data: e.frames };
+  }
+  return rep === 'logmel' ? logMel(x) : mfcc(x);
+};
+
+const trainSets: Record<Rep, ProbeUtterance[]> = { encoder: [], logmel: [], mfcc: [] };
+const dims: Record<Rep, number> = { encoder: cfg.dim, logmel: 80, mfcc: 39 };
+for (let i = 0; i < trainC.size; i++) {
+  const r = trainC.get(i);
+  for (const rep of REPS) {
+    const f = await feats(rep, r.samples);
+    trainSets[rep].push({ frames: f.frames, data: f.data, transcript: r.transcript, words: r.words });
+  }
+}
+trainC.close();
+const probes = {} as Record<Rep, { st: Standardizer; probe: LinearProbe }>;
+for (const rep of REPS) {
+  const st = fitStandardizer(trainSets[rep], dims[rep]);
+  const utts = trainSets[rep].map((u) => ({ ...u, data: standardize(u.data, dims[rep], st) }));
+  const t0 = performance.now();
+  const probe = await trainProbe(utts, dims[rep], probeOpts, (s, l) => { if (s % 250 === 0) log(`  probe[${rep}] step ${s} ctc=${l.toFixed(3)}`); });
+  log(`probe[${rep}] trained in ${((performance.now() - t0) / 1000).toFixed(0)} s, final ctc loss ${probe.finalLoss.toFixed(3)}`);
+  probes[rep] = { st, probe };
+  trainSets[rep] = [];
+}
+
+const pairs: Record<Rep, { ref: string; hyp: string }[]> = { encoder: [], logmel: [], mfcc: [] };
+let encSeconds = 0;
+let audioSeconds = 0;
+const contrastRecs: Float32Array[] = [];
+const nContrast = Number(a.contrastive);
+for (let i = 0; i < testC.size; i++) {
+  const r = testC.get(i);
+  if (contrastRecs.length < nContrast) contrastRecs.push(r.samples);
+  audioSeconds += r.samples.length / cfg.sampleRate;
+  for (const rep of REPS) {
+    const t0 = performance.now();
+    const f = await feats(rep, r.samples);
+    if (rep === 'encoder') encSeconds += (performance.now() - t0) / 1000;
+    const { st, probe } = probes[rep];
+    pairs[rep].push({ ref: r.transcript, hyp: probeDecode(probe, standardize(f.data, f.dim, st), f.frames) });
+  }
+  if ((i + 1) % 500 === 0) log(`  test ${i + 1}/${testC.size}`);
+}
+testC.close();
+const rates = Object.fromEntries(REPS.map((rep) => [rep, errorRates(pairs[rep])])) as Record<Rep, { cer: number; wer: number }>;
+const contrast = await contrastiveAccuracy(cfg, params, contrastRecs, { frames: 128 });
+const rtf = encSeconds / audioSeconds;
+await enc.close();
+
+log('');
+log('example (encoder probe):');
+for (const p of pairs.encoder.slice(0, 3)) log(`  ref: ${p.ref}\n  hyp: ${p.hyp}`);
+log('');
+log(`features      probe CER   probe WER   (linear CTC head, ${probeOpts.steps} steps, test5k n=${pairs.encoder.length})`);
+for (const rep of REPS) log(`${rep.padEnd(12)}  ${rates[rep].cer.toFixed(4).padStart(9)}   ${rates[rep].wer.toFixed(4).padStart(9)}`);
+log(`contrastive accuracy (held-out, ${contrastRecs.length} recordings, ${contrast.masked} masked frames, ${cfg.negatives} distractors): ${contrast.accuracy.toFixed(4)} (loss ${contrast.loss.toFixed(3)})`);
+log(`speed: ${encSeconds.toFixed(1)} s encoding ${audioSeconds.toFixed(1)} s of audio (2 threads)`);
+
+if (!a['no-write']) {
+  // Record the figures in the package: same files, new metrics.
+  const pkg = loadPackage(pkgDir);
+  const c = pkg.component(COMPONENT, 'audio-encoder');
+  const files = Object.fromEntries(Object.entries(c.files).map(([role, rel]) => [role, { name: rel, bytes: readFileSync(pkg.file(COMPONENT, role)) }]));
+  writeComponent(pkgDir, COMPONENT, {
+    kind: 'audio-encoder', config: c.config, training: c.training,
+    metrics: {
+      command: `npm run eval:audio -- --data ${a.data}${a.limit ? ` --limit ${a.limit}` : ''} --probe-train ${a['probe-train']} --probe-steps ${probeOpts.steps}`,
+      test_recordings: pairs.encoder.length, probe_cer: rates.encoder.cer, probe_wer: rates.encoder.wer,
+      logmel_probe_cer: rates.logmel.cer, logmel_probe_wer: rates.logmel.wer, mfcc_probe_cer: rates.mfcc.cer, mfcc_probe_wer: rates.mfcc.wer,
+      contrastive_acc: contrast.accuracy, rtf, rtf_threads: 2,
+    },
+  }, files);
+}
+log(`probe_cer=${rates.encoder.cer.toFixed(4)} probe_wer=${rates.encoder.wer.toFixed(4)} contrastive_acc=${contrast.accuracy.toFixed(4)} rtf=${rtf.toFixed(4)}`);
