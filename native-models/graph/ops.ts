@@ -162,30 +162,24 @@ const convLowerAttrs = (a: ConvAttrs, k: number[]): Record<string, AttrIn> => ({
 });
 
 /**
- * dL/dW of y = conv(x, W) (dOut = dL/dy), as a convolution of x with dOut: swapping batch and channel axes,
- * dW[m,c,k] = sum_{n,i} dOut[n,m,i] * xpad[n,c,i*s + k*d] = conv(x^T, dOut^T; stride=d, dilation=s)[c,m,k].
- * Groups run one such convolution per group (depthwise convs pay G small convs).
+ * dL/dW of y = conv(x, W) (dOut = dL/dy), as ONE grouped convolution of x with dOut:
+ * dW[m,c,k] = sum_{n,i} dOut[n,m,i] * xpad[n, j*Cg+c, i*s + k*d]  (m in group j)
+ *           = conv(X', W'; stride=d, dilation=s, group=G)[c,m,k]
+ * with X'[c, j*N+n] = x[n, j*Cg+c] (batch Cg, channels G*N) and W'[m, n] = dOut[n, m].
  */
 function convWeightGrad(b: GraphBuilder, x: Value, dOut: Value, wShape: readonly number[], a: ConvAttrs): Value {
   const r = x.shape.length - 2;
-  const perm = [1, 0, ...Array.from({ length: r }, (_, i) => i + 2)];
-  const xT = b.transpose(x, perm);
-  const gT = b.transpose(dOut, perm);
+  const sp = Array.from({ length: r }, (_, i) => i + 2);
+  const [n, c] = x.shape;
   const G = a.group;
-  const cg = x.shape[1] / G;
-  const mg = dOut.shape[1] / G;
-  const parts: Value[] = [];
-  for (let j = 0; j < G; j++) {
-    const xj = G === 1 ? xT : b.slice(xT, [0], [j * cg], [(j + 1) * cg]);
-    const gj = G === 1 ? gT : b.slice(gT, [0], [j * mg], [(j + 1) * mg]);
-    parts.push(b.apply('Conv', [xj, gj], { strides: a.dilations, dilations: a.strides, pads: a.pads, group: 1 })[0]);
-  }
-  let dw = G === 1 ? parts[0] : b.concat(parts, 1); // [C/G, M, k'...]
+  const cg = c / G;
+  const xg = b.reshape(x, [n, G, cg, ...x.shape.slice(2)]);
+  const xT = b.reshape(b.transpose(xg, [2, 1, 0, ...sp.map((i) => i + 1)]), [cg, G * n, ...x.shape.slice(2)]);
+  const gT = b.transpose(dOut, [1, 0, ...sp]);
+  let dw = b.apply('Conv', [xT, gT], { strides: a.dilations, dilations: a.strides, pads: a.pads, group: G })[0]; // [Cg, M, k'...]
   const k = wShape.slice(2);
-  if (dw.shape.slice(2).some((d, i) => d !== k[i])) {
-    dw = b.slice(dw, k.map((_, i) => i + 2), k.map(() => 0), k);
-  }
-  return b.transpose(dw, perm); // [M, C/G, k...]
+  if (dw.shape.slice(2).some((d, i) => d !== k[i])) dw = b.slice(dw, sp, k.map(() => 0), k);
+  return b.transpose(dw, [1, 0, ...sp]); // [M, Cg, k...]
 }
 
 // ---- the table ---------------------------------------------------------------------------------------------

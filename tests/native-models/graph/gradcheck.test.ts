@@ -108,6 +108,7 @@ const cases: { [K in OpName]: Entry } = {
     build: (b, inp) => [
       b.conv(inp([2, 4, 5, 5]), inp([6, 2, 3, 3]), inp([6]), { strides: [2, 2], pads: [1, 1, 1, 1], group: 2 }),
       b.conv(inp([2, 3, 9]), inp([4, 3, 3]), undefined, { dilations: [2], pads: [2, 1] }),
+      b.conv(inp([2, 3, 4, 4]), inp([6, 1, 3, 3]), undefined, { pads: [1, 1, 1, 1], group: 3 }), // depthwise, multiplier 2
     ],
   },
   ConvTranspose: {
