@@ -265,9 +265,10 @@ export function toOnnx(graph: Graph, opts: OnnxOptions = {}): OnnxModel {
 
   // Names: inputs keep theirs, params per mode, outputs take the output name when they can.
   for (const v of graph.inputs) { names.set(v.id, v.name!); usedNames.add(v.name!); }
-  const graphInputs: Pb[] = graph.inputs.filter((v) => live.has(v.id)).map((v) => valueInfo(v.name!, v.dtype, v.shape));
+  // Every declared input (and, in 'inputs' mode, every param) stays an input even if no output reads it, so the
+  // feeds a caller derives from the builder's declarations always match the model.
+  const graphInputs: Pb[] = graph.inputs.map((v) => valueInfo(v.name!, v.dtype, v.shape));
   for (const p of graph.params) {
-    if (!live.has(p.value.id)) continue;
     const pname = p.value.name!;
     if (mode.kind === 'inputs') {
       const n = `param:${pname}`;
@@ -276,6 +277,7 @@ export function toOnnx(graph: Graph, opts: OnnxOptions = {}): OnnxModel {
       graphInputs.push(valueInfo(n, 'float32', p.value.shape));
       continue;
     }
+    if (!live.has(p.value.id)) continue; // an unused baked-in weight is just dropped
     const data = getParam(mode.values, pname);
     if (!data) throw new Error(`no value for param '${pname}'`);
     if (data.length !== numel(p.value.shape)) throw new Error(`param '${pname}' has ${data.length} values, shape [${p.value.shape}] needs ${numel(p.value.shape)}`);

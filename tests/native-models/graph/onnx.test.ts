@@ -58,6 +58,16 @@ describe('inference graphs', () => {
     expect(out.s2.data).toEqual([11, 22]);
   });
 
+  it('keeps declared inputs and params that no output reads (the feeds derived from the graph always fit)', async () => {
+    const g = buildGraph((b) => {
+      b.input('unused', 'float32', [3]);
+      b.param('frozen', [2], { trainable: false });
+      return { y: b.exp(b.input('x', 'float32', [2])) };
+    });
+    const s = await load(toOnnx(g).model);
+    expect([...s.session.inputNames].sort()).toEqual(['param:frozen', 'unused', 'x']);
+  });
+
   it('refuses a model whose param values are missing or mis-sized', () => {
     expect(() => toOnnx(graph, { params: { kind: 'initializers', values: new Map() } })).toThrow("no value for param 'enc.attn.qkv.weight'");
     const bad = new Map(values);
