@@ -11,7 +11,7 @@ import type { DatasetStore } from '../store/dataset-store';
 import { DatasetError } from '../store/errors';
 import type { ExportReport, ImportReport, SkippedEntry } from '../store/types';
 import {
-  NameAllocator, forEachItem, readJsonFile, runImport, splitFromName, walk, writeFileAtomic,
+  INVALID_UTF8_MARK, NameAllocator, forEachItem, readJsonFile, runImport, splitFromName, walk, writeFileAtomic,
   type ImportRecord, type JobOptions,
 } from './common';
 
@@ -41,8 +41,11 @@ export async function importCoco(store: DatasetStore, input: string, opts: JobOp
   for (const file of files) {
     const shown = path.relative(root, file) || path.basename(file);
     let data: CocoFile;
+    let invalidUtf8 = false;
     try {
-      const v = readJsonFile(file, shown) as Partial<CocoFile> | null;
+      const read = readJsonFile(file, shown);
+      invalidUtf8 = read.invalidUtf8;
+      const v = read.value as Partial<CocoFile> | null;
       if (!v || !Array.isArray(v.images) || !Array.isArray(v.annotations)) {
         throw new DatasetError('BAD_FORMAT', `${shown}: not a COCO captions file (needs "images" and "annotations" arrays)`);
       }
@@ -53,7 +56,7 @@ export async function importCoco(store: DatasetStore, input: string, opts: JobOp
     }
     const split = splitFromName(path.basename(file)) ?? opts.split;
     const dirs = imageDirs(file, split);
-    const byId = new Map<string, { img: CocoFile['images'][number]; captions: string[] }>();
+    const byId = new Map<string, { img: CocoFile['images'][number]; captions: unknown[] }>();
     data.images.forEach((img, i) => {
       if (!img || (typeof img.id !== 'number' && typeof img.id !== 'string') || typeof img.file_name !== 'string' || !img.file_name) {
         skipped.push({ file: shown, reason: `images[${i}]: needs an id and a file_name` });
@@ -67,7 +70,11 @@ export async function importCoco(store: DatasetStore, input: string, opts: JobOp
         skipped.push({ file: shown, reason: `annotations[${i}]: image_id ${JSON.stringify(a?.image_id)} is not in "images"` });
         return;
       }
-      entry.captions.push(a.caption as string);
+      if (invalidUtf8 && typeof a.caption === 'string' && a.caption.includes(INVALID_UTF8_MARK)) {
+        entry.captions.push(new DatasetError('BAD_FORMAT', `${shown}: annotations[${i}]: caption is not valid UTF-8`));
+      } else {
+        entry.captions.push(a.caption);
+      }
     });
     for (const { img, captions } of byId.values()) {
       const rel = img.file_name.replace(/\\/g, '/');

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { decodeAudio, speechWav } from '../audio';
 import { IMAGE_EXTENSIONS } from '../image';
 import { sha256Hex } from '../store/blob-store';
-import { checkBox, checkSplit, type DatasetStore, type PreparedImage, type PreparedItem, type PreparedSpoken } from '../store/dataset-store';
+import { checkBox, checkSplit, settleAll, type DatasetStore, type PreparedImage, type PreparedItem, type PreparedSpoken } from '../store/dataset-store';
 import { DatasetError } from '../store/errors';
 import type { ImageFormat } from '../image';
 import type { ImportReport, Item, NewRegion, Progress, SkippedEntry, TimedUtterance, TracePoint } from '../store/types';
@@ -39,7 +39,8 @@ export interface ImportRecord {
   key?: string;
   fileName?: string;
   split?: string;
-  captions?: string[];
+  /** Caption texts as found; a DatasetError stands for a caption the reader already found bad. */
+  captions?: unknown[];
   spoken?: RecordSpoken[];
   regions?: NewRegion[];
 }
@@ -66,6 +67,7 @@ export function decodeUtf8(bytes: Uint8Array, file: string): string {
 
 /** A caption as it may be stored: a well-formed, non-empty string (trimmed). Throws otherwise. */
 export function cleanCaption(text: unknown, where: string): string {
+  if (text instanceof DatasetError) throw text; // a reader's verdict on this caption (e.g. invalid UTF-8)
   if (typeof text !== 'string') throw new DatasetError('BAD_FORMAT', `${where}: caption is not a string`);
   if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text)) throw new DatasetError('BAD_FORMAT', `${where}: caption is not valid Unicode (lone surrogate)`);
   const t = text.trim();
@@ -175,9 +177,28 @@ export function jsonErrorOffset(text: string): number | undefined {
   }
 }
 
-/** Reads and parses a JSON file; a syntax error names the file and line. */
-export function readJsonFile(file: string, shown: string): unknown {
-  const text = decodeUtf8(fs.readFileSync(file), shown);
+/**
+ * Reads and parses a JSON file; a syntax error names the file and line. Invalid UTF-8 bytes do not
+ * sink the file: they become U+FFFD and `invalidUtf8` is set, so the caller can skip only the
+ * strings that hold them (see INVALID_UTF8_MARK).
+ */
+export function readJsonFile(file: string, shown: string): { value: unknown; invalidUtf8: boolean } {
+  const bytes = fs.readFileSync(file);
+  let text: string;
+  let invalidUtf8 = false;
+  try {
+    text = decodeUtf8(bytes, shown);
+  } catch {
+    text = new TextDecoder('utf-8').decode(bytes).replace(/^\uFEFF/, '');
+    invalidUtf8 = true;
+  }
+  return { value: parseJsonText(text, shown), invalidUtf8 };
+}
+
+/** The replacement character invalid UTF-8 decodes to. */
+export const INVALID_UTF8_MARK = '\uFFFD';
+
+function parseJsonText(text: string, shown: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
@@ -242,7 +263,7 @@ async function prepareSpoken(store: DatasetStore, s: RecordSpoken, shown: string
     throw new DatasetError('BAD_MEDIA', `${shown}: ${why}`, { file: shown });
   }
   const { wav, durationS } = speechWav(await decodeAudio(bytes, shown));
-  const [wavRef, originalRef] = await Promise.all([store.putBlobAsync(wav), store.putBlobAsync(bytes)]);
+  const [wavRef, originalRef] = await settleAll([store.putBlobAsync(wav), store.putBlobAsync(bytes)]);
   return {
     wav: wavRef, durationS, original: originalRef, originalMime: MIME[path.extname(s.audioPath).toLowerCase()] ?? 'application/octet-stream',
     trace: s.trace, timedCaption: s.timedCaption, transcript: s.transcript,
@@ -274,17 +295,21 @@ export async function runImport(store: DatasetStore, src: RecordSource, root: st
     pending = [];
     const ready: PreparedItem[] = [];
     const keys: string[] = [];
-    for (const p of batch) {
-      try {
-        const [image, ...spoken] = await Promise.all([p.image, ...p.spoken]);
-        ready.push({ ...p.item, image, spoken: [...spoken, ...p.extraSpoken] });
-        keys.push(p.key);
-      } catch (e) {
-        if (isFatal(e)) throw e;
-        report.skipped.push(skipOf(e, p.source));
+    // Settle the whole batch first: nothing may still be writing when this returns or throws.
+    const settled = await Promise.all(batch.map((p) => Promise.allSettled([p.image, ...p.spoken])));
+    const fatal = settled.flat().find((r) => r.status === 'rejected' && isFatal(r.reason));
+    if (fatal) throw (fatal as PromiseRejectedResult).reason;
+    batch.forEach((p, i) => {
+      const failed = settled[i].find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) {
+        report.skipped.push(skipOf(failed.reason, p.source));
         keyToItem.delete(p.key);
+        return;
       }
-    }
+      const [image, ...spoken] = settled[i].map((r) => (r as PromiseFulfilledResult<unknown>).value) as [PreparedImage, ...PreparedSpoken[]];
+      ready.push({ ...p.item, image, spoken: [...spoken, ...p.extraSpoken] });
+      keys.push(p.key);
+    });
     if (ready.length === 0) return;
     const ids = store.insertItems(ready);
     keys.forEach((k, i) => keyToItem.set(k, ids[i]));

@@ -156,6 +156,17 @@ export function ftsQuery(text: string): string | undefined {
   return `"${t.replace(/"/g, '""')}"`;
 }
 
+/**
+ * Promise.all that waits for every promise before rejecting, so no write is still running (and
+ * leaving temp files) after a failure has been reported.
+ */
+export async function settleAll<T>(promises: Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
+}
+
 function now(): string {
   return new Date().toISOString();
 }
@@ -344,7 +355,7 @@ export class DatasetStore {
   async prepareImage(bytes: Uint8Array, file?: string): Promise<PreparedImage> {
     this.ensure();
     const { info, thumb } = await makeThumbnail(bytes, file);
-    const [image, thumbRef] = await Promise.all([this.blobs.putAsync(bytes), this.blobs.putAsync(thumb)]);
+    const [image, thumbRef] = await settleAll([this.blobs.putAsync(bytes), this.blobs.putAsync(thumb)]);
     return { image, thumb: thumbRef, format: info.format, width: info.width, height: info.height };
   }
 

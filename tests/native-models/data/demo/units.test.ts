@@ -129,3 +129,11 @@ describe('word timings', () => {
     expect(w[4]).toMatchObject({ startTime: 1, endTime: 1.4 });
   });
 });
+
+describe('plural phrases', () => {
+  test('the head noun is pluralised', () => {
+    expect(plural('banknote with dollar signs')).toBe('banknotes with dollar signs');
+    expect(plural('leaf fluttering in wind')).toBe('leaves fluttering in wind');
+    expect(plural('cloud with lightning and rain')).toBe('clouds with lightning and rain');
+  });
+});

@@ -209,6 +209,40 @@ describe('COCO import', () => {
   });
 });
 
+describe('COCO with invalid UTF-8 inside', () => {
+  it('skips only the captions (and captionless images) holding invalid bytes', async () => {
+    put('images/1.png', await tinyImage(1));
+    put('images/2.png', await tinyImage(2));
+    const head = '{"images": [{"id": 1, "file_name": "1.png"}, {"id": 2, "file_name": "2.png"}], "annotations": [';
+    const bad = Buffer.from([0x62, 0x61, 0xff, 0x64]);
+    const body = Buffer.concat([
+      Buffer.from(`${head}{"id": 1, "image_id": 1, "caption": "good one"}, {"id": 2, "image_id": 1, "caption": "`), bad,
+      Buffer.from('"}, {"id": 3, "image_id": 2, "caption": "'), bad, Buffer.from('"}]}'),
+    ]);
+    put('captions_val.json', body);
+    const d = fresh();
+    const r = await importDataset(d, 'coco', path.join(inDir(), 'captions_val.json'));
+    expect(r.imported).toBe(1);
+    expectSkipped(r, [
+      'captions_val.json captions_val.json: annotations[1]: caption is not valid UTF-8',
+      'captions_val.json captions_val.json: annotations[2]: caption is not valid UTF-8',
+    ]);
+    const [item] = [...d.iterateItems()];
+    expect([item.fileName, item.split, item.captions.map((c) => c.text)]).toEqual(['1.png', 'val', ['good one']]);
+  });
+});
+
+describe('whole-dataset failures during an import', () => {
+  it('a dataset folder deleted mid-import stops it with DATASET_MISSING', async () => {
+    for (let i = 0; i < 70; i++) put(`i${i}.png`, await tinyImage(300 + i));
+    const d = fresh();
+    await expect(importDataset(d, 'folder', inDir(), {
+      onProgress: (p) => { if (p.done >= 32) fs.rmSync(d.dir, { recursive: true, force: true }); },
+    })).rejects.toMatchObject({ code: 'DATASET_MISSING' });
+    expect(() => d.info()).toThrow(/disappeared/);
+  });
+});
+
 describe('Localized Narratives import', () => {
   it('imports narratives with voice, traces and timing; merges narratives of one image; skips bad lines', async () => {
     put('images/000000000139.jpg', await tinyImage(1, 'jpeg'));

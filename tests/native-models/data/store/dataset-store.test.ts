@@ -5,6 +5,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { DB_FILE, DatasetError, DatasetStore, Library, SCHEMA_VERSION } from '../../../../native-models/data/store';
 import { writeWav } from '../../../../native-models/data/audio';
+import { importFolder } from '../../../../native-models/data/formats';
 import { tempDir, tinyImage } from '../helpers';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -290,34 +291,68 @@ describe('failures', () => {
     }
   })();
 
-  it.skipIf(!canMount)('a real full disk (small tmpfs) gives DISK_FULL, no partial blob, no half item', async () => {
+  /** Runs fn with a fresh tmpfs of `size` mounted; stores opened by fn must be closed by it. */
+  async function withTmpfs(size: string, fn: (mnt: string) => Promise<void>): Promise<void> {
     const mnt = fs.mkdtempSync('/tmp/opt-full-');
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1200k', 'tmpfs', mnt]);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', mnt]);
     try {
-      const d = DatasetStore.create(path.join(mnt, 'ds'), { name: 'full' });
-      let err: unknown;
-      let n = 0;
-      for (let i = 0; i < 400 && !err; i++) {
-        try {
-          await d.addItems([{ image: await tinyImage(1000 + i, 'png', 64), captions: [{ text: `caption ${i} ${'y'.repeat(500)}` }] }]);
-          n++;
-        } catch (e) {
-          err = e;
-        }
-      }
-      expect(err).toMatchObject({ code: 'DISK_FULL' });
-      expect(n).toBeGreaterThan(0);
-      expect(fs.readdirSync(path.join(mnt, 'ds', 'blobs', 'tmp'))).toEqual([]);
-      expect(d.info().itemCount).toBe(n);
-      for (const s of d.query({ offset: 0, limit: 1000 }).items) {
-        const it = d.getItem(s.id);
-        expect(d.getBlob(it.image).length).toBeGreaterThan(0);
-        expect(it.captions).toHaveLength(1);
-      }
-      d.close();
+      await fn(mnt);
     } finally {
-      execFileSync('umount', [mnt]);
+      execFileSync('umount', ['-l', mnt]);
       fs.rmSync(mnt, { recursive: true, force: true });
     }
+  }
+
+  /** Every item is whole: image blob readable, its one caption present; no temp blob left. */
+  function expectWhole(d: DatasetStore): void {
+    expect(d.integrityCheck()).toBe('ok');
+    expect(fs.readdirSync(path.join(d.dir, 'blobs', 'tmp'))).toEqual([]);
+    for (const s of d.query({ offset: 0, limit: 1000 }).items) {
+      const it = d.getItem(s.id);
+      expect(d.getBlob(it.image).length).toBeGreaterThan(0);
+      expect(d.getBlob(s.thumb).length).toBeGreaterThan(0);
+      expect(it.captions).toHaveLength(1);
+    }
+  }
+
+  it.skipIf(!canMount)('a real full disk (small tmpfs) gives DISK_FULL, no partial blob, no half item', async () => {
+    await withTmpfs('1200k', async (mnt) => {
+      const d = DatasetStore.create(path.join(mnt, 'ds'), { name: 'full' });
+      try {
+        let err: unknown;
+        let n = 0;
+        for (let i = 0; i < 400 && !err; i++) {
+          try {
+            await d.addItems([{ image: await tinyImage(1000 + i, 'png', 64), captions: [{ text: `caption ${i} ${'y'.repeat(500)}` }] }]);
+            n++;
+          } catch (e) {
+            err = e;
+          }
+        }
+        expect(err).toMatchObject({ code: 'DISK_FULL' });
+        expect(n).toBeGreaterThan(0);
+        expect(d.info().itemCount).toBe(n);
+        expectWhole(d);
+      } finally {
+        d.close();
+      }
+    });
+  });
+
+  it.skipIf(!canMount)('an import onto a full disk stops with DISK_FULL and leaves whole items only', async () => {
+    const src = fs.mkdtempSync(path.join(tmp.dir, 'src-'));
+    for (let i = 0; i < 200; i++) {
+      fs.writeFileSync(path.join(src, `i${i}.png`), await tinyImage(5000 + i, 'png', 64));
+      fs.writeFileSync(path.join(src, `i${i}.txt`), `caption ${i}`);
+    }
+    await withTmpfs('1200k', async (mnt) => {
+      const d = DatasetStore.create(path.join(mnt, 'ds'), { name: 'full' });
+      try {
+        await expect(importFolder(d, src)).rejects.toMatchObject({ code: 'DISK_FULL' });
+        expectWhole(d);
+      } finally {
+        d.close();
+      }
+    });
   });
 });
