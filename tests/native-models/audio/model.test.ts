@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import { buildTrainingGraph, initParams, toOnnx, typecheck } from '../../../native-models/graph';
+import { TINY_CONFIG, framesFor, samplesFor } from '../../../native-models/audio/config';
+import { inferenceGraph, pretrainModel } from '../../../native-models/audio/model';
+import { makePretrainFeeds } from '../../../native-models/audio/data';
+import { spanMask, sampleNegatives } from '../../../native-models/audio/masking';
+import { trainStepSpec, initialParams } from '../../../native-models/train/graph-spec';
+import { train } from '../../../native-models/train/trainer';
+import { InThreadRuntime } from '../../../native-models/runtime';
+import { Rng } from '../../../native-models/train/rng';
+
+const cfg = TINY_CONFIG;
+
+/** Speech-like test signal: a few harmonics with a moving pitch and an amplitude envelope. */
+function voice(seconds: number, seed: number): Float32Array {
+  const rng = new Rng(seed);
+  const n = Math.round(16000 * seconds);
+  const x = new Float32Array(n);
+  let ph = 0;
+  for (let i = 0; i < n; i++) {
+    const f0 = 120 + 60 * Math.sin(i / 3000 + seed);
+    ph += (2 * Math.PI * f0) / 16000;
+    const env = 0.5 + 0.5 * Math.sin(i / 900 + seed * 2);
+    x[i] = env * (0.3 * Math.sin(ph) + 0.15 * Math.sin(3 * ph) + 0.08 * Math.sin(7 * ph)) + 0.01 * rng.normal();
+  }
+  return x;
+}
+
+describe('audio encoder graphs (tiny config)', () => {
+  it('frame arithmetic: samplesFor and framesFor invert each other (20 ms hop)', () => {
+    for (const t of [1, 7, 64, 1024]) {
+      expect(framesFor(cfg, samplesFor(cfg, t))).toBe(t);
+      expect(framesFor(cfg, samplesFor(cfg, t) - 1)).toBe(t - 1);
+      expect(framesFor(cfg, samplesFor(cfg, t) + 319)).toBe(t);
+    }
+    expect(framesFor(cfg, 1600)).toBe(4); // 0.1 s
+  });
+
+  it('span masks and distractors stay inside each utterance and never pick the frame itself', () => {
+    const rng = new Rng(1);
+    const m = spanMask(rng, 40, 30, 0.065, 8);
+    expect(m.slice(30).every((v) => v === 0)).toBe(true);
+    expect(m.reduce((a, v) => a + v, 0)).toBeGreaterThanOrEqual(8);
+    const neg = sampleNegatives(rng, [30, 12], 40, 5);
+    for (let b = 0; b < 2; b++) {
+      for (let t = 0; t < [30, 12][b]; t++) {
+        for (let j = 0; j < 5; j++) {
+          const u = Number(neg[(b * 40 + t) * 5 + j]) - b * 40;
+          expect(u).toBeGreaterThanOrEqual(0);
+          expect(u).toBeLessThan([30, 12][b]);
+          expect(u).not.toBe(t);
+        }
+      }
+    }
+  });
+
+  it('builds and typechecks the training and inference graphs', () => {
+    const tg = buildTrainingGraph(pretrainModel(cfg, 2, 32, true), { clipNorm: 5 });
+    typecheck(tg.graph);
+    expect(tg.usesSeed).toBe(true);
+    expect(tg.batchInputs).toEqual(['audio', 'padding', 'mask', 'negatives', 'tau']);
+    const names = tg.params.map((p) => p.name);
+    for (const n of ['fe.0.weight', 'pos_conv.weight', 'ctx.0.attn.qkv.weight', 'quant.codebook', 'quant.logits.weight', 'mask_emb', 'final_proj.weight']) expect(names).toContain(n);
+    const g = inferenceGraph(cfg, 32);
+    typecheck(g);
+    expect(g.outputs.map((o) => [o.name, o.value.dtype, o.value.shape])).toEqual([['frames', 'float32', [1, 32, cfg.dim]], ['codes', 'int64', [1, 32, cfg.codebookGroups]]]);
+  });
+
+  it('a few training steps reduce the loss (the engine trainer, one fixed batch)', async () => {
+    const B = 4;
+    const T = 32;
+    const spec = trainStepSpec(() => buildTrainingGraph(pretrainModel(cfg, B, T, true), { clipNorm: 5, weightDecay: 0 }), String(T));
+    const rng = new Rng(3);
+    const recs = [0, 1, 2, 3].map((s) => voice(1, s));
+    const feeds = makePretrainFeeds(cfg, recs, T, [32, 30, 28, 32], rng, 1);
+    const rt = new InThreadRuntime();
+    const res = await train({
+      runtime: rt, spec, steps: 25, schedule: { kind: 'constant', peak: 3e-3 }, params: initialParams(spec.graph.graph, 1), seed: 1,
+      data: { next: () => ({ bucket: String(T), size: B, feeds: Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, { ...v, data: v.data.slice() }])) }), state: () => null, restore: () => undefined },
+    });
+    await rt.close();
+    const first = res.losses.slice(0, 3).reduce((a, b) => a + b, 0) / 3;
+    const last = res.losses.slice(-3).reduce((a, b) => a + b, 0) / 3;
+    expect(res.losses.every(Number.isFinite)).toBe(true);
+    expect(last).toBeLessThan(first * 0.8);
+  });
+
+  it('padding does not change an utterance: the same frames and codes in a larger bucket', async () => {
+    const g32 = inferenceGraph(cfg, 32);
+    const params = Object.fromEntries(initParams(g32, 5));
+    const rt = new InThreadRuntime();
+    await rt.load('b32', toOnnx(g32, { params: { kind: 'initializers', values: params } }).model);
+    await rt.load('b64', toOnnx(inferenceGraph(cfg, 64), { params: { kind: 'initializers', values: params } }).model);
+    const x = voice(1, 9).subarray(0, samplesFor(cfg, 32));
+    const run = async (bucket: number, extra: (a: Float32Array) => void) => {
+      const audio = new Float32Array(samplesFor(cfg, bucket));
+      audio.set(x);
+      extra(audio);
+      const padding = new Float32Array(bucket);
+      padding.fill(1, 0, 32);
+      return rt.run(`b${bucket}`, { audio: { dtype: 'float32', dims: [1, audio.length], data: audio }, padding: { dtype: 'float32', dims: [1, bucket], data: padding } });
+    };
+    const a = await run(32, () => undefined);
+    // the padded tail holds loud noise: masked frames must not leak into the real ones
+    const b = await run(64, (au) => { for (let i = x.length; i < au.length; i++) au[i] = Math.sin(i) * 0.9; });
+    const fa = a.frames.data as Float32Array;
+    const fb = b.frames.data as Float32Array;
+    let maxDiff = 0;
+    for (let i = 0; i < fa.length; i++) maxDiff = Math.max(maxDiff, Math.abs(fa[i] - fb[i]));
+    expect(maxDiff).toBeLessThan(1e-4);
+    expect(Array.from(a.codes.data as BigInt64Array)).toEqual(Array.from((b.codes.data as BigInt64Array).subarray(0, 32 * cfg.codebookGroups)));
+    await rt.close();
+  });
+});
