@@ -1,4 +1,5 @@
-// The typed contract between the renderer and every host: types and constants only.
+// The typed contract between the renderer and every host: types and constants, plus the two
+// environment-free pieces both ends share (the RPC client proxy and the typed-array JSON codec).
 export type * from './dto';
 export { DATASET_FORMATS } from './dto';
 export type * from './event';
@@ -7,3 +8,5 @@ export type * from './channels';
 export { CHANNEL_PREFIX, SERVICE_CHANNELS } from './channels';
 export type * from './wire';
 export { WS_CLOSE_UNAUTHORIZED, TOKEN_PARAM } from './wire';
+export { createRpcClient, RemoteError, type RpcClient } from './rpc-client';
+export { typedArrayReplacer, typedArrayReviver } from './wire-codec';

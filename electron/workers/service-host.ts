@@ -47,8 +47,7 @@ export function hostServices(transport: MessageTransport, services: Partial<Serv
     const call = message;
     if (typeof call.id !== 'number') return;
     try {
-      const { fn, self, args } = resolveCall(services, call);
-      const value = await fn.apply(self, args);
+      const value = await invokeValidated(services, call);
       reply(call.id, { ok: true, value: value === undefined ? null : value });
     } catch (e) {
       if (!(e instanceof ValidationError)) options.onError?.(e, call);
@@ -59,7 +58,16 @@ export function hostServices(transport: MessageTransport, services: Partial<Serv
   return { dispose: () => subs.splice(0).forEach((s) => s.dispose()) };
 }
 
-function resolveCall(services: Partial<ServiceMap>, call: CallMessage) {
+/**
+ * One call, checked like hostServices checks it (known service and method, arguments valid),
+ * for hosts that dispatch without a transport (Electron main's own HostService).
+ */
+export async function invokeValidated(services: Partial<ServiceMap>, call: Pick<CallMessage, 'service' | 'method' | 'args'>): Promise<unknown> {
+  const { fn, self, args } = resolveCall(services, call);
+  return fn.apply(self, args);
+}
+
+function resolveCall(services: Partial<ServiceMap>, call: Pick<CallMessage, 'service' | 'method' | 'args'>) {
   const serviceName = call.service;
   if (typeof serviceName !== 'string' || !Object.hasOwn(SERVICE_CHANNELS, serviceName)) {
     throw new ValidationError(`Unknown service '${String(serviceName)}'`);

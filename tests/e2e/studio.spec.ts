@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 // The whole curation flow as a user does it, in web mode with the real services: create a dataset,
 // import every format (typed server path and browser upload), browse and filter, edit a caption with
 // undo/redo, draw a region, record a spoken caption with the fake microphone while moving the mouse,

@@ -1,27 +1,7 @@
 // Bridge over web mode's WebSocket (electron/web/server.ts): the same contract through the generic
 // RPC client; typed arrays travel base64-tagged in JSON; blobs and uploads use plain HTTP.
-import { TOKEN_PARAM, type MessageTransport, type TaggedTypedArray, type WireMessage } from '../../../electron/common';
-import { createRpcClient } from './rpc-client';
+import { createRpcClient, TOKEN_PARAM, typedArrayReplacer, type MessageTransport, type WireMessage } from '../../../electron/common';
 import type { Bridge, UploadFile, UploadProgress } from './types';
-
-function toBase64(bytes: Uint8Array): string {
-  let binary = '';
-  const chunk = 0x8000;
-  for (let i = 0; i < bytes.length; i += chunk) binary += String.fromCharCode(...bytes.subarray(i, i + chunk));
-  return btoa(binary);
-}
-
-/** JSON.stringify replacer writing typed arrays as `{ $typed, b64 }`. */
-export function typedArrayReplacer(_key: string, value: unknown): unknown {
-  if (value instanceof Float32Array || value instanceof Int16Array || value instanceof Uint8Array) {
-    const tagged: TaggedTypedArray = {
-      $typed: value instanceof Float32Array ? 'Float32Array' : value instanceof Int16Array ? 'Int16Array' : 'Uint8Array',
-      b64: toBase64(new Uint8Array(value.buffer, value.byteOffset, value.byteLength)),
-    };
-    return tagged;
-  }
-  return value;
-}
 
 function socketTransport(socket: WebSocket): MessageTransport {
   const queue: string[] = [];

@@ -5,11 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SERVICE_CHANNELS, type DatasetService, type JobProgress } from '../../../electron/common';
+import { createRpcClient, SERVICE_CHANNELS, type DatasetService, type JobProgress, type RpcClient } from '../../../electron/common';
 import { LocalDatasetService } from '../../../electron/services/dataset-service';
 import { hostServices } from '../../../electron/workers/service-host';
 import { WebHostService } from '../../../electron/web/host-service';
-import { createRpcClient, type RpcClient } from '../../../renderer/src/bridge/rpc-client';
 import { createProtocolPair, type ProtocolPair } from './protocol-pair';
 
 let tmp: string;

@@ -7,12 +7,10 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { MessageTransport, WireMessage } from '../../../electron/common';
+import { createRpcClient, typedArrayReplacer, type MessageTransport, type WireMessage } from '../../../electron/common';
 import { LocalDatasetService } from '../../../electron/services/dataset-service';
 import { WebHostService } from '../../../electron/web/host-service';
 import { startWebServer, type WebServer } from '../../../electron/web/server';
-import { createRpcClient } from '../../../renderer/src/bridge/rpc-client';
-import { typedArrayReplacer } from '../../../renderer/src/bridge/web-bridge';
 
 let tmp: string;
 let service: LocalDatasetService;

@@ -1,10 +1,11 @@
 // The client half of the generic proxy: turns any contract service into calls over a transport
 // (VS Code's ProxyChannel.toService). Methods and events come from SERVICE_CHANNELS, so a service
-// added to the contract needs no code here.
-import {
-  SERVICE_CHANNELS, type Disposable, type EventMessage, type MessageTransport, type RpcErrorPayload,
-  type ServiceMap, type ServiceName, type WireMessage,
-} from '../../../electron/common';
+// added to the contract needs no code here. It lives in common/ (import-free, environment-free)
+// because both sides use it: the renderer's web bridge, Electron main's forwarding, and the tests.
+import { SERVICE_CHANNELS } from './channels';
+import type { Disposable } from './event';
+import type { ServiceMap, ServiceName } from './services';
+import type { EventMessage, MessageTransport, RpcErrorPayload, WireMessage } from './wire';
 
 /** An error raised by the far side, with its name kept (e.g. 'ValidationError', 'DatasetError'). */
 export class RemoteError extends Error {

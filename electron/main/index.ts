@@ -1,0 +1,155 @@
+// Electron main: thin. One sandboxed window (contextIsolation on, nodeIntegration off, CSP in the
+// page), IPC handlers generated from the contract's channel list (validated; nothing else is
+// handled), the services in a utility process, blobs over the opt-blob:// protocol, menus.
+import { app, BrowserWindow, ipcMain, Menu, MessageChannelMain, net, protocol, session, shell, utilityProcess, type IpcMainInvokeEvent, type MessagePortMain, type UtilityProcess } from 'electron';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { CHANNEL_PREFIX, createRpcClient, SERVICE_CHANNELS, type BlobLocation, type Disposable, type RpcClient, type ServiceName } from '../common';
+import { portTransport } from '../workers/port-transport';
+import { invokeValidated } from '../workers/service-host';
+import { ElectronHostService } from './host-service';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const rendererIndex = path.join(here, '../../renderer/index.html');
+const libraryRoot = path.join(process.env.OPT_STUDIO_HOME ?? path.join(os.homedir(), '.opt-studio'), 'datasets');
+
+protocol.registerSchemesAsPrivileged([{ scheme: 'opt-blob', privileges: { standard: true, secure: true, supportFetchAPI: true, stream: true } }]);
+
+let win: BrowserWindow | null = null;
+let worker: UtilityProcess | null = null;
+let services: RpcClient | null = null;
+let blobPort: MessagePortMain | null = null;
+let nextBlobId = 1;
+const blobRequests = new Map<number, (location: BlobLocation | null) => void>();
+const host = new ElectronHostService(() => win, libraryRoot);
+
+/** Starts the service process and wires its two ports (contract, blob look-ups). */
+function startServices() {
+  worker = utilityProcess.fork(path.join(here, '../workers/service-process.js'), [], {
+    serviceName: 'OPT Studio services', env: { ...process.env, OPT_STUDIO_LIBRARY: libraryRoot }, stdio: 'inherit',
+  });
+  const rpc = new MessageChannelMain();
+  const blobs = new MessageChannelMain();
+  worker.postMessage(null, [rpc.port2, blobs.port2]);
+  services?.dispose();
+  services = createRpcClient(portTransport(rpc.port1));
+  // Forward every service event to the window, on the event's own channel.
+  for (const [name, spec] of Object.entries(SERVICE_CHANNELS)) {
+    if (name === 'host') continue;
+    const proxy = services.service(name as ServiceName) as unknown as Record<string, (l: (p: unknown) => void) => Disposable>;
+    for (const event of spec.events as readonly string[]) proxy[event]((payload) => win?.webContents.send(`${CHANNEL_PREFIX}${name}.${event}`, payload));
+  }
+  blobPort = blobs.port1;
+  blobPort.on('message', ({ data }: { data: { id: number; location: BlobLocation | null } }) => {
+    blobRequests.get(data.id)?.(data.location);
+    blobRequests.delete(data.id);
+  });
+  rpc.port1.start();
+  blobPort.start();
+  worker.on('exit', (code) => {
+    console.error(`The services process exited (${code}).`);
+    for (const resolve of blobRequests.values()) resolve(null);
+    blobRequests.clear();
+    if (!quitting) startServices(); // pending calls were rejected when the port closed
+  });
+}
+
+function resolveBlob(datasetId: string, sha: string): Promise<BlobLocation | null> {
+  const port = blobPort;
+  if (!port) return Promise.resolve(null);
+  const id = nextBlobId++;
+  return new Promise((resolve) => {
+    blobRequests.set(id, resolve);
+    port.postMessage({ id, datasetId, sha });
+  });
+}
+
+/** Only our own page may call: its top frame, loaded from the built renderer. */
+function trustedSender(event: IpcMainInvokeEvent): boolean {
+  const frame = event.senderFrame;
+  return !!frame && frame === event.sender.mainFrame && frame.url.startsWith(pathToFileURL(rendererIndex).href);
+}
+
+/** One handler per contract method, generated from the channel list; unknown channels have no handler. */
+function registerIpc() {
+  for (const [service, spec] of Object.entries(SERVICE_CHANNELS)) {
+    for (const method of spec.methods as readonly string[]) {
+      ipcMain.handle(`${CHANNEL_PREFIX}${service}.${method}`, (event, ...args: unknown[]) => {
+        if (!trustedSender(event)) throw new Error('IPC from an untrusted frame was refused.');
+        if (service === 'host') return invokeValidated({ host }, { service, method, args });
+        if (!services) throw new Error('The services process is not running.');
+        return services.call(service, method, args);
+      });
+    }
+  }
+}
+
+function createWindow() {
+  win = new BrowserWindow({
+    width: 1440, height: 900, minWidth: 960, minHeight: 600, title: 'OPT Studio', backgroundColor: '#f6f7f9', show: false,
+    webPreferences: {
+      preload: path.join(here, '../preload/index.cjs'),
+      contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, spellcheck: true,
+    },
+  });
+  win.once('ready-to-show', () => win?.show());
+  win.webContents.setWindowOpenHandler(({ url }) => {
+    if (/^https:\/\//.test(url)) void shell.openExternal(url);
+    return { action: 'deny' };
+  });
+  win.webContents.on('will-navigate', (e) => e.preventDefault());
+  win.on('closed', () => (win = null));
+  void win.loadFile(rendererIndex);
+}
+
+function buildMenu() {
+  const isMac = process.platform === 'darwin';
+  Menu.setApplicationMenu(Menu.buildFromTemplate([
+    ...(isMac ? [{ role: 'appMenu' as const }] : []),
+    { label: 'File', submenu: [isMac ? { role: 'close' as const } : { role: 'quit' as const }] },
+    // No undo/redo roles: Ctrl+Z goes to the page, which undoes dataset edits (or native text edits).
+    { label: 'Edit', submenu: [{ role: 'cut' }, { role: 'copy' }, { role: 'paste' }, { role: 'selectAll' }] },
+    { label: 'View', submenu: [{ role: 'reload' }, { role: 'toggleDevTools' }, { type: 'separator' }, { role: 'resetZoom' }, { role: 'zoomIn' }, { role: 'zoomOut' }, { type: 'separator' }, { role: 'togglefullscreen' }] },
+    {
+      label: 'Help', submenu: [
+        { label: 'Keyboard Shortcuts', accelerator: 'Shift+/', click: () => win?.webContents.sendInputEvent({ type: 'char', keyCode: '?' }) },
+        { role: 'about' },
+      ],
+    },
+  ]));
+}
+
+let quitting = false;
+app.on('before-quit', () => {
+  quitting = true;
+  worker?.kill();
+});
+app.on('window-all-closed', () => app.quit());
+
+void app.whenReady().then(() => {
+  // Microphone only, for our page; every other permission is refused.
+  session.defaultSession.setPermissionRequestHandler((_wc, permission, callback, details) => {
+    const audioOnly = 'mediaTypes' in details ? (details.mediaTypes ?? []).every((t) => t === 'audio') : false;
+    callback(permission === 'media' && audioOnly && details.requestingUrl.startsWith('file://'));
+  });
+  protocol.handle('opt-blob', async (req) => {
+    const url = new URL(req.url);
+    const datasetId = url.hostname;
+    const sha = url.pathname.replace(/^\//, '');
+    if (!/^[0-9a-f]{64}$/.test(sha)) return new Response('bad blob url', { status: 400 });
+    const location = await resolveBlob(datasetId, sha);
+    if (!location) return new Response('no such blob', { status: 404 });
+    const res = await net.fetch(pathToFileURL(location.path).href, { headers: req.headers });
+    const headers = new Headers(res.headers);
+    headers.set('Content-Type', location.mime);
+    return new Response(res.body, { status: res.status, headers });
+  });
+  startServices();
+  registerIpc();
+  buildMenu();
+  createWindow();
+  app.on('activate', () => {
+    if (BrowserWindow.getAllWindows().length === 0) createWindow();
+  });
+});

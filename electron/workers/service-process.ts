@@ -1,0 +1,21 @@
+// Electron utility process hosting the services (imports, exports and SQLite stay off the main
+// process). Main sends two MessagePorts: one carries the contract (validated by hostServices), the
+// other answers main's blob look-ups for the opt-blob:// protocol (never reachable from the renderer).
+import { LocalDatasetService } from '../services/dataset-service';
+import { portTransport } from './port-transport';
+import { hostServices } from './service-host';
+
+const dataset = new LocalDatasetService(process.env.OPT_STUDIO_LIBRARY ? { root: process.env.OPT_STUDIO_LIBRARY } : {});
+
+process.parentPort.once('message', (e) => {
+  const [rpcPort, blobPort] = e.ports;
+  hostServices(portTransport(rpcPort), { dataset }, { onError: (err, call) => console.error(`${call.service}.${call.method}:`, err) });
+  blobPort.on('message', async ({ data }: { data: { id: number; datasetId: string; sha: string } }) => {
+    const location = await dataset.resolveBlob(data.datasetId, data.sha).catch(() => undefined);
+    blobPort.postMessage({ id: data.id, location: location ?? null });
+  });
+  rpcPort.start();
+  blobPort.start();
+});
+
+process.on('exit', () => dataset.dispose());
