@@ -34,9 +34,18 @@ export function speechWav(audio: PcmAudio): { wav: Uint8Array; durationS: number
   return { wav: writeWav(out, 'pcm16'), durationS: durationOf(out) };
 }
 
-/** Raw PCM from a recorder (mono Float32 at any rate) to the stored form; refuses NaN/empty input. */
+/** Longest recording accepted for a spoken caption, in seconds. */
+export const MAX_RECORDING_S = 600;
+
+/** Raw PCM from a recorder (mono Float32 at any rate) to the stored form; refuses empty, non-finite or over-long input. */
 export function speechWavFromPcm(pcm: Float32Array, sampleRate: number): { wav: Uint8Array; durationS: number } {
   if (!(pcm instanceof Float32Array) || pcm.length === 0) throw new DatasetError('BAD_MEDIA', 'the recording is empty (no samples)');
   if (!(Number.isFinite(sampleRate) && sampleRate >= 1000 && sampleRate <= 768_000)) throw new DatasetError('BAD_MEDIA', `bad recording sample rate ${sampleRate}`);
+  if (pcm.length / sampleRate > MAX_RECORDING_S) {
+    throw new DatasetError('BAD_MEDIA', `the recording is ${Math.round(pcm.length / sampleRate)} s long, over the ${MAX_RECORDING_S} s limit`);
+  }
+  for (let i = 0; i < pcm.length; i++) {
+    if (!Number.isFinite(pcm[i])) throw new DatasetError('BAD_MEDIA', `the recording holds a non-finite sample at ${(i / sampleRate).toFixed(3)} s`);
+  }
   return speechWav({ sampleRate, channels: [pcm] });
 }

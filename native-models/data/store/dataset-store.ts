@@ -179,7 +179,7 @@ export class DatasetStore {
   private closed = false;
   /** Bumped by every write; caches derived from the data (text hits) check it. */
   private version = 0;
-  private hits?: { text: string; version: number };
+  private hits?: { text: string; version: string };
   private readonly stmts: ReturnType<DatasetStore['prepareStatements']>;
 
   private constructor(dir: string, db: Database.Database) {
@@ -527,7 +527,9 @@ export class DatasetStore {
    * the answer for a common word (thousands of items) is the expensive part.
    */
   private textHits(text: string): void {
-    if (this.hits && this.hits.text === text && this.hits.version === this.version) return;
+    // data_version changes when ANOTHER connection commits (e.g. the demo generator writing meanwhile).
+    const version = `${this.version}:${this.db.pragma('data_version', { simple: true })}`;
+    if (this.hits && this.hits.text === text && this.hits.version === version) return;
     this.db.exec('CREATE TEMP TABLE IF NOT EXISTS text_hits (seq INTEGER PRIMARY KEY)');
     const match = ftsQuery(text);
     this.db.transaction(() => {
@@ -541,7 +543,7 @@ export class DatasetStore {
           WHERE c.text LIKE ? ESCAPE '\\'`).run(like);
       }
     })();
-    this.hits = { text, version: this.version };
+    this.hits = { text, version };
   }
 
   /** Position of an item in a query's order (for next/previous navigation); -1 when filtered out. */

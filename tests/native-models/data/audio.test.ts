@@ -120,6 +120,8 @@ describe('resampling to 16 kHz mono', () => {
     expect(downmix([Float32Array.of(1, 0), Float32Array.of(0, 0)])).toEqual(Float32Array.of(0.5, 0));
     expect(() => speechWavFromPcm(new Float32Array(0), 48000)).toThrow(/empty/);
     expect(() => speechWavFromPcm(new Float32Array(10), NaN)).toThrow(/sample rate/);
+    expect(() => speechWavFromPcm(Float32Array.of(0, NaN, 0), 8000)).toThrow(/non-finite sample/);
+    expect(() => speechWavFromPcm(new Float32Array(1000 * 601), 1000)).toThrow(/over the 600 s limit/);
   });
 });
 

@@ -122,6 +122,11 @@ describe('DatasetStore items and queries', () => {
     expect(d.query({ text: 'zebra', offset: 0, limit: 10 }).total).toBe(1);
     await d.addItem({ image: await tinyImage(99), captions: [{ text: 'zebra two' }] });
     expect(d.query({ text: 'zebra', offset: 0, limit: 10 }).total).toBe(2);
+    // ...and writes by another connection (another process writing into the same dataset).
+    const other = new Database(path.join(d.dir, DB_FILE));
+    other.prepare("UPDATE captions SET text = 'no stripes' WHERE text = 'zebra two'").run();
+    other.close();
+    expect(d.query({ text: 'zebra', offset: 0, limit: 10 }).total).toBe(1);
   });
 
   it('inserts a batch all-or-nothing', async () => {
