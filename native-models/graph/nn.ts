@@ -20,6 +20,22 @@ export function layerNorm(b: GraphBuilder, x: Value, name: string, eps = 1e-5): 
   return b.scope(name, () => b.layerNorm(x, b.param('weight', [d], { init: { kind: 'ones' } }), b.param('bias', [d], { init: { kind: 'zeros' } }), eps));
 }
 
+/**
+ * GroupNorm on [N,C,...] (per sample, over each group of C/groups channels and all positions) with learned
+ * per-channel scale (ones) and bias (zeros). Runs on the LayerNormalization kernel over a [N,G,rest] view.
+ */
+export function groupNorm(b: GraphBuilder, x: Value, name: string, groups: number, eps = 1e-5): Value {
+  const [n, c, ...sp] = x.shape;
+  if (c % groups !== 0) throw new Error(`${c} channels do not split into ${groups} groups`);
+  const rest = (c / groups) * sp.reduce((p, q) => p * q, 1);
+  const one = b.expand(b.scalar(1, x.dtype), [rest]);
+  const zero = b.expand(b.scalar(0, x.dtype), [rest]);
+  const normed = b.reshape(b.layerNorm(b.reshape(x, [n, groups, rest]), one, zero, eps), x.shape);
+  const cshape = [c, ...sp.map(() => 1)];
+  return b.scope(name, () => b.add(b.mul(normed, b.reshape(b.param('weight', [c], { init: { kind: 'ones' } }), cshape)),
+    b.reshape(b.param('bias', [c], { init: { kind: 'zeros' } }), cshape)));
+}
+
 /** Token embedding table [vocab, dim]; ids int64 [...] -> [..., dim]. */
 export function embedding(b: GraphBuilder, ids: Value, name: string, vocab: number, dim: number, std = 0.02): Value {
   return b.gather(b.param(`${name}.weight`, [vocab, dim], { init: { kind: 'normal', std } }), ids, 0);
@@ -210,6 +226,12 @@ export function crossEntropy(b: GraphBuilder, logits: Value, targets: Value, o: 
 export function mse(b: GraphBuilder, pred: Value, target: Value): Value {
   const d = b.sub(pred, target);
   return b.reduceMean(b.mul(d, d));
+}
+
+/** Mean smooth-L1 (Huber) loss: 0.5*d^2/beta where |d| < beta, |d| - 0.5*beta elsewhere (box regression). */
+export function smoothL1(b: GraphBuilder, pred: Value, target: Value, beta = 1): Value {
+  const d = b.abs(b.sub(pred, target));
+  return b.reduceMean(b.where(b.less(d, beta), b.mul(b.mul(d, d), 0.5 / beta), b.sub(d, 0.5 * beta)));
 }
 
 /** Mean binary cross-entropy with logits, stable form: max(x,0) - x*y + log(1 + exp(-|x|)). */

@@ -56,16 +56,16 @@ describe('nn blocks: gradients of tiny configs match finite differences', () => 
     return nn.transformerDecoderLayer(b, x, b.input('mem', 'float32', [1, 2, 4]), 'dec', { heads: 2, ffn: 8 }, nn.attentionBias(b, 3, { causal: true }));
   }));
 
-  it('conv (2-d strided+grouped, 1-d dilated), transposed conv, pooling, upsampling', () => checkBlock('conv', (b) => {
+  it('conv (2-d strided+grouped, 1-d dilated), transposed conv, pooling, upsampling, group norm', () => checkBlock('conv', (b) => {
     const img = b.input('img', 'float32', [1, 4, 6, 6]);
     const c = nn.conv(b, img, 'c1', 4, 3, { stride: 2, padding: 1, groups: 2 }); // [1,4,3,3]
     const up = nn.convTranspose(b, b.relu(c), 't1', 2, 2, { stride: 2 }); // [1,2,6,6]
     const pooled = b.averagePool(b.upsample(b.maxPool(up, [2, 2]), [2, 2]), [2, 2]);
     const seq = nn.conv(b, b.input('wave', 'float32', [2, 2, 9]), 'c2', 3, 3, { dilation: 2, padding: 2 });
-    return [pooled, seq];
+    return [pooled, seq, nn.groupNorm(b, c, 'gn', 2)];
   }));
 
-  it('losses: cross-entropy (ignore-index, smoothing), InfoNCE, sigmoid BCE, MSE', () => checkBlock('losses', (b) => {
+  it('losses: cross-entropy (ignore-index, smoothing), InfoNCE, sigmoid BCE, MSE, smooth L1', () => checkBlock('losses', (b) => {
     const logits = b.input('logits', 'float32', [2, 3, 5]);
     const t = b.input('t', 'int64', [2, 3]);
     const a = b.input('a', 'float32', [3, 4]);
@@ -75,6 +75,7 @@ describe('nn blocks: gradients of tiny configs match finite differences', () => 
       nn.infoNce(b, a, c, 0.3),
       nn.sigmoidBce(b, a, b.sigmoid(c)),
       nn.mse(b, a, c),
+      nn.smoothL1(b, a, c, 0.5),
     ];
   }, { t: { dtype: 'int64', shape: [2, 3], data: [0, 4, -100, 2, 2, 1] } }));
 });
