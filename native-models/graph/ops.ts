@@ -821,8 +821,8 @@ export const rules: { [K in OpName]: OpRule<K> } = {
       output_height: a.outputHeight, output_width: a.outputWidth, sampling_ratio: a.samplingRatio,
       spatial_scale: f(a.spatialScale), mode: a.mode, coordinate_transformation_mode: 'half_pixel',
     }),
-    // Inference only: the region detector pools frozen features, so neither features nor boxes need gradients.
-    // Differentiating through it is an error; wrap its inputs in stopGradient where that is intended.
+    // Inference only: no gradient to boxes or features. Differentiating through it is an error; training uses a
+    // composed bilinear gather (native-models/detector/roi-align.ts) whose gradient comes from GatherND's rule.
     vjp: noGrad('RoiAlign is inference-only (no gradient to boxes or features); use stopGradient on its inputs'),
   },
   StopGradient: {
