@@ -9,7 +9,7 @@
 // BENCH_PYTHON (python with torch; default /usr/bin/python3, then python3).
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
@@ -165,7 +165,8 @@ const median = (xs: number[]): number => {
 
 async function main(): Promise<void> {
   console.log(`bench:engine — reference model ${JSON.stringify(CFG)}, AdamW, ${THREADS} threads, ${ROUNDS} alternating rounds x ${ITERS} iterations after warm-up`);
-  console.log(`machine: ${cpus().length} CPUs (${cpus()[0]?.model}); numbers are noisy when other jobs share the cores`);
+  const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+  console.log(`machine: ${cpus().length} CPUs (${cpus()[0]?.model}); load average at start ${load()} (numbers are noisy when other jobs share the cores)`);
   const t0 = performance.now();
   const tg = trainingGraph();
   const spec = trainStepSpec(() => tg, 'ref');
@@ -262,8 +263,9 @@ async function main(): Promise<void> {
     for (let i = 0; i < 4; i++) await prof.run('infer', { tokens });
     const ifile = await prof.endProfiling('infer');
     await prof.close();
-    if (file) summariseProfile(file, 'train step');
-    if (ifile) summariseProfile(ifile, 'inference');
+    const pk = fmaPeak(THREADS).gflops;
+    if (file) summariseProfile(file, 'train step', pk);
+    if (ifile) summariseProfile(ifile, 'inference', pk);
   }
   await rt.close();
 
@@ -277,6 +279,7 @@ async function main(): Promise<void> {
     torchInfer: times.torchInfer.length ? median(times.torchInfer) : NaN,
   };
   console.log('');
+  console.log(`load average at end: ${load()} (1, 5, 15 min; above ~0.5 other jobs were competing for the ${cpus().length} cores)`);
   console.log(`model FLOPs (matmuls only, 2 per multiply-add): forward ${(f / 1e9).toFixed(2)} GFLOP, train step 3x = ${(trainFlops / 1e9).toFixed(2)} GFLOP`);
   console.log(`losses: engine ${lastLoss.toFixed(4)}${peer ? `, torch ${torchLoss.toFixed(4)}` : ''} (ln ${CFG.vocab} = ${Math.log(CFG.vocab).toFixed(4)} at init)`);
   console.log(`train step  median: engine ${m.engineTrain.toFixed(1)} ms${peer ? `, torch ${m.torchTrain.toFixed(1)} ms` : ''}  (n=${times.engineTrain.length}; engine min ${Math.min(...times.engineTrain).toFixed(1)} ms)`);
@@ -294,8 +297,20 @@ async function main(): Promise<void> {
   console.log(`train_ratio=${fmt(m.engineTrain / m.torchTrain)} infer_ratio=${fmt(m.engineInfer / m.torchInfer)} train_gflops=${trainGflops.toFixed(1)} peak_fraction=${(trainGflops / peak.gflops).toFixed(3)}`);
 }
 
+/** 2*M*N*K of a matmul-like profile event (0 for other ops), from its input and output shapes. */
+function matmulFlops(op: string, ins?: Record<string, number[]>[], outs?: Record<string, number[]>[]): number {
+  if (!['Gemm', 'MatMul', 'FusedMatMul'].includes(op) || !ins?.length || !outs?.length) return 0;
+  const a = Object.values(ins[0])[0] ?? [];
+  const o = Object.values(outs[0])[0] ?? [];
+  if (a.length < 2 || o.length < 2) return 0;
+  const m = o[o.length - 2];
+  const [a0, a1] = a.slice(-2);
+  const k = a0 === m ? a1 : a0;
+  return 2 * o.reduce((x, y) => x * y, 1) * k;
+}
+
 /** Where the time goes, from ORT's Chrome-trace profile: per op type, and the heaviest nodes with shapes. */
-function summariseProfile(file: string, label: string): void {
+function summariseProfile(file: string, label: string, peakGflops: number): void {
   type Ev = { cat: string; name: string; ts: number; dur: number; args?: { op_name?: string; input_type_shape?: Record<string, number[]>[]; output_type_shape?: Record<string, number[]>[] } };
   const all = JSON.parse(readFileSync(file, 'utf8')) as Ev[];
   // The first run pays first-touch costs (arena growth, page faults): leave it out.
@@ -304,6 +319,8 @@ function summariseProfile(file: string, label: string): void {
   const events = all.filter((e) => e.ts >= after);
   const byOp = new Map<string, number>();
   const byNode = new Map<string, { us: number; op: string; shapes: string }>();
+  let mmUs = 0;
+  let mmFlops = 0;
   let runs = 0;
   let runTotal = 0;
   for (const e of events) {
@@ -319,9 +336,16 @@ function summariseProfile(file: string, label: string): void {
     const cur = byNode.get(node) ?? { us: 0, op, shapes };
     cur.us += e.dur;
     byNode.set(node, cur);
+    const f = matmulFlops(op, e.args?.input_type_shape, e.args?.output_type_shape);
+    if (f > 0) {
+      mmUs += e.dur;
+      mmFlops += f;
+    }
   }
   const total = [...byOp.values()].reduce((a, b) => a + b, 0);
   console.log(`profile (${label}) ${file}: ${runs} runs, ${(runTotal / runs / 1000).toFixed(1)} ms per run, kernels ${(total / runs / 1000).toFixed(1)} ms, ${byNode.size} nodes`);
+  const mmG = mmFlops / (mmUs / 1e6) / 1e9;
+  console.log(`  matmul kernels (Gemm/MatMul/FusedMatMul): ${(mmUs / runs / 1000).toFixed(1)} ms for ${(mmFlops / runs / 1e9).toFixed(2)} GFLOP = ${mmG.toFixed(0)} GFLOP/s (${((100 * mmG) / peakGflops).toFixed(0)}% of the FMA peak); other kernels ${((total - mmUs) / runs / 1000).toFixed(1)} ms`);
   for (const [op, us] of [...byOp.entries()].sort((a, b) => b[1] - a[1]).slice(0, 14)) {
     console.log(`  ${op.padEnd(28)} ${(us / runs / 1000).toFixed(2).padStart(8)} ms  ${((100 * us) / total).toFixed(1)}%`);
   }

@@ -14,11 +14,12 @@ import { cloneTensor, ownsBuffer, type Tensor } from './tensor';
  * Bootstrap code for the worker. From compiled JavaScript it imports worker-host.js directly; from
  * TypeScript sources (tsx, vitest) it first registers tsx's loader inside the worker.
  */
-function bootstrap(): { code: string; eval: true } {
+function bootstrap(entry?: string): { code: string; eval: true } {
+  const fail = `.catch((e) => { require('node:worker_threads').parentPort.postMessage({ id: -1, ok: false, error: { message: 'runtime worker failed to start: ' + (e && e.stack || e) } }); })`;
+  if (entry) return { code: `import(${JSON.stringify(pathToFileURL(entry).href)})${fail};`, eval: true };
   const here = fileURLToPath(import.meta.url);
   const js = join(dirname(here), 'worker-host.js');
   const ts = join(dirname(here), 'worker-host.ts');
-  const fail = `.catch((e) => { require('node:worker_threads').parentPort.postMessage({ id: -1, ok: false, error: { message: 'runtime worker failed to start: ' + (e && e.stack || e) } }); })`;
   if (existsSync(js) && !here.endsWith('.ts')) {
     return { code: `import(${JSON.stringify(pathToFileURL(js).href)})${fail};`, eval: true };
   }
@@ -37,8 +38,12 @@ export class WorkerRuntime implements Runtime {
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private dead: Error | undefined;
 
-  constructor() {
-    const b = bootstrap();
+  /**
+   * @param options.entry path of the compiled worker-host.js, for bundled builds where it does not sit
+   *   beside this module (default: worker-host.js beside it, or worker-host.ts through tsx from sources)
+   */
+  constructor(options: { entry?: string } = {}) {
+    const b = bootstrap(options.entry);
     this.worker = new Worker(b.code, { eval: b.eval });
     this.worker.on('message', (r: Reply) => this.onReply(r));
     this.worker.on('error', (e) => this.fail(e));

@@ -58,6 +58,8 @@ export interface Progress {
   step: number;
   totalSteps: number;
   loss: number;
+  /** Exponential moving average of the loss (bias-corrected, 0.9 decay), for curves and logs. */
+  smoothedLoss: number;
   lr: number;
   metrics: Record<string, number>;
   /** This step's wall time, and the running mean since start/resume. */
@@ -236,6 +238,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   };
   const outputs = [spec.loss, ...(spec.metrics ?? [])];
   let cancelled = false;
+  let ema = 0;
 
   while (step < opts.steps) {
     if (opts.signal?.aborted) {
@@ -283,6 +286,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     step++;
     stepsRun++;
     losses.push(loss);
+    ema = 0.9 * ema + 0.1 * loss;
     const now = performance.now();
     const elapsed = now - started;
     const meanStepMs = elapsed / stepsRun;
@@ -290,6 +294,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       step,
       totalSteps: opts.steps,
       loss,
+      smoothedLoss: ema / (1 - 0.9 ** stepsRun),
       lr,
       metrics,
       stepMs: now - t0,

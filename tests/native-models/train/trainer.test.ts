@@ -45,6 +45,8 @@ describe('trainer', () => {
     expect(events[9].etaSeconds).toBeGreaterThan(0);
     expect(events[0].lr).toBeCloseTo(lrAt(schedule, 0));
     expect(Object.keys(last.metrics)).toContain('grad_norm');
+    expect(events[0].smoothedLoss).toBeCloseTo(events[0].loss);
+    expect(last.smoothedLoss).toBeLessThan(0.2);
   });
 
   it('resumes exactly: N steps + save + load + N steps gives the same losses bit for bit as 2N steps', async () => {
