@@ -103,6 +103,24 @@ export class BlobStore {
     }
   }
 
+  /** Every stored blob with its modification time (ms). */
+  *list(): Generator<{ sha: BlobRef; mtimeMs: number }> {
+    for (const shard of fs.readdirSync(this.dir)) {
+      if (!/^[0-9a-f]{2}$/.test(shard)) continue;
+      for (const rest of fs.readdirSync(path.join(this.dir, shard))) {
+        const sha = shard + rest;
+        if (!isBlobRef(sha)) continue;
+        const st = fs.statSync(path.join(this.dir, shard, rest), { throwIfNoEntry: false });
+        if (st) yield { sha, mtimeMs: st.mtimeMs };
+      }
+    }
+  }
+
+  /** Deletes one blob (no error if it is already gone). */
+  remove(sha: BlobRef): void {
+    fs.rmSync(this.pathOf(sha), { force: true });
+  }
+
   /** Removes temp files a killed writer left behind (called on open). */
   cleanTemp(): void {
     for (const f of fs.readdirSync(this.tmpDir)) fs.rmSync(path.join(this.tmpDir, f), { force: true });

@@ -351,6 +351,35 @@ export class DatasetStore {
     return this.blobs.putAsync(bytes);
   }
 
+  /**
+   * Deletes blobs nothing references: not an item's image or thumbnail, not a spoken caption's
+   * audio, not a row the undo journal could restore. Only blobs older than `olderThanMs` (default
+   * one hour) go, so media written by an import still in flight (in this process or another) are
+   * never taken. Returns how many blobs and bytes were freed.
+   */
+  collectGarbage(olderThanMs = 3_600_000): { removed: number; bytes: number } {
+    this.ensure();
+    const keep = new Set<string>();
+    const add = (v: unknown) => { if (typeof v === 'string') keep.add(v); };
+    for (const r of this.db.prepare('SELECT image, thumb FROM items').raw().iterate() as Iterable<unknown[]>) r.forEach(add);
+    for (const r of this.db.prepare('SELECT wav, original FROM spoken').raw().iterate() as Iterable<unknown[]>) r.forEach(add);
+    for (const changes of this.db.prepare('SELECT changes FROM journal').pluck().iterate() as Iterable<string>) {
+      for (const c of JSON.parse(changes) as Change[]) {
+        for (const row of [c.before, c.after]) if (row) for (const k of ['image', 'thumb', 'wav', 'original']) add(row[k]);
+      }
+    }
+    const cutoff = Date.now() - olderThanMs;
+    let removed = 0;
+    let bytes = 0;
+    for (const b of this.blobs.list()) {
+      if (keep.has(b.sha) || b.mtimeMs > cutoff) continue;
+      bytes += fs.statSync(this.blobs.pathOf(b.sha), { throwIfNoEntry: false })?.size ?? 0;
+      this.blobs.remove(b.sha);
+      removed++;
+    }
+    return { removed, bytes };
+  }
+
   /** Checks and stores an image and its thumbnail. Throws BAD_MEDIA / TOO_LARGE naming `file`. */
   async prepareImage(bytes: Uint8Array, file?: string): Promise<PreparedImage> {
     this.ensure();

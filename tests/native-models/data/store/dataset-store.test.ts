@@ -230,6 +230,23 @@ describe('edits with undo/redo', () => {
     expect(d.getItem(item.id).spoken.map((s) => s.id)).toEqual([a.id]);
   });
 
+  it('collects only unreferenced, old blobs (journal references count)', async () => {
+    const d = fresh();
+    const [a, b] = await d.addItems([{ image: await tinyImage(1) }, { image: await tinyImage(2) }]);
+    const orphan = d.putBlob(Buffer.from('left by a killed import'));
+    const item = d.getItem(b);
+    d.deleteItems([b]); // undoable: its blobs must stay
+    expect(d.collectGarbage(0)).toMatchObject({ removed: 1 });
+    expect(d.blobs.has(orphan)).toBe(false);
+    expect(d.blobs.has(item.image)).toBe(true);
+    d.undo();
+    expect(d.getBlob(d.getItem(b).image).length).toBeGreaterThan(0);
+    const fresh2 = d.putBlob(Buffer.from('just written'));
+    expect(d.collectGarbage().removed).toBe(0); // younger than an hour: may belong to a running import
+    expect(d.blobs.has(fresh2)).toBe(true);
+    expect(d.getItem(a).image).toBeTruthy();
+  });
+
   it('validates boxes, labels and traces', async () => {
     const d = fresh();
     const item = await d.addItem({ image: await tinyImage(5) });
