@@ -22,6 +22,7 @@ const USAGE = `Usage: npm run train:detector -- --data DIR [options]
   --lr X                peak learning rate (default 0.002, cosine after --warmup 100 steps, floor 5%)
   --limit N             use at most N training items; --seed S (default 0)
   --checkpoint-every N  (default 200); --threads N onnxruntime threads (default 2)
+  --mosaic X            share of training images replaced by crop mosaics (default 0.5)
   --tiny                tiny model (a smoke test of the whole recipe)
   --no-export           do not write the package`;
 
@@ -32,7 +33,7 @@ async function main(): Promise<number> {
       data: { type: 'string' }, package: { type: 'string' }, run: { type: 'string' }, resume: { type: 'boolean' },
       steps: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' }, warmup: { type: 'string' },
       limit: { type: 'string' }, seed: { type: 'string' }, 'checkpoint-every': { type: 'string' }, threads: { type: 'string' },
-      tiny: { type: 'boolean' }, 'no-export': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      mosaic: { type: 'string' }, tiny: { type: 'boolean' }, 'no-export': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (v.help) {
@@ -75,7 +76,7 @@ async function main(): Promise<number> {
   const runtime = new InThreadRuntime();
   const started = Date.now();
   const res = await trainDetector({
-    runtime, config: cfg, examples, batch, steps, seed, runDir, resume: v.resume ?? false,
+    runtime, config: cfg, examples, batch, steps, seed, runDir, resume: v.resume ?? false, mosaic: num(v.mosaic, 0.5, 'mosaic'),
     checkpointEvery: num(v['checkpoint-every'], 200, 'checkpoint-every'),
     schedule: { kind: 'cosine', peak: lr, warmup, total: steps, minRatio: 0.05 },
     meta: { classes: classes.length, data: path.resolve(v.data) },
@@ -93,7 +94,7 @@ async function main(): Promise<number> {
   writeDetector(pkgDir, cfg, classes, res.params, {
     training: {
       command: `npm run train:detector -- --data ${v.data} --steps ${steps} --batch ${batch} --lr ${lr}${v.limit ? ` --limit ${v.limit}` : ''}${v.tiny ? ' --tiny' : ''}`,
-      dataset: path.resolve(v.data), trainItems: examples.length, steps: res.step, batch, seed, lr,
+      mosaic: num(v.mosaic, 0.5, 'mosaic'), dataset: path.resolve(v.data), trainItems: examples.length, steps: res.step, batch, seed, lr,
       imagesSeen: res.step * batch, meanStepMs: Math.round(res.meanStepMs),
     },
   });

@@ -3,8 +3,8 @@
 import { readFile } from 'node:fs/promises';
 import { DatasetStore } from '../data/store/index';
 import { decodeImage } from '../data/image';
-import { letterboxOf, toInputBox, fillInput, type Letterbox } from './preprocess';
-import type { GroundTruth } from './targets';
+import type { DecodedImage } from './augment';
+import { fillInput, letterboxOf, PAD_VALUE, toInputBox } from './preprocess';
 
 /** One image with its boxes (normalised to the image) and class ids (indices into the vocabulary). */
 export interface DetectionExample {
@@ -44,16 +44,26 @@ export function readDetectionSplit(dir: string, vocabulary: readonly string[], s
   return { examples, skipped, unknownLabels: [...unknown] };
 }
 
-/** Decodes an example into the input buffer at `offset` and returns its ground truth in input pixels. */
-export async function loadExample(ex: DetectionExample, size: number, out: Float32Array, offset: number): Promise<{ gt: GroundTruth; letterbox: Letterbox }> {
+/** Decodes an example into a square RGBA canvas of `size` (letterboxed) with its ground truth in canvas pixels. */
+export async function decodeExample(ex: DetectionExample, size: number): Promise<DecodedImage> {
   const bytes = await ex.read();
   let img = await decodeImage(bytes, ex.id);
   const lb = letterboxOf(img.width, img.height, size);
   if (lb.innerWidth !== img.width || lb.innerHeight !== img.height) img = await decodeImage(bytes, ex.id, { width: lb.innerWidth, height: lb.innerHeight });
-  fillInput(img.rgba, lb, out, offset);
+  let rgba = img.rgba;
+  if (lb.innerWidth !== size || lb.innerHeight !== size) {
+    rgba = new Uint8Array(size * size * 4).fill(PAD_VALUE);
+    for (let i = 3; i < rgba.length; i += 4) rgba[i] = 255;
+    for (let y = 0; y < lb.innerHeight; y++) rgba.set(img.rgba.subarray(y * lb.innerWidth * 4, (y + 1) * lb.innerWidth * 4), ((y + lb.padY) * size + lb.padX) * 4);
+  }
   // Boxes under a pixel wide (degenerate labels) are dropped: they have no regression target.
   const keep = ex.boxes.map((b, i) => [toInputBox(lb, b), ex.classes[i]] as const).filter(([b]) => b[2] - b[0] >= 1 && b[3] - b[1] >= 1);
   const boxes = new Float32Array(keep.length * 4);
   keep.forEach(([b], i) => boxes.set(b, 4 * i));
-  return { gt: { boxes, classes: Int32Array.from(keep.map(([, c]) => c)) }, letterbox: lb };
+  return { rgba, size, gt: { boxes, classes: Int32Array.from(keep.map(([, c]) => c)) } };
+}
+
+/** Writes a decoded square image into a batch's input buffer at `offset`. */
+export function fillDecoded(img: DecodedImage, out: Float32Array, offset: number): void {
+  fillInput(img.rgba, letterboxOf(img.size, img.size, img.size), out, offset);
 }

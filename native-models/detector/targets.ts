@@ -120,7 +120,7 @@ export interface SampledRois {
 /**
  * Samples `count` RoIs from the proposals plus the ground-truth boxes and two jittered copies of each
  * (so the head sees foreground from the first step, while the RPN is still random): foreground
- * IoU >= 0.5 (at most a quarter of the RoIs), the rest background; repeats when there are too few.
+ * IoU >= 0.5 (at most half of the RoIs: backgrounds here are easy, classes many), the rest background; repeats when there are too few.
  */
 export function sampleRois(props: Float32Array, gt: GroundTruth, count: number, size: number, rng: Rng): SampledRois {
   const cand: number[] = [...props];
@@ -148,7 +148,7 @@ export function sampleRois(props: Float32Array, gt: GroundTruth, count: number, 
   }
   rng.shuffle(fg);
   rng.shuffle(bg);
-  const nf = Math.min(fg.length, Math.max(1, count >> 2));
+  const nf = Math.min(fg.length, Math.max(1, count >> 1));
   const chosen = fg.slice(0, nf);
   for (let k = 0; chosen.length < count; k++) {
     if (bg.length > 0) chosen.push(bg[k % bg.length]);

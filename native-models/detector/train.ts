@@ -15,7 +15,8 @@ import type { LrSchedule } from '../train/schedule';
 import { train, type Progress, type TrainResult } from '../train/trainer';
 import { makeAnchors } from './boxes';
 import { shapesOf, RPN_STRIDE, ROI_STRIDE, type DetectorConfig } from './config';
-import { loadExample, type DetectionExample } from './data';
+import { cropMosaic, type DecodedImage } from './augment';
+import { decodeExample, fillDecoded, type DetectionExample } from './data';
 import { rpnGraph, trainingGraph, trainingInputs } from './model';
 import { roiAlignPlan, rowsPerRoi } from './roi-align';
 import { anchorTargets, proposals, sampleRois, TRAIN_PROPOSALS } from './targets';
@@ -35,7 +36,7 @@ export class DetectionBatches implements BatchSource {
   private readonly anchors: Float32Array;
 
   constructor(private readonly examples: readonly DetectionExample[], private readonly c: DetectorConfig, private readonly batch: number,
-    private readonly propose: Proposer, private readonly seed = 0) {
+    private readonly propose: Proposer, private readonly seed = 0, private readonly mosaic = 0.5) {
     this.sampler = new EpochSampler(examples.length, seed);
     this.anchors = anchorsOf(c);
   }
@@ -63,7 +64,25 @@ export class DetectionBatches implements BatchSource {
     const { numAnchors, rois, rows } = trainingInputs(c, B);
     const { roiSide } = shapesOf(c);
     const image = new Float32Array(B * 3 * S * S);
-    const gts = await Promise.all(idx.map((k, b) => loadExample(this.examples[k], S, image, b * 3 * S * S)));
+    const gts: DecodedImage[] = [];
+    for (const k of idx) {
+      const first = await decodeExample(this.examples[k], S);
+      let img = first;
+      if (rng.next() < this.mosaic) {
+        // A crop mosaic of this image's objects and those of random others (see ./augment).
+        const grid = rng.next() < 0.5 ? 2 : 3;
+        const sources = [first];
+        let objects = first.gt.classes.length;
+        while (objects < grid * grid && sources.length < grid * grid) {
+          const extra = await decodeExample(this.examples[rng.int(this.examples.length)], S);
+          sources.push(extra);
+          objects += extra.gt.classes.length;
+        }
+        img = cropMosaic(sources, S, grid, rng);
+      }
+      fillDecoded(img, image, gts.length * 3 * S * S);
+      gts.push(img);
+    }
     const imageT = tensor('float32', [B, 3, S, S], image);
     const rpn = await this.propose(imageT);
 
@@ -122,6 +141,8 @@ export interface TrainDetectorOptions {
   runDir?: string;
   checkpointEvery?: number;
   resume?: boolean;
+  /** Share of training images replaced by crop mosaics (default 0.5). */
+  mosaic?: number;
   /** Recorded in checkpoints (vocabulary, data path...). */
   meta?: Record<string, unknown>;
   signal?: AbortSignal;
@@ -139,7 +160,7 @@ export async function trainDetector(o: TrainDetectorOptions): Promise<TrainResul
     const out = await o.runtime.step(rpnKey, { image }, { outputs: ['objectness', 'rpn_deltas'] });
     return { objectness: out.objectness.data as Float32Array, deltas: out.rpn_deltas.data as Float32Array };
   };
-  const data = new DetectionBatches(o.examples, c, B, propose, o.seed ?? 0);
+  const data = new DetectionBatches(o.examples, c, B, propose, o.seed ?? 0, o.mosaic ?? 0.5);
   const res = await train({
     runtime: o.runtime,
     spec,
