@@ -189,6 +189,13 @@ export class GraphBuilder {
   reduceMean(x: Value, axes?: readonly number[], keepdims = false): Value { return x.shape.length === 0 ? x : this.one('ReduceMean', [x], { axes: this.axesOf(x, axes), keepdims }); }
   reduceMax(x: Value, axes?: readonly number[], keepdims = false): Value { return x.shape.length === 0 ? x : this.one('ReduceMax', [x], { axes: this.axesOf(x, axes), keepdims }); }
   reduceSumSquare(x: Value, axes?: readonly number[], keepdims = false): Value { return x.shape.length === 0 ? this.mul(x, x) : this.one('ReduceSumSquare', [x], { axes: this.axesOf(x, axes), keepdims }); }
+  /** Stable log(sum(exp(x))) over axes: the max is subtracted first (held constant; its gradient cancels). */
+  logSumExp(x: Value, axes?: readonly number[], keepdims = false): Value {
+    const m = this.stopGradient(this.reduceMax(x, axes, true));
+    const r = this.add(this.log(this.reduceSum(this.exp(this.sub(x, m)), axes, true)), m);
+    const ax = this.axesOf(x, axes);
+    return keepdims ? r : this.reshape(r, x.shape.filter((_, i) => !ax.includes(i)));
+  }
   argmax(x: Value, axis = -1, keepdims = false): Value { return this.one('ArgMax', [x], { axis: normAxis(axis, x.shape.length), keepdims }); }
 
   /** Sums g down to `shape` (undoes numpy broadcasting; the gradient of every broadcasting op). */

@@ -33,6 +33,11 @@ describe('nn blocks: gradients of tiny configs match finite differences', () => 
     return [nn.linear(b, b.input('x2', 'float32', [3, 4]), 'l2', 2), nn.layerNorm(b, nn.linear(b, x, 'l3', 5), 'ln'), nn.mlp(b, x, 'mlp', 6, 3)];
   }));
 
+  it('logSumExp (stable: large inputs stay finite)', () => checkBlock('logSumExp', (b) => {
+    const x = b.input('x', 'float32', [3, 4]);
+    return [b.logSumExp(x, [1]), b.logSumExp(b.mul(x, 1000), [0], true)];
+  }));
+
   it('embedding + position embedding', () => checkBlock('embedding', (b) =>
     nn.positionEmbedding(b, nn.embedding(b, b.input('ids', 'int64', [2, 3]), 'tok', 5, 4, 0.5), 'pos', 0.5),
   { ids: { dtype: 'int64', shape: [2, 3], data: [0, 4, 4, 1, 2, 0] } }));
