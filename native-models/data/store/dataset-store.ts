@@ -589,7 +589,7 @@ export class DatasetStore {
     const t = checkText(text, 'caption');
     const src = this.captionSource(source);
     const id = randomUUID();
-    this.edit('add caption', [itemId], () => {
+    this.edit('Add caption', [itemId], () => {
       this.requireItem(itemId);
       this.stmts.insertCaption.run(id, itemId, t, src);
     });
@@ -601,7 +601,7 @@ export class DatasetStore {
     const t = patch?.text === undefined ? undefined : checkText(patch.text, 'caption');
     const src = patch?.source === undefined ? undefined : this.captionSource(patch.source);
     let out!: Caption;
-    this.editRow('captions', captionId, t !== undefined ? 'edit caption' : 'accept caption', (row) => {
+    this.editRow('captions', captionId, t !== undefined ? 'Edit caption' : 'Accept caption', (row) => {
       const text = t ?? (row.text as string);
       const source = src ?? (row.source as CaptionSource);
       this.db.prepare('UPDATE captions SET text = ?, source = ? WHERE id = ?').run(text, source, captionId);
@@ -618,14 +618,14 @@ export class DatasetStore {
   }
 
   deleteCaption(captionId: string): void {
-    this.editRow('captions', captionId, 'delete caption', () => {
+    this.editRow('captions', captionId, 'Delete caption', () => {
       this.db.prepare('DELETE FROM captions WHERE id = ?').run(captionId);
     });
   }
 
   addRegion(itemId: string, region: NewRegion): Region {
     const row = this.regionRow(randomUUID(), { source: 'user', ...region });
-    this.edit('add region', [itemId], () => {
+    this.edit('Add region', [itemId], () => {
       this.requireItem(itemId);
       this.stmts.insertRegion.run({ ...row, item_id: itemId });
     });
@@ -637,7 +637,7 @@ export class DatasetStore {
     const box = patch.box === undefined ? undefined : checkBox(patch.box);
     const label = patch.label === undefined ? undefined : this.checkLabel(patch.label);
     let out!: Region;
-    this.editRow('regions', regionId, box ? 'move region' : 'label region', (row) => {
+    this.editRow('regions', regionId, box ? 'Move region' : 'Label region', (row) => {
       const r = row as unknown as RegionRow;
       const next: RegionRow = {
         ...r,
@@ -652,7 +652,7 @@ export class DatasetStore {
   }
 
   deleteRegion(regionId: string): void {
-    this.editRow('regions', regionId, 'delete region', () => {
+    this.editRow('regions', regionId, 'Delete region', () => {
       this.db.prepare('DELETE FROM regions WHERE id = ?').run(regionId);
     });
   }
@@ -663,7 +663,7 @@ export class DatasetStore {
    */
   addSpoken(itemId: string, s: PreparedSpoken, replaces?: string): SpokenCaption {
     const row = this.spokenRow(randomUUID(), s);
-    this.edit(replaces ? 're-record spoken caption' : 'record spoken caption', [itemId], () => {
+    this.edit(replaces ? 'Re-record spoken caption' : 'Record spoken caption', [itemId], () => {
       this.requireItem(itemId);
       if (replaces !== undefined) {
         const del = this.db.prepare('DELETE FROM spoken WHERE id = ? AND item_id = ?').run(replaces, itemId);
@@ -675,14 +675,14 @@ export class DatasetStore {
   }
 
   deleteSpoken(spokenId: string): void {
-    this.editRow('spoken', spokenId, 'delete spoken caption', () => {
+    this.editRow('spoken', spokenId, 'Delete spoken caption', () => {
       this.db.prepare('DELETE FROM spoken WHERE id = ?').run(spokenId);
     });
   }
 
   setSplit(itemIds: string[], split: string): void {
     const s = checkSplit(split);
-    this.edit(`move to ${s}`, itemIds, () => {
+    this.edit(`Move to ${s}`, itemIds, () => {
       const upd = this.db.prepare('UPDATE items SET split = ? WHERE id = ?');
       for (const id of itemIds) {
         this.requireItem(id);
@@ -693,7 +693,7 @@ export class DatasetStore {
 
   /** Deletes items with their captions, spoken captions and regions (undoable; blobs are kept). */
   deleteItems(itemIds: string[]): void {
-    this.edit(itemIds.length === 1 ? 'delete item' : `delete ${itemIds.length} items`, itemIds, () => {
+    this.edit(itemIds.length === 1 ? 'Delete item' : `Delete ${itemIds.length} items`, itemIds, () => {
       const del = this.db.prepare('DELETE FROM items WHERE id = ?');
       for (const id of itemIds) {
         this.requireItem(id);

@@ -89,7 +89,7 @@ describe('LocalDatasetService', () => {
     expect(item.regions[0]).toMatchObject({ box: [0.2, 0.2, 0.5, 0.5], label: 'moved' });
     item = await svc.updateItem(ds.id, ids[0], { split: 'test' });
     expect(item.split).toBe('test');
-    expect(await svc.getHistory(ds.id)).toMatchObject({ canUndo: true, canRedo: false, undoLabel: 'move to test' });
+    expect(await svc.getHistory(ds.id)).toMatchObject({ canUndo: true, canRedo: false, undoLabel: 'Move to test' });
     let u = await svc.undo(ds.id);
     expect(u).toMatchObject({ itemId: ids[0], canRedo: true, item: { split: 'train' } });
     u = await svc.undo(ds.id);

@@ -164,7 +164,7 @@ describe('edits with undo/redo', () => {
     expect(d.getItem(item.id).spoken[0]).toMatchObject({ id: s.id, durationS: 0.1, sampleRate: 16000, trace: [[{ x: 0.5, y: 0.5, t: 0 }]] });
     expect(d.query({ hasSpoken: true, hasRegions: true, offset: 0, limit: 5 }).total).toBe(1);
     const final = d.getItem(item.id);
-    expect(d.undoState()).toMatchObject({ canUndo: true, canRedo: false, undoLabel: 'record spoken caption' });
+    expect(d.undoState()).toMatchObject({ canUndo: true, canRedo: false, undoLabel: 'Record spoken caption' });
 
     // Reopen: the journal is on disk.
     lib.closeAll();
@@ -184,7 +184,7 @@ describe('edits with undo/redo', () => {
     e.undo(); // edit caption
     expect(e.getItem(item.id).captions).toEqual([{ ...c0, text: 'first' }]);
     expect(e.undo()).toBeNull();
-    expect(e.undoState()).toMatchObject({ canUndo: false, canRedo: true, redoLabel: 'edit caption' });
+    expect(e.undoState()).toMatchObject({ canUndo: false, canRedo: true, redoLabel: 'Edit caption' });
     for (let i = 0; i < 7; i++) expect(e.redo()).not.toBeNull();
     expect(e.redo()).toBeNull();
     const redone = e.getItem(item.id);
