@@ -29,6 +29,8 @@ export class GraphBuilder {
   readonly outputs: { name: string; value: Value }[] = [];
   private readonly names = new Set<string>();
   private readonly scalars = new Map<string, Value>();
+  /** The node that made each value (for local simplifications such as folding transposes). */
+  private readonly producer = new Map<number, Node>();
   private seedValue: Value | undefined;
   private salt = 0;
   /** Optional name prefix for params, set by scope(). */
@@ -96,7 +98,9 @@ export class GraphBuilder {
       throw new Error(`${op}(${sig}): ${(e as Error).message}`);
     }
     const outputs = types.map((t) => this.newValue(t));
-    this.nodes.push({ op, inputs: [...inputs], outputs, attrs } as Node);
+    const node = { op, inputs: [...inputs], outputs, attrs } as Node;
+    this.nodes.push(node);
+    for (const o of outputs) this.producer.set(o.id, node);
     return outputs;
   }
 
@@ -218,8 +222,14 @@ export class GraphBuilder {
     if (s.join() === x.shape.join()) return x;
     return this.one('Reshape', [x], { shape: s });
   }
+  /** Transpose; a transpose of a transpose is folded into one (or none when they cancel). */
   transpose(x: Value, perm: readonly number[]): Value {
     if (perm.every((p, i) => p === i)) return x;
+    const prev = this.producer.get(x.id);
+    if (prev?.op === 'Transpose') {
+      const inner = (prev.attrs as OpAttrs['Transpose']).perm;
+      return this.transpose(prev.inputs[0], perm.map((p) => inner[p]));
+    }
     return this.one('Transpose', [x], { perm: [...perm] });
   }
   concat(xs: readonly Value[], axis: number): Value {
