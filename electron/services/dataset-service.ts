@@ -110,15 +110,24 @@ export class LocalDatasetService implements DatasetService, DatasetBlobAccess {
     return c;
   }
 
-  /** Progress callback that forwards at most every PROGRESS_INTERVAL_MS (plus the first and last). */
+  /**
+   * Progress callback that forwards at most every PROGRESS_INTERVAL_MS (plus the first); `finish`
+   * sends the last state unthrottled, with total = done, so a progress bar always completes.
+   */
   private progress(jobId: string, kind: JobKind, datasetId: string) {
     let last = 0;
-    return (p: Progress) => {
-      const t = Date.now();
-      const final = p.total !== undefined && p.done >= p.total;
-      if (!final && p.done !== 0 && t - last < PROGRESS_INTERVAL_MS) return;
-      last = t;
-      this.progressEmitter.fire({ jobId, kind, datasetId, done: p.done, ...(p.total !== undefined ? { total: p.total } : {}), message: p.file ?? p.phase });
+    let latest: Progress = { phase: kind, done: 0 };
+    const send = (p: Progress, message?: string) =>
+      this.progressEmitter.fire({ jobId, kind, datasetId, done: p.done, ...(p.total !== undefined ? { total: p.total } : {}), message: message ?? p.file ?? p.phase });
+    return {
+      onProgress: (p: Progress) => {
+        latest = p;
+        const t = Date.now();
+        if (p.done !== 0 && t - last < PROGRESS_INTERVAL_MS) return;
+        last = t;
+        send(p);
+      },
+      finish: (message: string) => send({ ...latest, total: latest.done }, message),
     };
   }
 
@@ -127,8 +136,10 @@ export class LocalDatasetService implements DatasetService, DatasetBlobAccess {
     if (!FORMATS.has(format)) throw new DatasetError('INVALID', `unknown import format ${JSON.stringify(format)}`);
     const store = this.store(datasetId);
     const c = this.startJob(jobId, datasetId);
+    const progress = this.progress(jobId, 'import', datasetId);
     try {
-      const report = await importDataset(store, format, input, { split, signal: c.signal, onProgress: this.progress(jobId, 'import', datasetId) });
+      const report = await importDataset(store, format, input, { split, signal: c.signal, onProgress: progress.onProgress });
+      progress.finish(report.cancelled ? 'cancelled' : 'done');
       return report;
     } finally {
       this.jobs.delete(jobId);
@@ -143,8 +154,11 @@ export class LocalDatasetService implements DatasetService, DatasetBlobAccess {
     if (typeof out !== 'string' || !out) throw new DatasetError('INVALID', 'an export needs a destination folder');
     const store = this.store(datasetId);
     const c = this.startJob(jobId, datasetId);
+    const progress = this.progress(jobId, 'export', datasetId);
     try {
-      return await exportDataset(store, format, out, { signal: c.signal, onProgress: this.progress(jobId, 'export', datasetId) });
+      const report = await exportDataset(store, format, out, { signal: c.signal, onProgress: progress.onProgress });
+      progress.finish(report.cancelled ? 'cancelled' : 'done');
+      return report;
     } finally {
       this.jobs.delete(jobId);
     }

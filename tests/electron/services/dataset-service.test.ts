@@ -66,7 +66,8 @@ describe('LocalDatasetService', () => {
     expect(items).toEqual([{ datasetId: d.id }]);
     const rest = await svc.importDataset({ jobId: 'c2', datasetId: d.id, format: 'folder', path: src, split: 'val' });
     expect(rest).toMatchObject({ imported: 38, duplicates: 32, skipped: [] });
-    expect(progress.at(-1)).toMatchObject({ done: 70, total: 70 });
+    expect(progress.at(-1)).toMatchObject({ jobId: 'c2', done: 70, total: 70, message: 'done' });
+    expect(progress.filter((p) => p.jobId === 'c').at(-1)).toMatchObject({ message: 'cancelled' });
     expect((await svc.queryItems(d.id, { split: 'val', offset: 0, limit: 1 })).total).toBe(38);
     const out = path.join(tmp.dir, 'out');
     const ex = await svc.exportDataset({ jobId: 'e', datasetId: d.id, format: 'imagefolder', path: out });
