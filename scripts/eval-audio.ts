@@ -14,37 +14,47 @@ import { contrastiveAccuracy } from '../native-models/audio/evaluate';
 import { logMel, mfcc } from '../native-models/audio/features';
 import { DEFAULT_PROBE, fitStandardizer, probeDecode, standardize, trainProbe, type LinearProbe, type ProbeUtterance, type Standardizer } from '../native-models/audio/probe';
 import { errorRates } from '../native-models/audio/ctc';
-import { samplesFor } from '../native-models/audio/config';
+import { DEFAULT_CONFIG, samplesFor } from '../native-models/audio/config';
 import { defaultPackageDir, loadPackage, writeComponent } from '../native-models/packages/format';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 const { values: a } = parseArgs({
   options: {
     data: { type: 'string' }, package: { type: 'string' }, limit: { type: 'string' }, 'probe-train': { type: 'string', default: '1000' },
     'probe-steps': { type: 'string', default: String(DEFAULT_PROBE.steps) }, contrastive: { type: 'string', default: '400' }, 'no-write': { type: 'boolean', default: false },
+    reps: { type: 'string', default: 'encoder,logmel,mfcc' }, 'baseline-cache': { type: 'string', default: '.cache/audio-eval-baselines.json' },
   },
 });
 if (!a.data) {
   console.error('usage: npm run eval:audio -- --data DATASET_DIR [--package DIR] [--limit N] [--probe-train N] [--probe-steps N] [--contrastive N] [--no-write]');
   process.exit(2);
 }
+type Rep = 'encoder' | 'logmel' | 'mfcc';
+const ALL_REPS: Rep[] = ['encoder', 'logmel', 'mfcc'];
+const REPS = a.reps.split(',').map((r) => r.trim()) as Rep[];
+for (const r of REPS) if (!ALL_REPS.includes(r)) throw new Error(`--reps: unknown representation "${r}" (known: ${ALL_REPS.join(', ')})`);
+const useEnc = REPS.includes('encoder');
 const pkgDir = a.package ?? defaultPackageDir();
-const enc = AudioEncoder.fromPackage(pkgDir);
-const { config: cfg, params } = loadEncoderWeights(pkgDir);
+const enc = useEnc ? AudioEncoder.fromPackage(pkgDir) : undefined;
+const { config: cfg, params } = useEnc ? loadEncoderWeights(pkgDir) : { config: DEFAULT_CONFIG, params: {} };
 const trainC = SpeechCorpus.open(a.data, 'train', Number(a['probe-train']));
 const testC = SpeechCorpus.open(a.data, 'test5k', a.limit ? Number(a.limit) : Infinity);
 const probeOpts = { ...DEFAULT_PROBE, steps: Number(a['probe-steps']) };
 const log = (s: string) => console.log(s);
-log(`audio encoder from ${pkgDir}; probe: ${trainC.size} train recordings, ${probeOpts.steps} steps x ${probeOpts.batch} crops; test5k: ${testC.size} recordings`);
+log(`${useEnc ? `audio encoder from ${pkgDir}` : 'baselines only'}; probe: ${trainC.size} train recordings, ${probeOpts.steps} steps x ${probeOpts.batch} crops; test5k: ${testC.size} recordings`);
 
 // Warm every bucket so session creation is not timed.
-for (const bkt of enc.buckets) await enc.encode(new Float32Array(samplesFor(cfg, bkt)));
+for (const bkt of enc?.buckets ?? []) await enc!.encode(new Float32Array(samplesFor(cfg, bkt)));
 
-type Rep = 'encoder' | 'logmel' | 'mfcc';
-const REPS: Rep[] = ['encoder', 'logmel', 'mfcc'];
+// Baseline probes (log-mel, MFCC) do not depend on the encoder: their figures are kept in a cache keyed by the
+// data and probe settings, so a run with --reps encoder prints them beside its own (marked as cached).
+const cacheKey = JSON.stringify({ data: a.data, probeTrain: a['probe-train'], limit: a.limit ?? 'all', probe: DEFAULT_PROBE, steps: a['probe-steps'] });
+type Cache = Record<string, Partial<Record<Rep, { cer: number; wer: number; n: number; at: string }>>>;
+const readCache = (): Cache => (existsSync(a['baseline-cache']) ? JSON.parse(readFileSync(a['baseline-cache'], 'utf8')) as Cache : {});
 const feats = async (rep: Rep, x: Float32Array): Promise<{ frames: number; dim: number; data: Float32Array }> => {
   if (rep === 'encoder') {
-    const e = await enc.encode(x);
+    const e = await enc!.encode(x);
     return { frames: e.length, dim: e.dim, data: e.frames };
   }
   return rep === 'logmel' ? logMel(x) : mfcc(x);
@@ -90,7 +100,25 @@ for (let i = 0; i < testC.size; i++) {
   if ((i + 1) % 500 === 0) log(`  test ${i + 1}/${testC.size}`);
 }
 testC.close();
-const rates = Object.fromEntries(REPS.map((rep) => [rep, errorRates(pairs[rep])])) as Record<Rep, { cer: number; wer: number }>;
+const rates = Object.fromEntries(REPS.map((rep) => [rep, errorRates(pairs[rep])])) as Partial<Record<Rep, { cer: number; wer: number }>>;
+const cache = readCache();
+cache[cacheKey] ??= {};
+for (const rep of REPS) if (rep !== 'encoder') cache[cacheKey][rep] = { ...rates[rep]!, n: pairs[rep].length, at: new Date().toISOString() };
+mkdirSync(dirname(a['baseline-cache']), { recursive: true });
+writeFileSync(a['baseline-cache'], JSON.stringify(cache, null, 1));
+const cachedNote: Partial<Record<Rep, string>> = {};
+for (const rep of ALL_REPS) {
+  const c = cache[cacheKey][rep];
+  if (!rates[rep] && c) {
+    rates[rep] = { cer: c.cer, wer: c.wer };
+    cachedNote[rep] = `(cached: same data and probe settings, n=${c.n}, ${c.at})`;
+  }
+}
+if (!enc) {
+  for (const rep of REPS) log(`${rep}: probe_cer=${rates[rep]!.cer.toFixed(4)} probe_wer=${rates[rep]!.wer.toFixed(4)} (n=${pairs[rep].length}; cached for runs with --reps encoder)`);
+  process.exit(0);
+}
+const enc0 = rates.encoder!;
 const contrast = await contrastiveAccuracy(cfg, params, contrastRecs, { frames: 128 });
 const rtf = encSeconds / audioSeconds;
 await enc.close();
@@ -100,7 +128,10 @@ log('example (encoder probe):');
 for (const p of pairs.encoder.slice(0, 3)) log(`  ref: ${p.ref}\n  hyp: ${p.hyp}`);
 log('');
 log(`features      probe CER   probe WER   (linear CTC head, ${probeOpts.steps} steps, test5k n=${pairs.encoder.length})`);
-for (const rep of REPS) log(`${rep.padEnd(12)}  ${rates[rep].cer.toFixed(4).padStart(9)}   ${rates[rep].wer.toFixed(4).padStart(9)}`);
+for (const rep of ALL_REPS) {
+  const r = rates[rep];
+  log(`${rep.padEnd(12)}  ${r ? r.cer.toFixed(4).padStart(9) : '        -'}   ${r ? r.wer.toFixed(4).padStart(9) : '        -'}  ${cachedNote[rep] ?? ''}`);
+}
 log(`contrastive accuracy (held-out, ${contrastRecs.length} recordings, ${contrast.masked} masked frames, ${cfg.negatives} distractors): ${contrast.accuracy.toFixed(4)} (loss ${contrast.loss.toFixed(3)})`);
 log(`speed: ${encSeconds.toFixed(1)} s encoding ${audioSeconds.toFixed(1)} s of audio (2 threads)`);
 
@@ -113,10 +144,11 @@ if (!a['no-write']) {
     kind: 'audio-encoder', config: c.config, training: c.training,
     metrics: {
       command: `npm run eval:audio -- --data ${a.data}${a.limit ? ` --limit ${a.limit}` : ''} --probe-train ${a['probe-train']} --probe-steps ${probeOpts.steps}`,
-      test_recordings: pairs.encoder.length, probe_cer: rates.encoder.cer, probe_wer: rates.encoder.wer,
-      logmel_probe_cer: rates.logmel.cer, logmel_probe_wer: rates.logmel.wer, mfcc_probe_cer: rates.mfcc.cer, mfcc_probe_wer: rates.mfcc.wer,
+      test_recordings: pairs.encoder.length, probe_cer: enc0.cer, probe_wer: enc0.wer,
+      ...(rates.logmel ? { logmel_probe_cer: rates.logmel.cer, logmel_probe_wer: rates.logmel.wer } : {}),
+      ...(rates.mfcc ? { mfcc_probe_cer: rates.mfcc.cer, mfcc_probe_wer: rates.mfcc.wer } : {}),
       contrastive_acc: contrast.accuracy, rtf, rtf_threads: 2,
     },
   }, files);
 }
-log(`probe_cer=${rates.encoder.cer.toFixed(4)} probe_wer=${rates.encoder.wer.toFixed(4)} contrastive_acc=${contrast.accuracy.toFixed(4)} rtf=${rtf.toFixed(4)}`);
+log(`probe_cer=${enc0.cer.toFixed(4)} probe_wer=${enc0.wer.toFixed(4)} contrastive_acc=${contrast.accuracy.toFixed(4)} rtf=${rtf.toFixed(4)}`);
