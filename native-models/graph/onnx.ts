@@ -214,7 +214,7 @@ const getParam = (vals: ParamValues, name: string): Float32Array | undefined =>
  * Lowers a graph to an ONNX model. Nodes not needed by any output are dropped (gradient rules compute
  * every input's cotangent; the unused ones vanish here). Graph outputs keep their names.
  */
-export function toOnnx(graph: Graph, opts: OnnxOptions = {}): OnnxModel {
+export function toOnnx(source: Graph, opts: OnnxOptions = {}): OnnxModel {
   const mode: ParamMode = opts.params ?? { kind: 'inputs' };
   const nodes: OnnxNode[] = [];
   const inits: Pb[] = [];
@@ -258,10 +258,9 @@ export function toOnnx(graph: Graph, opts: OnnxOptions = {}): OnnxModel {
   };
 
   // Shared subexpressions merged, then dead nodes dropped: only what an output needs is emitted.
-  const pruned = prune(cse(graph));
-  graph = pruned;
+  const graph = prune(cse(source));
   const live = new Set<number>(graph.outputs.map((o) => o.value.id));
-  for (const n of pruned.nodes) for (const v of n.inputs) live.add(v.id);
+  for (const n of graph.nodes) for (const v of n.inputs) live.add(v.id);
 
   // Names: inputs keep theirs, params per mode, outputs take the output name when they can.
   for (const v of graph.inputs) { names.set(v.id, v.name!); usedNames.add(v.name!); }
@@ -319,7 +318,7 @@ export function toOnnx(graph: Graph, opts: OnnxOptions = {}): OnnxModel {
     return n;
   };
 
-  pruned.nodes.forEach((n) => {
+  graph.nodes.forEach((n) => {
     const rule = rules[n.op] as unknown as { lower: (L: Lowering, i: string[], o: string[], a: unknown, n: unknown) => void };
     rule.lower(L, n.inputs.map(nameOf), n.outputs.map(nameOf), n.attrs, n);
   });
