@@ -108,7 +108,8 @@ export function print(graph: Graph): string {
   lines.push('graph(');
   for (const v of graph.inputs) lines.push(`  in    ${nm(v)}: ${fmtType(v)}`);
   for (const p of graph.params) {
-    lines.push(`  param ${nm(p.value)}: ${fmtType(p.value)}${p.trainable ? '' : ' frozen'} init=${p.init.kind}`);
+    const init = p.init.kind === 'normal' ? `normal(${fmtAttr(p.init.std)})` : p.init.kind === 'uniform' ? `uniform(${fmtAttr(p.init.bound)})` : p.init.kind;
+    lines.push(`  param ${nm(p.value)}: ${fmtType(p.value)}${p.trainable ? '' : ' frozen'} init=${init}`);
   }
   lines.push(') {');
   for (const n of graph.nodes) {
