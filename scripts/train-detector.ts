@@ -2,15 +2,20 @@
 // Trains the Faster R-CNN region detector on a dataset's train split with the engine's trainer
 // (checkpoints, resume, progress), then writes it into the model package (fp16 weights).
 // Ctrl-C / SIGTERM checkpoints, exports what has been trained and exits.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadCatalog } from '../native-models/data/demo/catalog';
-import { defaultConfig, tinyConfig } from '../native-models/detector/config';
+import { iou } from '../native-models/detector/boxes';
+import { defaultConfig, tinyConfig, type DetectorConfig } from '../native-models/detector/config';
 import { readDetectionSplit } from '../native-models/detector/data';
 import { writeDetector } from '../native-models/detector/export';
 import { trainDetector } from '../native-models/detector/train';
 import { defaultPackageDir } from '../native-models/packages/format';
-import { InThreadRuntime } from '../native-models/runtime/index';
+import { InThreadRuntime, type Tensor } from '../native-models/runtime/index';
+import { RegionDetector } from '../native-models/tasks/detect-regions';
+import { loadCheckpoint } from '../native-models/train/checkpoint';
 
 const USAGE = `Usage: npm run train:detector -- --data DIR [options]
 
@@ -24,7 +29,11 @@ const USAGE = `Usage: npm run train:detector -- --data DIR [options]
   --checkpoint-every N  (default 200); --threads N onnxruntime threads (default 2)
   --mosaic X            share of training images replaced by crop mosaics (default 0.5)
   --tiny                tiny model (a smoke test of the whole recipe)
-  --no-export           do not write the package`;
+  --no-export           do not write the package
+  --export-only         only export the latest checkpoint in --run (no training)
+
+Before writing, the fp16 package is compared with fp32 weights on up to 100 val images; if
+they disagree on more than 1% of regions the package keeps fp32 weights.`;
 
 async function main(): Promise<number> {
   process.env.OPT_PROVIDERS ??= 'cpu';
@@ -33,7 +42,7 @@ async function main(): Promise<number> {
       data: { type: 'string' }, package: { type: 'string' }, run: { type: 'string' }, resume: { type: 'boolean' },
       steps: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' }, warmup: { type: 'string' },
       limit: { type: 'string' }, seed: { type: 'string' }, 'checkpoint-every': { type: 'string' }, threads: { type: 'string' },
-      mosaic: { type: 'string' }, tiny: { type: 'boolean' }, 'no-export': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      mosaic: { type: 'string' }, tiny: { type: 'boolean' }, 'no-export': { type: 'boolean' }, 'export-only': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (v.help) {
@@ -64,6 +73,17 @@ async function main(): Promise<number> {
   console.log(`train split: ${examples.length} items (${skipped} skipped${unknownLabels.length ? `, unknown labels e.g. ${unknownLabels.join(', ')}` : ''}), indexed in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
   if (examples.length === 0) throw new Error(`${v.data}: no items in the train split with known labels`);
 
+  if (v['export-only']) {
+    const ck = loadCheckpoint(runDir);
+    const cfgSaved = (ck.config as { detector?: DetectorConfig } | null)?.detector ?? cfg;
+    console.log(`exporting step ${ck.step} from ${runDir}`);
+    await exportChecked(pkgDir, cfgSaved, classes, ck.params, path.resolve(v.data), {
+      command: `npm run train:detector -- --data ${v.data} --steps ${steps} --batch ${batch} --lr ${lr} (exported at step ${ck.step})`,
+      dataset: path.resolve(v.data), trainItems: examples.length, steps: ck.step, batch, seed, lr, imagesSeen: ck.step * batch,
+    });
+    return 0;
+  }
+
   const ac = new AbortController();
   const stop = () => {
     if (ac.signal.aborted) process.exit(130);
@@ -91,15 +111,51 @@ async function main(): Promise<number> {
   const minutes = (Date.now() - started) / 60000;
   console.log(`trained to step ${res.step}${res.cancelled ? ' (stopped early)' : ''} in ${minutes.toFixed(1)} min, ${res.meanStepMs.toFixed(0)} ms/step; checkpoint ${res.checkpoint ?? '-'}`);
   if (v['no-export']) return 0;
-  writeDetector(pkgDir, cfg, classes, res.params, {
-    training: {
+  await exportChecked(pkgDir, cfg, classes, res.params, path.resolve(v.data), {
       command: `npm run train:detector -- --data ${v.data} --steps ${steps} --batch ${batch} --lr ${lr}${v.limit ? ` --limit ${v.limit}` : ''}${v.tiny ? ' --tiny' : ''}`,
       mosaic: num(v.mosaic, 0.5, 'mosaic'), dataset: path.resolve(v.data), trainItems: examples.length, steps: res.step, batch, seed, lr,
       imagesSeen: res.step * batch, meanStepMs: Math.round(res.meanStepMs),
-    },
   });
-  console.log(`wrote the detector (fp16) into ${pkgDir}`);
   return 0;
+}
+
+/**
+ * Writes the package with fp16 weights if they hold up: detections of fp16 and fp32 weights on up to
+ * 100 val images must agree (same class, box IoU >= 0.9) on at least 99% of regions; else fp32.
+ */
+async function exportChecked(pkgDir: string, cfg: DetectorConfig, classes: string[], params: Record<string, Tensor>, data: string, training: Record<string, string | number>): Promise<void> {
+  const tmp = mkdtempSync(path.join(tmpdir(), 'detector-fp32-'));
+  try {
+    writeDetector(tmp, cfg, classes, params, { storage: 'float32' });
+    const { examples: val } = readDetectionSplit(data, classes, 'val', 100);
+    writeDetector(pkgDir, cfg, classes, params, { storage: 'float16', training });
+    const [a, b] = [await RegionDetector.load(tmp), await RegionDetector.load(pkgDir)];
+    let same = 0;
+    let total = 0;
+    try {
+      for (const ex of val) {
+        const bytes = await ex.read();
+        const ra = await a.detect(bytes);
+        const rb = await b.detect(bytes);
+        total += Math.max(ra.length, rb.length);
+        for (const r of ra) if (rb.some((q) => q.classId === r.classId && iou(q.box, 0, r.box, 0) >= 0.9)) same++;
+      }
+    } finally {
+      await a.dispose();
+      await b.dispose();
+    }
+    const agree = total ? same / total : 1;
+    console.log(`fp16 vs fp32 on ${val.length} val images: ${(100 * agree).toFixed(1)}% of ${total} regions agree`);
+    if (agree < 0.99) {
+      writeDetector(pkgDir, cfg, classes, params, { storage: 'float32', training: { ...training, storageNote: `fp16 agreed on ${(100 * agree).toFixed(1)}% only` } });
+      console.log(`wrote the detector (fp32) into ${pkgDir}`);
+    } else {
+      writeDetector(pkgDir, cfg, classes, params, { storage: 'float16', training: { ...training, fp16Agreement: +agree.toFixed(4) } });
+      console.log(`wrote the detector (fp16) into ${pkgDir}`);
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 main().then((c) => {
