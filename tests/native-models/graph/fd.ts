@@ -16,6 +16,11 @@ export interface FdOptions {
   /** Elements checked per differentiated tensor (all when it is smaller). */
   perTensor?: number;
   label: string;
+  /**
+   * onnxruntime's graph optimisation level. float64 checks use 'basic': some 'all'-level fusions (QuickGelu
+   * from Sigmoid*x) have float-only kernels; float32 checks run exactly what training runs.
+   */
+  optimization?: 'basic' | 'all';
 }
 
 /** The ONNX input name of a graph input or param. */
@@ -36,8 +41,8 @@ export async function fdCheck(b: GraphBuilder, outs: readonly Value[], wrt: read
   b.output('loss', loss!);
   grads.forEach((g, i) => b.output(`g${i}`, g));
   const graph = b.build();
-  const full = await load(toOnnx(graph).model);
-  const lossOnly = await load(toOnnx({ ...graph, outputs: graph.outputs.slice(0, 1) }).model);
+  const full = await load(toOnnx(graph).model, o.optimization);
+  const lossOnly = await load(toOnnx({ ...graph, outputs: graph.outputs.slice(0, 1) }).model, o.optimization);
   const analytic = await full.run(feed);
   const per = o.perTensor ?? 24;
   for (const [k, v] of wrt.entries()) {

@@ -48,7 +48,7 @@ const cases: { [K in OpName]: Entry } = {
   Relu: { dtype: 'float64', build: (b, inp) => b.relu(inp([3, 4])) },
   Sigmoid: { dtype: 'float64', build: (b, inp) => b.sigmoid(inp([3, 4], -3, 3)) },
   Tanh: { dtype: 'float64', build: (b, inp) => b.tanh(inp([3, 4])) },
-  Silu: { dtype: 'float32', build: (b, inp) => b.silu(inp([3, 4], -3, 3)) },
+  Silu: { dtype: 'float64', build: (b, inp) => b.silu(inp([3, 4], -3, 3)) },
   Gelu: { dtype: 'float32', build: (b, inp) => b.gelu(inp([3, 4], -3, 3)) },
   MatMul: {
     dtype: 'float64',
@@ -146,6 +146,7 @@ async function check(op: OpName, c: Case): Promise<void> {
   expect(b.nodes.some((n) => n.op === op), `case for ${op} must use ${op}`).toBe(true);
   await fdCheck(b, outs, wrt, feed, {
     h: c.dtype === 'float64' ? 1e-6 : 1e-2, tol: c.dtype === 'float64' ? 1e-6 : 2e-2, next, label: op,
+    optimization: c.dtype === 'float64' ? 'basic' : 'all',
   });
 }
 

@@ -7,8 +7,8 @@ import type { DType } from '../../../native-models/graph/ir';
 export type Feed = Record<string, { dtype: DType; shape: readonly number[]; data: ArrayLike<number> }>;
 
 /** A loaded model; run() takes plain arrays and returns plain number copies (ints as numbers). */
-export async function load(model: Uint8Array | string) {
-  const session = await Session.create(model, { intraOpThreads: 1, providers: ['cpu'] });
+export async function load(model: Uint8Array | string, optimization: 'basic' | 'all' = 'all') {
+  const session = await Session.create(model, { intraOpThreads: 1, providers: ['cpu'], optimization });
   return {
     session,
     async run(feed: Feed): Promise<Record<string, { shape: number[]; data: number[] }>> {
