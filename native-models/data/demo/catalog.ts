@@ -102,8 +102,8 @@ const IRREGULAR: Record<string, string> = {
 
 /** English plural of a noun phrase (its last word is pluralised). */
 export function plural(phrase: string): string {
-  const of = phrase.indexOf(' of ');
-  if (of > 0) return plural(phrase.slice(0, of)) + phrase.slice(of);
+  const m = / (of|with|in|on|[a-z]+ing) /.exec(phrase); // "roll of paper", "banknote with dollar signs", "leaf fluttering in wind"
+  if (m && m.index > 0) return plural(phrase.slice(0, m.index)) + phrase.slice(m.index);
   const i = phrase.lastIndexOf(' ');
   const head = phrase.slice(0, i + 1);
   const w = phrase.slice(i + 1);

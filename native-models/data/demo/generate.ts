@@ -163,7 +163,7 @@ export async function generateItem(plan: Plan, index: number, ws: Workshop): Pro
     const trace = synthTrace(Rng.for(seed, 'trace', index), text.narrative.mentions, u.words, objects.map((o) => o.box), u.durationS);
     spoken = {
       wav: u.wav, durationS: u.durationS, trace, transcript: text.narrative.text, voice,
-      timedCaption: u.words.map((w) => ({ utterance: w.word, startTime: w.startTime, endTime: w.endTime })),
+      timedCaption: u.words.map((w) => ({ utterance: w.word.replace(/[.,;:!?]+$/, ''), startTime: w.startTime, endTime: w.endTime })),
     };
   }
   const digest = itemDigest({

@@ -315,42 +315,54 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
 export function encodePng(rgb: Uint8Array, width: number, height: number): Uint8Array {
   const stride = width * 3;
   const raw = new Uint8Array((stride + 1) * height);
-  const cand = new Uint8Array(stride);
+  const zero = new Uint8Array(stride);
+  const sums = new Float64Array(5);
   for (let y = 0; y < height; y++) {
     const row = rgb.subarray(y * stride, (y + 1) * stride);
-    const prev = y > 0 ? rgb.subarray((y - 1) * stride, y * stride) : undefined;
-    let bestF = 0;
-    let bestSum = Infinity;
-    let best = row;
-    for (let f = 0; f < 5; f++) {
-      let sum = 0;
-      for (let i = 0; i < stride; i++) {
-        const a = i >= 3 ? row[i - 3] : 0;
-        const b = prev ? prev[i] : 0;
-        const c = prev && i >= 3 ? prev[i - 3] : 0;
-        let p: number;
-        if (f === 0) p = 0;
-        else if (f === 1) p = a;
-        else if (f === 2) p = b;
-        else if (f === 3) p = (a + b) >> 1;
-        else {
-          const pa = Math.abs(b - c);
-          const pb = Math.abs(a - c);
-          const pc = Math.abs(a + b - 2 * c);
-          p = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
-        }
-        const v = (row[i] - p) & 255;
-        cand[i] = v;
-        sum += v < 128 ? v : 256 - v;
-      }
-      if (sum < bestSum) {
-        bestSum = sum;
-        bestF = f;
-        best = cand.slice();
-      }
+    const prev = y > 0 ? rgb.subarray((y - 1) * stride, y * stride) : zero;
+    // Score each filter by the sum of |residual| (as signed bytes) first, then write only the best.
+    sums.fill(0);
+    for (let i = 0; i < stride; i++) {
+      const x = row[i];
+      const a = i >= 3 ? row[i - 3] : 0;
+      const b = prev[i];
+      const c = i >= 3 ? prev[i - 3] : 0;
+      const pa = Math.abs(b - c);
+      const pb = Math.abs(a - c);
+      const pc = Math.abs(a + b - 2 * c);
+      const p = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+      const r0 = x;
+      const r1 = (x - a) & 255;
+      const r2 = (x - b) & 255;
+      const r3 = (x - ((a + b) >> 1)) & 255;
+      const r4 = (x - p) & 255;
+      sums[0] += r0 < 128 ? r0 : 256 - r0;
+      sums[1] += r1 < 128 ? r1 : 256 - r1;
+      sums[2] += r2 < 128 ? r2 : 256 - r2;
+      sums[3] += r3 < 128 ? r3 : 256 - r3;
+      sums[4] += r4 < 128 ? r4 : 256 - r4;
     }
-    raw[y * (stride + 1)] = bestF;
-    raw.set(best, y * (stride + 1) + 1);
+    let f = 0;
+    for (let k = 1; k < 5; k++) if (sums[k] < sums[f]) f = k;
+    const o = y * (stride + 1);
+    raw[o] = f;
+    for (let i = 0; i < stride; i++) {
+      const x = row[i];
+      const a = i >= 3 ? row[i - 3] : 0;
+      const b = prev[i];
+      let p = 0;
+      if (f === 1) p = a;
+      else if (f === 2) p = b;
+      else if (f === 3) p = (a + b) >> 1;
+      else if (f === 4) {
+        const c = i >= 3 ? prev[i - 3] : 0;
+        const pa = Math.abs(b - c);
+        const pb = Math.abs(a - c);
+        const pc = Math.abs(a + b - 2 * c);
+        p = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+      }
+      raw[o + 1 + i] = (x - p) & 255;
+    }
   }
   const ihdr = new Uint8Array(13);
   const dv = new DataView(ihdr.buffer);

@@ -1,7 +1,7 @@
 // Scene layout: which emoji, where, how big, in which order, on what background. Pure data drawn
 // from a seeded stream; render.ts turns it into pixels and captions.ts into words.
 
-import type { EmojiClass } from './catalog';
+import { article, type EmojiClass } from './catalog';
 import { PALETTE, type NamedColour } from './colours';
 import { round, type Rng } from './prng';
 import type { Background, Rgb, Sprite } from './raster';
@@ -84,7 +84,7 @@ export function drawBackground(rng: Rng): { background: Background; phrase: stri
         phrase: rng.pick([`${a.name} background with ${b.name} dots`, `${a.name} background with ${b.name} polka dots`]),
       };
     default:
-      return { background: { kind: 'grid', c1, c2, period: rng.int(12, 32) }, phrase: `${a.name} background with a ${b.name} grid` };
+      return { background: { kind: 'grid', c1, c2, period: rng.int(12, 32) }, phrase: `${a.name} background with ${article(b.name)} ${b.name} grid` };
   }
 }
 
