@@ -104,6 +104,8 @@ interface Manifest {
   imageSize: number;
   smallImageSize: number;
   heldOutPairs: [string, string][];
+  /** The classes drawn from: label (region label), super-class (emoji subcategory), category, emoji. */
+  classList: { label: string; superclass: string; category: string; emoji: string }[];
   digest?: string;
   /** 64x64 image blob of each item, by its 256x256 image blob (both in blobs/). */
   image64?: Record<string, string>;
@@ -386,6 +388,7 @@ export async function generateDemoDataset(dir: string, opts: DemoOptions): Promi
       splitSizes: config.splitSizes, classes: classLabels, voices: config.voices ?? [], speech: config.speech, name,
       imageSize: IMAGE_SIZE, smallImageSize: SMALL_SIZE,
       heldOutPairs: plan.novelPairs.map(([a, b]) => [catalog[a].label, catalog[b].label]),
+      classList: config.classes.map((i) => ({ label: catalog[i].label, superclass: catalog[i].superclass, category: catalog[i].category, emoji: catalog[i].char })),
       licence: 'Images: Noto Emoji (Apache-2.0) via emoji-datasource-google; see ATTRIBUTION.md of native-models/data/demo',
     });
   } else {
@@ -458,8 +461,10 @@ export async function generateDemoDataset(dir: string, opts: DemoOptions): Promi
           if (batch.length === 0) throw cancelled();
           const prepared = [];
           let log = '';
-          for (const it of batch) {
-            const image = await store.prepareImage(it.png, it.fileName);
+          // Thumbnails are made by sharp on its own threads: start the whole batch at once.
+          const images = await Promise.all(batch.map((it) => store.prepareImage(it.png, it.fileName)));
+          for (const [k, it] of batch.entries()) {
+            const image = images[k];
             const small = store.putBlob(it.png64);
             image64.set(image.image, small);
             log += `${image.image}\t${small}\n`;

@@ -38,6 +38,9 @@ describe('EmojiScenes (tiny)', () => {
     expect(store.info()).toMatchObject({ name: `EmojiScenes ${size} (seed 5)`, itemCount: size });
     store.close();
     expect(readManifest(path.join(tmp, 'a'))).toMatchObject({ status: 'complete', digest: a.digest, size, seed: 5 });
+    const classes = readManifest(path.join(tmp, 'a'))?.classList ?? [];
+    expect(classes.length).toBe(loadCatalog().length);
+    expect(classes.find((c) => c.label === 'red apple')).toMatchObject({ superclass: 'food-fruit', emoji: '🍎' });
   });
 
   test('same seed and size: same digest and byte-identical files, with worker threads too', async () => {
