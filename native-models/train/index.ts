@@ -7,3 +7,4 @@ export * from './safetensors';
 export * from './schedule';
 export * from './rng';
 export { writeFileAtomic, fsyncDir } from './atomic';
+export * from './metrics';
