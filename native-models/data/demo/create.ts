@@ -6,6 +6,7 @@
 // dataset's name says "(incomplete)" and its emojiscenes.json says status "incomplete"; a folder
 // holding anything else is refused.
 
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,7 +16,7 @@ import { Worker } from 'node:worker_threads';
 import sharp from 'sharp';
 import { DatasetStore, DB_FILE, Library, type Dataset, type Item } from '../store';
 import { loadCatalog, resolveClasses } from './catalog';
-import { GENERATOR_VERSION, generateItem, itemDigest, itemFileName, makePlan, sha256, Workshop, type DemoConfig, type GeneratedItem } from './generate';
+import { GENERATOR_VERSION, generateItem, itemDigest, itemFileName, makePlan, Workshop, type DemoConfig, type GeneratedItem } from './generate';
 import { downscaleRgb, encodePng } from './raster';
 import { IMAGE_SIZE, SMALL_SIZE } from './scene';
 import { Speaker, VOICES } from './speech';
@@ -25,7 +26,8 @@ import { defaultSplitSizes, parseSplitSizes, SPLIT_NAMES, type SplitSizes } from
 export const MAX_SIZE = 1_000_000;
 /** Name of the generator's record in the dataset folder. */
 export const MANIFEST = 'emojiscenes.json';
-const IMAGE64_LOG = 'emojiscenes-image64.tsv';
+/** Per item "<256px image blob>\t<64px image blob>" lines, appended as items are committed. */
+export const IMAGE64_FILE = 'emojiscenes-image64.tsv';
 /** Rough bytes per item on disk (PNG, 64px PNG, thumbnail, WAV, rows), for the free-space check. */
 const BYTES_PER_ITEM = { speech: 320_000, silent: 90_000 };
 
@@ -107,8 +109,6 @@ interface Manifest {
   /** The classes drawn from: label (region label), super-class (emoji subcategory), category, emoji. */
   classList: { label: string; superclass: string; category: string; emoji: string }[];
   digest?: string;
-  /** 64x64 image blob of each item, by its 256x256 image blob (both in blobs/). */
-  image64?: Record<string, string>;
   licence: string;
 }
 
@@ -126,6 +126,18 @@ export function readManifest(dir: string): Manifest | undefined {
   } catch (e) {
     throw new DemoError(`${f}: unreadable (${(e as Error).message})`);
   }
+}
+
+/** The 64x64 image (blob ref) of every item, by its 256x256 image blob ref. */
+export function readImage64(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const f = path.join(dir, IMAGE64_FILE);
+  if (!fs.existsSync(f)) return out;
+  for (const line of fs.readFileSync(f, 'utf8').split('\n')) {
+    const [a, b] = line.split('\t');
+    if (a && b && /^[0-9a-f]{64}$/.test(b)) out.set(a, b);
+  }
+  return out;
 }
 
 function writeManifest(dir: string, m: Manifest): void {
@@ -268,42 +280,39 @@ async function workerMaker(config: DemoConfig, count: number): Promise<Maker> {
   };
 }
 
-interface ItemRecord {
-  split: string;
-  captions: string[];
-  labels: string[];
-  durationS?: number;
-}
-
-function stats(xs: number[]): Stats {
+function stats(xs: ArrayLike<number>): Stats {
   if (xs.length === 0) return { min: 0, max: 0, mean: 0, median: 0 };
-  const s = xs.slice().sort((a, b) => a - b);
+  const s = Float64Array.from(xs).sort();
   const r = (v: number) => Math.round(v * 100) / 100;
   return { min: r(s[0]), max: r(s[s.length - 1]), mean: r(s.reduce((a, b) => a + b, 0) / s.length), median: r(s[Math.floor(s.length / 2)]) };
 }
 
-function summarise(records: ItemRecord[]): DemoSummary {
-  const splits: { [k: string]: number } = {};
-  const hist = new Map<string, number>();
-  const words: number[] = [];
-  const durs: number[] = [];
-  let objects = 0;
-  let captions = 0;
-  for (const r of records) {
-    splits[r.split] = (splits[r.split] ?? 0) + 1;
-    for (const l of r.labels) hist.set(l, (hist.get(l) ?? 0) + 1);
-    objects += r.labels.length;
-    for (const c of r.captions) words.push(c.split(/\s+/).filter(Boolean).length);
-    captions += r.captions.length;
-    if (r.durationS !== undefined) durs.push(r.durationS);
+/** Running summary: counts and per-caption/per-item numbers only, so a million items stay small. */
+class Summary {
+  private readonly splits: { [k: string]: number } = {};
+  private readonly hist = new Map<string, number>();
+  private readonly words: number[] = [];
+  private readonly durs: number[] = [];
+  private objects = 0;
+  private items = 0;
+
+  add(split: string, captions: string[], labels: string[], durationS: number | undefined): void {
+    this.items++;
+    this.splits[split] = (this.splits[split] ?? 0) + 1;
+    for (const l of labels) this.hist.set(l, (this.hist.get(l) ?? 0) + 1);
+    this.objects += labels.length;
+    for (const c of captions) this.words.push(c.split(/\s+/).filter(Boolean).length);
+    if (durationS !== undefined) this.durs.push(durationS);
   }
-  const classHistogram = [...hist.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
-  const audio = stats(durs);
-  return {
-    splits, classes: hist.size, objects, classHistogram, captionWords: stats(words),
-    captionsPerItem: records.length ? Math.round((captions / records.length) * 100) / 100 : 0,
-    audioSeconds: { ...audio, total: Math.round(durs.reduce((a, b) => a + b, 0) * 10) / 10 },
-  };
+
+  result(): DemoSummary {
+    const classHistogram = [...this.hist.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+    return {
+      splits: { ...this.splits }, classes: this.hist.size, objects: this.objects, classHistogram, captionWords: stats(this.words),
+      captionsPerItem: this.items ? Math.round((this.words.length / this.items) * 100) / 100 : 0,
+      audioSeconds: { ...stats(this.durs), total: Math.round(this.durs.reduce((a, b) => a + b, 0) * 10) / 10 },
+    };
+  }
 }
 
 /** Canonical digest record of an item read back from the store. */
@@ -395,26 +404,24 @@ export async function generateDemoDataset(dir: string, opts: DemoOptions): Promi
     store = DatasetStore.open(dir);
   }
   const manifest = readManifest(dir) as Manifest;
-  const digests: string[] = [];
-  const records: ItemRecord[] = [];
-  const image64 = new Map<string, string>();
+  // The digest: sha256 over "<item digest>\n" for every item in index order.
+  const hash = createHash('sha256');
+  let count = 0;
+  const summary = new Summary();
   try {
     // What an earlier run left: whole items, in index order.
-    const logFile = path.join(dir, IMAGE64_LOG);
-    const logged = new Map<string, string>();
-    if (fs.existsSync(logFile)) {
-      for (const line of fs.readFileSync(logFile, 'utf8').split('\n')) {
-        const [a, b] = line.split('\t');
-        if (a && b && /^[0-9a-f]{64}$/.test(b)) logged.set(a, b);
-      }
-    }
+    const logFile = path.join(dir, IMAGE64_FILE);
+    const logged = readImage64(dir);
+    // A kill during an append can leave half a line: end it, so the next line starts clean.
+    if (fs.existsSync(logFile) && !fs.readFileSync(logFile, 'utf8').endsWith('\n') && fs.statSync(logFile).size > 0) fs.appendFileSync(logFile, '\n');
     for (const it of store.iterateItems()) {
-      const index = digests.length;
+      const index = count;
       if (it.fileName !== itemFileName(index)) {
         throw new DemoError(`${dir}: item ${index} is ${JSON.stringify(it.fileName)}, expected ${itemFileName(index)}; the dataset was edited, regenerate it in a new folder`);
       }
-      digests.push(storedDigest(index, it));
-      records.push({ split: it.split, captions: it.captions.map((c) => c.text), labels: it.regions.map((r) => r.label), durationS: it.spoken[0]?.durationS });
+      hash.update(`${storedDigest(index, it)}\n`);
+      count++;
+      summary.add(it.split, it.captions.map((c) => c.text), it.regions.map((r) => r.label), it.spoken[0]?.durationS);
       let small = logged.get(it.image);
       if (!small || !store.blobs.has(small)) {
         // Committed just before a kill, before its 64px log line: rebuild it from the stored image.
@@ -422,9 +429,8 @@ export async function generateDemoDataset(dir: string, opts: DemoOptions): Promi
         small = store.putBlob(encodePng(downscaleRgb(new Uint8Array(data), IMAGE_SIZE, IMAGE_SIZE / SMALL_SIZE), SMALL_SIZE, SMALL_SIZE));
         fs.appendFileSync(logFile, `${it.image}\t${small}\n`);
       }
-      image64.set(it.image, small);
     }
-    const resumed = digests.length;
+    const resumed = count;
     if (resumed > config.size) throw new DemoError(`${dir} holds ${resumed} items, more than --size ${config.size}`);
     const alreadyComplete = manifest.status === 'complete' && resumed === config.size;
     let generated = 0;
@@ -466,7 +472,6 @@ export async function generateDemoDataset(dir: string, opts: DemoOptions): Promi
           for (const [k, it] of batch.entries()) {
             const image = images[k];
             const small = store.putBlob(it.png64);
-            image64.set(image.image, small);
             log += `${image.image}\t${small}\n`;
             prepared.push({
               image, fileName: it.fileName, split: it.split,
@@ -481,8 +486,9 @@ export async function generateDemoDataset(dir: string, opts: DemoOptions): Promi
           store.insertItems(prepared);
           fs.appendFileSync(logFile, log);
           for (const it of batch) {
-            digests.push(it.digest);
-            records.push({ split: it.split, captions: it.captions, labels: it.regions.map((r) => r.label), durationS: it.spoken?.durationS });
+            hash.update(`${it.digest}\n`);
+            count++;
+            summary.add(it.split, it.captions, it.regions.map((r) => r.label), it.spoken?.durationS);
           }
           generated += batch.length;
           const secs = (performance.now() - tGen) / 1000;
@@ -494,16 +500,16 @@ export async function generateDemoDataset(dir: string, opts: DemoOptions): Promi
         maker = undefined;
       }
     }
-    const digest = sha256(digests.join('\n'));
+    const digest = hash.digest('hex');
     if (!alreadyComplete) {
-      writeManifest(dir, { ...manifest, status: 'complete', digest, image64: Object.fromEntries(image64) });
+      writeManifest(dir, { ...manifest, status: 'complete', digest });
       store.rename(name);
     } else if (manifest.digest !== digest) {
       throw new DemoError(`${dir}: stored items do not match the recorded digest (${manifest.digest?.slice(0, 12)} vs ${digest.slice(0, 12)}); the dataset was modified`);
     }
     return {
-      dir, items: digests.length, digest, resumed, generated, seconds: (performance.now() - t0) / 1000,
-      summary: summarise(records), alreadyComplete,
+      dir, items: count, digest, resumed, generated, seconds: (performance.now() - t0) / 1000,
+      summary: summary.result(), alreadyComplete,
     };
   } finally {
     await maker?.close();

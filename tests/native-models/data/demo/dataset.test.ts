@@ -6,7 +6,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadCatalog, plural } from '../../../../native-models/data/demo/catalog';
-import { createDemoDataset, DemoError, generateDemoDataset, readManifest, type DemoResult } from '../../../../native-models/data/demo/create';
+import { createDemoDataset, DemoError, generateDemoDataset, readImage64, readManifest, type DemoResult } from '../../../../native-models/data/demo/create';
 import { SpeechError } from '../../../../native-models/data/demo/speech';
 import { DatasetStore, Library, type Item } from '../../../../native-models/data/store';
 
@@ -55,11 +55,11 @@ describe('EmojiScenes (tiny)', () => {
   }, 60_000);
 
   test('images are 256x256 PNG with a 64x64 downscale; boxes lie inside the image', async () => {
-    const m = readManifest(path.join(tmp, 'a'));
+    const image64 = readImage64(path.join(tmp, 'a'));
     const store = DatasetStore.open(path.join(tmp, 'a'));
     for (const it of items) {
       expect([it.width, it.height]).toEqual([256, 256]);
-      const small = await sharp(store.getBlob(m?.image64?.[it.image] as string)).metadata();
+      const small = await sharp(store.getBlob(image64.get(it.image) as string)).metadata();
       expect([small.format, small.width, small.height]).toEqual(['png', 64, 64]);
       expect(it.regions.length).toBeGreaterThanOrEqual(1);
       expect(it.regions.length).toBeLessThanOrEqual(4);
