@@ -24,7 +24,16 @@ class Pb {
     }
   }
   private varintRaw(v: number | bigint): void {
-    let x = BigInt.asUintN(64, BigInt(v));
+    if (typeof v === 'number' && v >= 0 && Number.isSafeInteger(v)) {
+      let y = v;
+      while (y >= 0x80) {
+        this.scratch.push((y % 0x80) | 0x80);
+        y = Math.floor(y / 0x80);
+      }
+      this.scratch.push(y);
+      return;
+    }
+    let x = BigInt.asUintN(64, BigInt(v)); // negative int64: ten-byte two's complement
     if (x < 0x80n) { this.scratch.push(Number(x)); return; }
     while (x >= 0x80n) {
       this.scratch.push(Number((x & 0x7fn) | 0x80n));

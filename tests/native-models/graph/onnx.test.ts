@@ -68,6 +68,13 @@ describe('inference graphs', () => {
     expect([...s.session.inputNames].sort()).toEqual(['param:frozen', 'unused', 'x']);
   });
 
+  it('encodes negative integer attributes (two\'s complement varints) that onnxruntime reads back', async () => {
+    const g = buildGraph((b) => ({ y: b.softmax(b.input('x', 'float32', [2, 3]), 1) }));
+    const neg = { ...g, nodes: [{ ...g.nodes[0], attrs: { axis: -1 } }] } as typeof g; // plain data, written by hand
+    const out = await (await load(toOnnx(neg).model)).run({ x: { dtype: 'float32', shape: [2, 3], data: [0, 0, 0, 1, 2, 3] } });
+    expect(out.y.data.slice(0, 3).map((v) => +v.toFixed(4))).toEqual([0.3333, 0.3333, 0.3333]);
+  });
+
   it('refuses a model whose param values are missing or mis-sized', () => {
     expect(() => toOnnx(graph, { params: { kind: 'initializers', values: new Map() } })).toThrow("no value for param 'enc.attn.qkv.weight'");
     const bad = new Map(values);
