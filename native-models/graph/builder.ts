@@ -308,7 +308,10 @@ export class GraphBuilder {
   }
 
   // ---- composed stochastic ops
-  /** Inverted dropout with the graph's seeded RNG: y = x*[u >= p]/(1-p). Identity when p = 0. */
+  /**
+   * Inverted dropout with the graph's seeded RNG: y = x*[u >= p]/(1-p). Identity when p = 0 — build inference
+   * graphs with p = 0 (they then have no `seed` input).
+   */
   dropout(x: Value, p: number): Value {
     if (p <= 0) return x;
     const keep = this.greater(this.randomUniform(x.shape), this.scalar(p, 'float32'));

@@ -69,6 +69,34 @@ describe('in-graph AdamW training', () => {
     expect(Date.now() - t0).toBeLessThan(20_000);
   });
 
+  it('a tiny conv net (conv, group norm, max-pool, upsample, transposed conv) learns stripes vs. bars', async () => {
+    const N = 8;
+    const imgs: number[] = [];
+    const labels: number[] = [];
+    for (let i = 0; i < N; i++) {
+      const vertical = i % 2;
+      const phase = i >> 1;
+      for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) imgs.push(((vertical ? x : y) + phase) % 4 < 2 ? 1 : -1);
+      labels.push(vertical);
+    }
+    const tg = buildTrainingGraph((b) => {
+      const x = b.input('img', 'float32', [N, 1, 8, 8]);
+      const t = b.input('label', 'int64', [N]);
+      let h = b.relu(nn.groupNorm(b, nn.conv(b, x, 'c1', 4, 3, { padding: 1 }), 'gn', 2));
+      h = b.maxPool(h, [2, 2]); // [N,4,4,4]
+      h = b.relu(nn.convTranspose(b, b.upsample(h, [2, 2]), 't1', 4, 2, { stride: 2 })); // [N,4,16,16]
+      h = b.averagePool(h, [4, 4]); // [N,4,4,4]
+      const logits = nn.linear(b, b.reshape(h, [N, 64]), 'fc', 2);
+      return { loss: nn.crossEntropy(b, logits, t) };
+    }, { weightDecay: 0 });
+    const { losses } = await train(tg, {
+      img: { dtype: 'float32', shape: [N, 1, 8, 8], data: imgs },
+      label: { dtype: 'int64', shape: [N], data: labels },
+    }, 60, 1e-2);
+    expect(losses[0]).toBeGreaterThan(0.4);
+    expect(losses[losses.length - 1]).toBeLessThan(0.05);
+  });
+
   it('one AdamW step equals a reference implementation (bias correction, decoupled decay, clipping)', async () => {
     const tg = buildTrainingGraph((b) => {
       const x = b.input('x', 'float32', [3, 2]);
