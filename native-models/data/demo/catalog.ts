@@ -131,7 +131,8 @@ export function resolveClasses(specs: readonly string[], catalog: readonly Emoji
   for (const raw of specs) {
     const s = raw.trim().toLowerCase().replace(/_/g, ' ');
     if (!s) continue;
-    const hit = catalog.find((c) => c.label === s) ?? catalog.find((c) => c.char === raw.trim())
+    const bare = raw.trim().replace(/\ufe0f/g, '');
+    const hit = catalog.find((c) => c.label === s) ?? catalog.find((c) => c.char.replace(/\ufe0f/g, '') === bare)
       ?? catalog.find((c) => c.unified.toLowerCase() === s) ?? catalog.find((c) => c.names.includes(s));
     if (!hit) unknown.push(raw);
     else if (!out.includes(hit)) out.push(hit);

@@ -112,6 +112,11 @@ interface Manifest {
   licence: string;
 }
 
+/** A worker thread could not start (e.g. a bundled build without worker.js): generation falls back to this thread. */
+class WorkerStartError extends Error {
+  override readonly name = 'WorkerStartError';
+}
+
 /** Error for bad options or an unusable output folder (the CLI prints the message alone). */
 export class DemoError extends Error {
   override readonly name = 'DemoError';
@@ -231,13 +236,22 @@ async function workerMaker(config: DemoConfig, count: number): Promise<Maker> {
   };
   const ready: Promise<void>[] = [];
   for (let k = 0; k < count; k++) {
-    const w = spawnWorker();
+    let w: Worker;
+    try {
+      w = spawnWorker();
+    } catch (e) {
+      await Promise.all(workers.map((x) => x.w.terminate()));
+      throw new WorkerStartError(`demo worker could not start: ${(e as Error).message}`);
+    }
     const entry = { w, queue: new Map<number, Pending>() };
     workers.push(entry);
     ready.push(new Promise<void>((resolve, reject) => {
+      let started = false; // set on 'ready': an 'error' event before it means the worker could not load
       w.on('message', (m: { ready?: boolean; item?: GeneratedItem; fatal?: string; index?: number }) => {
-        if (m.ready) resolve();
-        else if (m.item) {
+        if (m.ready) {
+          started = true;
+          resolve();
+        } else if (m.item) {
           const p = entry.queue.get(m.item.index);
           entry.queue.delete(m.item.index);
           p?.resolve(m.item);
@@ -248,8 +262,9 @@ async function workerMaker(config: DemoConfig, count: number): Promise<Maker> {
         }
       });
       w.on('error', (e) => {
-        reject(e);
-        fail(e);
+        const err = started ? e : new WorkerStartError(`demo worker could not start: ${e.message}`);
+        reject(err);
+        fail(err);
       });
       w.on('exit', (code) => {
         if (code !== 0) fail(new Error(`demo worker exited with code ${code}`));
@@ -375,7 +390,15 @@ export async function generateDemoDataset(dir: string, opts: DemoOptions): Promi
   const catalog = loadCatalog();
   const plan = makePlan(config);
   const nWorkers = opts.workers ?? Math.min(8, Math.max(1, os.availableParallelism()));
-  const startMaker = () => (nWorkers > 0 ? workerMaker(config, nWorkers) : localMaker(config));
+  const startMaker = async (): Promise<Maker> => {
+    if (nWorkers === 0) return localMaker(config);
+    try {
+      return await workerMaker(config, nWorkers);
+    } catch (e) {
+      if (!(e instanceof WorkerStartError)) throw e;
+      return localMaker(config);
+    }
+  };
   let store: DatasetStore;
   let maker: Maker | undefined;
   const cancelled = () => new DemoError('cancelled');
