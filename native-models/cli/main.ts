@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { demoDataCommand } from './demo-data';
 import { demoGridCommand } from './demo-grid';
 import { detectCommand } from './detect';
+import { dvaeCommand } from './dvae';
 import { encodeAudioCommand } from './encode-audio';
 
 export interface Command {
@@ -22,6 +23,7 @@ export const COMMANDS: Record<string, Command> = {
   'demo-data': demoDataCommand,
   'demo-grid': demoGridCommand,
   detect: detectCommand,
+  dvae: dvaeCommand,
   'encode-audio': encodeAudioCommand,
 };
 

@@ -1,0 +1,218 @@
+// The image tokenizer (OPT's image decoder, stage 1): a VQ-VAE that maps a 64x64 RGB image to an 8x8 grid of
+// codebook ids and back. One file for the model: config, encoder, decoder, the vector quantiser with its EMA
+// codebook and dead-code restarts (computed in the training graph as extra carried outputs), and the two
+// exported inference graphs `encode` and `decode`. Why VQ-VAE and not DALL-E's Gumbel dVAE: see README.md.
+import { GraphBuilder, buildTrainingGraph, type TrainingGraph, type Value } from '../graph/index';
+
+/** Model size and quantiser settings; stored in the package's component config. */
+export interface DvaeConfig {
+  /** Input side in pixels (square RGB). */
+  imageSize: number;
+  /** Code grid side (imageSize / 2^stages). */
+  grid: number;
+  /** Codebook entries. */
+  codebookSize: number;
+  /** Width of a code vector (low-dimensional lookup keeps codes in use). */
+  codeDim: number;
+  /** Channels after each stride-2 stage, from full resolution down (3 stages: 64 -> 32 -> 16 -> 8). */
+  channels: number[];
+  /** Residual blocks at the code resolution, in the encoder and again in the decoder. */
+  resBlocks: number;
+  /** Commitment loss weight (VQ-VAE's beta). */
+  beta: number;
+  /** EMA decay of codebook statistics. */
+  decay: number;
+  /** A code whose EMA count (uses per batch) falls below this is restarted at a random encoder output. */
+  deadThreshold: number;
+}
+
+/** The default: 1024 codes on an 8x8 grid of a 64x64 image, sized for a CPU budget. */
+export const DEFAULT_CONFIG: DvaeConfig = {
+  imageSize: 64, grid: 8, codebookSize: 1024, codeDim: 32, channels: [64, 96, 128], resBlocks: 2,
+  beta: 0.25, decay: 0.99, deadThreshold: 0.03,
+};
+
+/** A few-second config for tests: same structure, tiny widths. */
+export const TINY_CONFIG: DvaeConfig = {
+  imageSize: 64, grid: 8, codebookSize: 32, codeDim: 16, channels: [16, 24, 32], resBlocks: 1,
+  beta: 0.25, decay: 0.9, deadThreshold: 0.05,
+};
+
+/** Pixels are fed as (rgb/255 - 0.5): centred, and the decoder's output + 0.5 is the image. */
+export const PIXEL_OFFSET = 0.5;
+
+/** Checks a config's internal consistency, naming what is wrong. */
+export function checkConfig(c: DvaeConfig): DvaeConfig {
+  const stages = c.channels.length;
+  if (c.imageSize !== c.grid * 2 ** stages) {
+    throw new Error(`dvae config: imageSize ${c.imageSize} must be grid ${c.grid} * 2^${stages} (one stride-2 stage per channels entry)`);
+  }
+  if (!(Number.isInteger(c.codebookSize) && c.codebookSize >= 2)) throw new Error(`dvae config: codebookSize must be an integer >= 2, got ${c.codebookSize}`);
+  if (!(c.decay > 0 && c.decay < 1)) throw new Error(`dvae config: decay must be in (0,1), got ${c.decay}`);
+  return c;
+}
+
+const he = (fanIn: number, gain = 1) => ({ init: { kind: 'normal' as const, std: gain * Math.sqrt(2 / fanIn) } });
+
+/** k x k convolution (stride s, 'same'-style padding for stride 1, halving for stride 2 with k=4). */
+function conv(b: GraphBuilder, x: Value, name: string, out: number, k: number, stride = 1, gain = 1): Value {
+  const cin = x.shape[1];
+  return b.scope(name, () => {
+    const w = b.param('weight', [out, cin, k, k], he(cin * k * k, gain));
+    const bias = b.param('bias', [out]);
+    const p = stride === 1 ? (k - 1) / 2 : (k - stride) / 2;
+    return b.conv(x, w, bias, { strides: [stride, stride], pads: [p, p, p, p] });
+  });
+}
+
+/** 4x4 stride-2 transposed convolution: doubles the spatial size. */
+function upconv(b: GraphBuilder, x: Value, name: string, out: number): Value {
+  const cin = x.shape[1];
+  return b.scope(name, () => {
+    const w = b.param('weight', [cin, out, 4, 4], he(cin * 4, 1));
+    const bias = b.param('bias', [out]);
+    return b.convTranspose(x, w, bias, { strides: [2, 2], pads: [1, 1, 1, 1] });
+  });
+}
+
+/** x + conv1x1(relu(conv3x3(relu(x)))); the last conv starts small so each block begins near identity. */
+function resBlock(b: GraphBuilder, x: Value, name: string): Value {
+  const c = x.shape[1];
+  return b.scope(name, () => {
+    const h = conv(b, b.relu(x), 'conv1', c, 3);
+    return b.add(x, conv(b, b.relu(h), 'conv2', c, 1, 1, 0.1));
+  });
+}
+
+/** Encoder: image [B,3,S,S] (centred) -> pre-quantisation vectors [B,D,G,G]. */
+export function encoder(b: GraphBuilder, x: Value, c: DvaeConfig): Value {
+  return b.scope('enc', () => {
+    let h = x;
+    c.channels.forEach((ch, i) => {
+      h = conv(b, i === 0 ? h : b.relu(h), `down${i}`, ch, 4, 2);
+    });
+    for (let i = 0; i < c.resBlocks; i++) h = resBlock(b, h, `res${i}`);
+    return conv(b, b.relu(h), 'proj', c.codeDim, 1);
+  });
+}
+
+/** Decoder: code vectors [B,D,G,G] -> image [B,3,S,S] (centred, unclamped). */
+export function decoder(b: GraphBuilder, z: Value, c: DvaeConfig): Value {
+  return b.scope('dec', () => {
+    const top = c.channels[c.channels.length - 1];
+    let h = conv(b, z, 'proj', top, 1);
+    for (let i = 0; i < c.resBlocks; i++) h = resBlock(b, h, `res${i}`);
+    for (let i = c.channels.length - 1; i >= 1; i--) h = upconv(b, b.relu(h), `up${i}`, c.channels[i - 1]);
+    return upconv(b, b.relu(h), 'up0', 3);
+  });
+}
+
+/** The codebook: entries [K,D], not trained by AdamW (the training graph updates it by EMA). */
+function codebookParam(b: GraphBuilder, c: DvaeConfig): Value {
+  return b.param('vq.codebook', [c.codebookSize, c.codeDim], { init: { kind: 'normal', std: 1 }, trainable: false });
+}
+
+/** Nearest codebook entry of each row of z [N,D]: ids [N] int64 (argmin of squared distance). */
+function nearest(b: GraphBuilder, z: Value, codebook: Value): Value {
+  // |z - e|^2 = |z|^2 - 2 z.e + |e|^2; |z|^2 is the same for every e, so argmin needs only the last two terms.
+  const dots = b.gemm(z, codebook, undefined, { transB: true }); // [N,K]
+  const e2 = b.reshape(b.reduceSumSquare(codebook, [1]), [1, codebook.shape[0]]);
+  return b.argmax(b.sub(b.mul(dots, 2), e2), -1);
+}
+
+/** [B,D,G,G] <-> [B*G*G, D] (row-major grid order: id index = y*G + x). */
+function toRows(b: GraphBuilder, z: Value): Value {
+  const [n, d, g] = z.shape;
+  return b.reshape(b.transpose(z, [0, 2, 3, 1]), [n * g * g, d]);
+}
+function fromRows(b: GraphBuilder, rows: Value, n: number, g: number): Value {
+  const d = rows.shape[1];
+  return b.transpose(b.reshape(rows, [n, g, g, d]), [0, 3, 1, 2]);
+}
+
+/** Names of the codebook tensors the training graph updates itself (outside AdamW): input -> output. */
+export const VQ_STATE = {
+  'vq.codebook': 'vq_new:codebook',
+  'vq.ema_count': 'vq_new:ema_count',
+  'vq.ema_sum': 'vq_new:ema_sum',
+} as const;
+
+/**
+ * The training graph for batches of `batch` images: x [B,3,S,S] f32 centred pixels. Loss = MSE(recon, x) +
+ * beta * |z_e - sg(z_q)|^2, straight-through gradients to the encoder. The same graph also outputs the
+ * codebook's EMA update (k-means step: count' = d*count + (1-d)*n_k, sum' = d*sum + (1-d)*sum_k z,
+ * codebook' = sum'/count') and restarts every code whose count fell under deadThreshold at a random encoder
+ * output of this batch — as outputs `vq_new:*`, which the trainer carries like parameters.
+ */
+export function trainingGraph(c: DvaeConfig, batch: number): TrainingGraph {
+  checkConfig(c);
+  return buildTrainingGraph((b) => {
+    const x = b.input('image', 'float32', [batch, 3, c.imageSize, c.imageSize]);
+    const ze = encoder(b, x, c);
+    const rows = toRows(b, ze); // [N,D]
+    const n = rows.shape[0];
+    const codebook = codebookParam(b, c);
+    // EMA statistics: per-code counts (uses per batch) and sums of the vectors assigned to each code.
+    const count = b.param('vq.ema_count', [c.codebookSize], { init: { kind: 'ones' }, trainable: false });
+    const sum = b.param('vq.ema_sum', [c.codebookSize, c.codeDim], { init: { kind: 'zeros' }, trainable: false });
+    const ids = nearest(b, b.stopGradient(rows), codebook);
+    const zq = b.gather(codebook, ids, 0); // [N,D]
+    const commit = b.reduceMean(b.mul(b.sub(rows, zq), b.sub(rows, zq)));
+    const zst = b.straightThrough(rows, zq);
+    const recon = decoder(b, fromRows(b, zst, batch, c.grid), c);
+    const diff = b.sub(recon, x);
+    const mse = b.reduceMean(b.mul(diff, diff));
+    const loss = b.add(mse, b.mul(commit, c.beta));
+
+    // EMA codebook update and dead-code restarts (no gradients: integer ids and stopped vectors only).
+    const K = c.codebookSize;
+    const range = b.constant(Array.from({ length: K }, (_, i) => i), [1, K], 'int64');
+    const onehot = b.cast(b.equal(b.reshape(ids, [n, 1]), range), 'float32'); // [N,K]
+    const nk = b.reduceSum(onehot, [0]); // [K]
+    const zs = b.stopGradient(rows);
+    const sk = b.gemm(onehot, zs, undefined, { transA: true }); // [K,D]
+    const d = c.decay;
+    const count2 = b.add(b.mul(count, d), b.mul(nk, 1 - d));
+    const sum2 = b.add(b.mul(sum, d), b.mul(sk, 1 - d));
+    const cb2 = b.div(sum2, b.reshape(b.add(count2, 1e-6), [K, 1]));
+    const dead = b.less(count2, b.scalar(c.deadThreshold)); // [K]
+    const pick = b.cast(b.mul(b.randomUniform([K]), n - 1e-3), 'int64');
+    const fresh = b.gather(zs, pick, 0); // [K,D]
+    const deadCol = b.reshape(dead, [K, 1]);
+    // A restarted code gets a count of 3x the threshold: ~ln(3)/(1-decay) steps to be chosen before it restarts again.
+    const restartCount = 3 * c.deadThreshold;
+    b.output(VQ_STATE['vq.codebook'], b.where(deadCol, fresh, cb2));
+    b.output(VQ_STATE['vq.ema_sum'], b.where(deadCol, b.mul(fresh, restartCount), sum2));
+    b.output(VQ_STATE['vq.ema_count'], b.where(dead, restartCount, count2));
+
+    // Batch usage: perplexity of the code histogram, and how many codes were restarted.
+    const p = b.div(nk, n);
+    const perplexity = b.exp(b.neg(b.reduceSum(b.mul(p, b.log(b.add(p, 1e-10))))));
+    return {
+      loss,
+      metrics: { mse, commit, perplexity, restarted: b.reduceSum(b.cast(dead, 'float32')) },
+    };
+  }, { weightDecay: 0, clipNorm: 1 });
+}
+
+/** Inference graph `encode`: image f32 [B,3,S,S] in [0,1] -> code ids [B,G,G] int64. */
+export function encodeGraph(c: DvaeConfig, batch: number): GraphBuilder {
+  const b = new GraphBuilder();
+  const x = b.input('image', 'float32', [batch, 3, c.imageSize, c.imageSize]);
+  const ze = encoder(b, b.sub(x, PIXEL_OFFSET), c);
+  const codebook = codebookParam(b, c);
+  const ids = nearest(b, toRows(b, ze), codebook);
+  b.output('codes', b.reshape(ids, [batch, c.grid, c.grid]));
+  return b;
+}
+
+/** Inference graph `decode`: ids [B,G,G] int64 -> image f32 [B,3,S,S] clamped to [0,1]. */
+export function decodeGraph(c: DvaeConfig, batch: number): GraphBuilder {
+  const b = new GraphBuilder();
+  const ids = b.input('codes', 'int64', [batch, c.grid, c.grid]);
+  const codebook = codebookParam(b, c);
+  const zq = b.gather(codebook, b.reshape(ids, [batch * c.grid * c.grid]), 0);
+  const recon = decoder(b, fromRows(b, zq, batch, c.grid), c);
+  b.output('image', b.min(b.max(b.add(recon, PIXEL_OFFSET), 0), 1));
+  return b;
+}

@@ -1,0 +1,112 @@
+// Trains the dVAE (image tokenizer) on a dataset's train split and writes it into a model package.
+//   npm run train:dvae -- --data /work/data/emojiscenes --out out/dvae-run --steps 4000
+// Re-running the same command resumes from the run folder's latest checkpoint. See native-models/dvae/README.md.
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { DEFAULT_CONFIG, TINY_CONFIG, type DvaeConfig } from '../native-models/dvae/model';
+import { loadSplit } from '../native-models/dvae/data';
+import { trainDvae, evalPsnr } from '../native-models/dvae/train';
+import { exportOnnx, inferenceWeights, writeDvaeComponent } from '../native-models/dvae/codec';
+import { defaultPackageDir } from '../native-models/packages/format';
+
+const USAGE = `Usage: npm run train:dvae -- --data DIR --out RUN_DIR --steps N [options]
+  --data DIR            dataset folder (its "train" split is used; "val" for progress figures)
+  --out DIR             run folder: checkpoints, cached 64x64 pixels; resumes from it when it has a checkpoint
+  --steps N             total optimizer steps (default 2000)
+  --batch N             images per step (default 32)
+  --lr X                peak learning rate, cosine decay (default 2e-3)
+  --codebook K          codebook entries (default 1024)
+  --tiny                the tiny test config (fast smoke run)
+  --max-images N        the first N training images (default 6000: the CPU budget sees each ~10 times)
+  --threads N           ORT threads (default 1: the machine is shared)
+  --eval-every N        validation PSNR every N steps (default 500; 0 = never)
+  --package DIR         model package to write the component into (default: the shipped default package)
+  --no-export           train only
+  --seed S              init and data-order seed (default 0)`;
+
+const { values: a } = parseArgs({
+  options: {
+    data: { type: 'string' }, out: { type: 'string' }, steps: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' },
+    codebook: { type: 'string' }, tiny: { type: 'boolean' }, 'max-images': { type: 'string' }, threads: { type: 'string' },
+    'eval-every': { type: 'string' }, package: { type: 'string' }, 'no-export': { type: 'boolean' }, seed: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+  strict: true,
+});
+if (a.help || !a.data || !a.out) {
+  console.log(USAGE);
+  process.exit(a.help ? 0 : 2);
+}
+const num = (v: string | undefined, name: string, dflt: number): number => {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) {
+    console.error(`--${name} must be a non-negative number, got "${v}"`);
+    process.exit(2);
+  }
+  return n;
+};
+
+const base = a.tiny ? TINY_CONFIG : DEFAULT_CONFIG;
+const config: DvaeConfig = { ...base, codebookSize: num(a.codebook, 'codebook', base.codebookSize) };
+const steps = num(a.steps, 'steps', 2000);
+const batch = num(a.batch, 'batch', 32);
+const lr = num(a.lr, 'lr', 2e-3);
+const threads = num(a.threads, 'threads', 1);
+const seed = num(a.seed, 'seed', 0);
+const data = resolve(a.data);
+const out = resolve(a.out);
+const pkg = resolve(a.package ?? defaultPackageDir());
+const maxImages = num(a['max-images'], 'max-images', 6000);
+
+const t0 = performance.now();
+const log = (s: string) => console.log(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(5)}s] ${s}`);
+const trainSet = await loadSplit(data, 'train', { limit: maxImages, cache: `${out}/pixels-train-${maxImages}.u8`, onProgress: (d, n) => log(`decoded ${d}/${n} train images`) });
+const val = await loadSplit(data, 'val', { limit: 256, cache: `${out}/pixels-val-256.u8` }).catch((e: Error) => {
+  log(`no validation images (${e.message}); training without progress PSNR`);
+  return undefined;
+});
+log(`train images ${trainSet.count}, val ${val?.count ?? 0}; config ${JSON.stringify(config)}; steps ${steps}, batch ${batch}, lr ${lr}`);
+
+// Ctrl-C / SIGTERM: stop after the current step, checkpoint, and still export what was trained.
+const stop = new AbortController();
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    log(`${sig}: stopping after this step (checkpoint, then export)`);
+    stop.abort();
+  });
+}
+const res = await trainDvae({
+  config, train: trainSet, val, steps, batch, lr, out, seed, threads, signal: stop.signal,
+  evalEvery: num(a['eval-every'], 'eval-every', 500), checkpointEvery: 250,
+  onProgress: (p) => {
+    if (p.step % 25 !== 0 && p.step !== steps) return;
+    const m = p.metrics;
+    const psnr = 10 * Math.log10(1 / m['metric:mse']);
+    log(`step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(5)} psnr~${psnr.toFixed(2)} commit ${m['metric:commit'].toFixed(5)} ` +
+      `perplexity ${m['metric:perplexity'].toFixed(0)} restarted ${m['metric:restarted']} lr ${p.lr.toExponential(2)} ` +
+      `${p.meanStepMs.toFixed(0)} ms/step eta ${(p.etaSeconds / 60).toFixed(1)} min`);
+  },
+  onEval: (step, m) => log(`step ${step}: val psnr ${m.val_psnr.toFixed(2)} dB`),
+});
+log(`trained to step ${res.step}${res.cancelled ? ' (cancelled)' : ''}; checkpoint ${res.checkpoint ?? '-'}`);
+
+if (!a['no-export']) {
+  const weights = inferenceWeights(res.params);
+  // fp16 storage halves the package when it costs (almost) nothing: compare on the validation images.
+  let storage: 'float16' | 'float32' = 'float16';
+  if (val) {
+    const p32 = await evalPsnr(config, weights, val, { storage: 'float32', threads });
+    const p16 = await evalPsnr(config, weights, val, { storage: 'float16', threads });
+    storage = p32 - p16 < 0.05 ? 'float16' : 'float32';
+    log(`val psnr fp32 ${p32.toFixed(3)} dB, fp16 ${p16.toFixed(3)} dB -> ${storage} storage`);
+  }
+  writeDvaeComponent(pkg, config, exportOnnx(config, weights, { batch: 1, storage }), {
+    batch: 1, storage,
+    training: {
+      command: `npm run train:dvae -- --data ${a.data} --out ${a.out} --steps ${steps}${a.tiny ? ' --tiny' : ''}`,
+      dataset: data, steps: res.step, batch, lr, seed, trainImages: trainSet.count,
+    },
+  });
+  log(`wrote component "dvae" (encode.onnx, decode.onnx) into ${pkg}`);
+}
