@@ -238,9 +238,12 @@ export class GraphBuilder {
   split(x: Value, axis: number, sizes: readonly number[]): Value[] {
     return this.apply('Split', [x], { axis: normAxis(axis, x.shape.length), sizes: [...sizes] });
   }
-  /** x[starts:ends] along axes (step 1). */
-  slice(x: Value, axes: readonly number[], starts: readonly number[], ends: readonly number[]): Value {
-    return this.one('Slice', [x], { axes: axes.map((a) => normAxis(a, x.shape.length)), starts: [...starts], ends: [...ends] });
+  /** x[start:end:step] along each of axes (0 <= start < end <= dim; steps default to 1). */
+  slice(x: Value, axes: readonly number[], starts: readonly number[], ends: readonly number[], steps?: readonly number[]): Value {
+    return this.one('Slice', [x], {
+      axes: axes.map((a) => normAxis(a, x.shape.length)), starts: [...starts], ends: [...ends],
+      ...(steps && steps.some((k) => k !== 1) ? { steps: [...steps] } : {}),
+    });
   }
   /** Zero padding; pads is ONNX's [begin_0.., end_0..]. */
   pad(x: Value, pads: readonly number[]): Value {

@@ -23,7 +23,7 @@ export interface OpAttrs {
   Transpose: { perm: number[] };
   Concat: { axis: number };
   Split: { axis: number; sizes: number[] };
-  Slice: { axes: number[]; starts: number[]; ends: number[] };
+  Slice: { axes: number[]; starts: number[]; ends: number[]; steps?: number[] };
   Pad: { pads: number[] };
   Gather: { axis: number };
   GatherElements: { axis: number };
@@ -469,22 +469,35 @@ export const rules: { [K in OpName]: OpRule<K> } = {
       const shape = [...ins[0].shape];
       a.axes.forEach((ax0, j) => {
         const ax = normAxis(ax0, shape.length);
-        const [s, e] = [a.starts[j], a.ends[j]];
+        const [s, e, k] = [a.starts[j], a.ends[j], a.steps?.[j] ?? 1];
         if (!(s >= 0 && e <= ins[0].shape[ax] && s < e)) throw new Error(`slice [${s}:${e}] is out of range for axis ${ax0} of ${fmtType(ins[0])}`);
-        shape[ax] = e - s;
+        if (!(Number.isInteger(k) && k >= 1)) throw new Error(`slice step ${k} must be a positive integer`);
+        shape[ax] = Math.ceil((e - s) / k);
       });
       return [{ dtype: ins[0].dtype, shape }];
     },
-    lower: (L, ins, outs, a) => L.node('Slice', [ins[0], L.ints(a.starts), L.ints(a.ends), L.ints(a.axes)], outs),
-    vjp: (b, { inputs: [x], attrs }, [g]) => { // dx = g padded back with zeros
+    lower: (L, ins, outs, a) => L.node('Slice', [ins[0], L.ints(a.starts), L.ints(a.ends), L.ints(a.axes),
+      ...(a.steps?.some((k) => k !== 1) ? [L.ints(a.steps)] : [])], outs),
+    // dx = g put back where it came from, zeros elsewhere. A step k first spreads g's L entries to every k-th
+    // place (reshape to [L,1], pad k-1 zeros, reshape to [L*k], keep e-s); then the window is zero-padded.
+    vjp: (b, { inputs: [x], attrs }, [g]) => {
       const r = x.shape.length;
       const pads = new Array<number>(2 * r).fill(0);
+      let d = g!;
       attrs.axes.forEach((ax0, j) => {
         const ax = normAxis(ax0, r);
+        const k = attrs.steps?.[j] ?? 1;
+        if (k > 1) {
+          const n = d.shape[ax];
+          const spread = new Array<number>(2 * (r + 1)).fill(0);
+          spread[r + 1 + ax + 1] = k - 1;
+          const wide = b.pad(b.reshape(d, [...d.shape.slice(0, ax), n, 1, ...d.shape.slice(ax + 1)]), spread);
+          d = b.slice(b.reshape(wide, d.shape.map((s, i) => (i === ax ? n * k : s))), [ax], [0], [attrs.ends[j] - attrs.starts[j]]);
+        }
         pads[ax] = attrs.starts[j];
         pads[r + ax] = x.shape[ax] - attrs.ends[j];
       });
-      return [b.pad(g!, pads)];
+      return [b.pad(d, pads)];
     },
   },
   Pad: {

@@ -72,7 +72,13 @@ const cases: { [K in OpName]: Entry } = {
   Transpose: { dtype: 'float64', build: (b, inp) => b.transpose(inp([2, 3, 4]), [2, 0, 1]) },
   Concat: { dtype: 'float64', build: (b, inp) => b.concat([inp([2, 1, 3]), inp([2, 2, 3]), inp([2, 1, 3])], 1) },
   Split: { dtype: 'float64', build: (b, inp) => { const p = b.split(inp([2, 4, 3]), 1, [1, 2, 1]); return [p[0], p[2]]; } }, // middle unused: zeros
-  Slice: { dtype: 'float64', build: (b, inp) => b.slice(inp([3, 5, 2]), [0, 1], [1, 1], [3, 4]) },
+  Slice: {
+    dtype: 'float64',
+    build: (b, inp) => {
+      const x = inp([3, 7, 2]);
+      return [b.slice(x, [0, 1], [1, 1], [3, 4]), b.slice(x, [1, 0], [1, 0], [7, 3], [2, 2]), b.slice(x, [1], [2], [7], [3])];
+    },
+  },
   Pad: { dtype: 'float64', build: (b, inp) => b.pad(inp([2, 3]), [1, 0, 2, 2]) },
   Gather: {
     dtype: 'float64',
