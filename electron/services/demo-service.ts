@@ -1,13 +1,15 @@
 // The studio's "create a small demo dataset" action (first start with an empty library): generates
 // EmojiScenes into the dataset service's library, reporting progress. Electron-free, like the other
-// services. Speech is added when the generator's eSpeak package is installed (development, `npm
-// start`); the packaged app does not ship it (GPL-3), so there the demo has no spoken captions.
+// services. It needs the emoji packages and, for speech, eSpeak (GPL-3): development dependencies
+// that build/electron-builder.yml leaves out of the packaged app. So the offer works from a
+// development checkout (`npm start`); a packaged app reports getDemoAvailability() false and the
+// UI should not offer it (unless the lead decides to ship the Apache-2.0 emoji images).
 //
 // Not yet in the electron/common contract: the UI owner can lift DemoService/DemoProgress there and
 // route it like DatasetService (additive).
 
 import type { Dataset, Event } from '../common';
-import { createDemoDataset, DemoError, type DemoResult } from '../../native-models/data/demo/create';
+import { createDemoDataset, demoAvailability, DemoError, type DemoResult } from '../../native-models/data/demo/create';
 import { DatasetError } from '../../native-models/data/store';
 import { Emitter } from './emitter';
 import type { LocalDatasetService } from './dataset-service';
@@ -32,6 +34,8 @@ export interface DemoProgress {
 }
 
 export interface DemoService {
+  /** Whether the demo can be made here (false in the packaged app, which ships neither the emoji images nor eSpeak). */
+  getDemoAvailability(): Promise<{ available: boolean; speech: boolean }>;
   /** Long: reports onDidChangeDemoProgress; resolves with the new (or already present) dataset. */
   createDemoDataset(request: DemoRequest): Promise<Dataset & { digest: string; spoken: boolean }>;
   /** Cancels a running demo job; its half-made dataset is removed. */
@@ -45,6 +49,10 @@ export class LocalDemoService implements DemoService {
   readonly onDidChangeDemoProgress = this.progressEmitter.event;
 
   constructor(private readonly datasets: LocalDatasetService) {}
+
+  async getDemoAvailability(): Promise<{ available: boolean; speech: boolean }> {
+    return demoAvailability();
+  }
 
   async createDemoDataset(request: DemoRequest): Promise<Dataset & { digest: string; spoken: boolean }> {
     const { jobId } = request;

@@ -52,14 +52,34 @@ function charOf(unified: string): string {
 const words = (s: string) => s.replace(/_/g, ' ').trim().toLowerCase();
 const plainPhrase = (s: string) => /^[a-z][a-z '-]*[a-z]$/.test(s) && s.length <= 40;
 
+/** True when the emoji packages the catalog is made from are installed (not in the packaged app). */
+export function catalogAvailable(): boolean {
+  try {
+    const require = createRequire(import.meta.url);
+    require.resolve('emoji-datasource-google/emoji.json');
+    require.resolve('emojilib');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Loads the catalog (once per process), sorted by the emoji's sort order. */
 export function loadCatalog(): EmojiClass[] {
   if (cached) return cached;
   const require = createRequire(import.meta.url);
-  const emojiJson = require.resolve('emoji-datasource-google/emoji.json');
+  let emojiJson: string;
+  let keywordsJson: string;
+  try {
+    emojiJson = require.resolve('emoji-datasource-google/emoji.json');
+    keywordsJson = require.resolve('emojilib');
+  } catch {
+    throw new Error('EmojiScenes needs the packages emoji-datasource-google and emojilib (development dependencies, ' +
+      'not shipped in the packaged app): run npm install in a development checkout');
+  }
   const imgDir = path.join(path.dirname(emojiJson), 'img', 'google', '64');
   const raw = JSON.parse(fs.readFileSync(emojiJson, 'utf8')) as RawEmoji[];
-  const keywords = JSON.parse(fs.readFileSync(require.resolve('emojilib'), 'utf8')) as Record<string, string[]>;
+  const keywords = JSON.parse(fs.readFileSync(keywordsJson, 'utf8')) as Record<string, string[]>;
   const cats = new Set(OBJECT_CATEGORIES);
   const sel = raw.filter((e) => cats.has(e.category) && e.has_img_google && e.name)
     .sort((a, b) => a.sort_order - b.sort_order);

@@ -15,7 +15,7 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import sharp from 'sharp';
 import { DatasetStore, DB_FILE, Library, type Dataset, type Item } from '../store';
-import { loadCatalog, resolveClasses } from './catalog';
+import { catalogAvailable, loadCatalog, resolveClasses } from './catalog';
 import { GENERATOR_VERSION, generateItem, itemDigest, itemFileName, makePlan, Workshop, type DemoConfig, type GeneratedItem } from './generate';
 import { downscaleRgb, encodePng } from './raster';
 import { IMAGE_SIZE, SMALL_SIZE } from './scene';
@@ -168,11 +168,25 @@ async function speechAvailable(): Promise<boolean> {
   }
 }
 
+/**
+ * Whether this installation can generate EmojiScenes (the emoji packages are development
+ * dependencies, left out of the packaged app) and whether it can add speech (eSpeak, GPL, likewise).
+ */
+export async function demoAvailability(): Promise<{ available: boolean; speech: boolean }> {
+  const available = catalogAvailable();
+  return { available, speech: available && (await speechAvailable()) };
+}
+
 /** Validates options into the config that fixes the output. */
 export async function resolveConfig(opts: DemoOptions): Promise<{ config: DemoConfig; name: string; classLabels: string[] | 'all' }> {
   const size = checkInt(opts.size, 'size', 1, MAX_SIZE);
   const seed = checkInt(opts.seed ?? 1, 'seed', 0, 0xffffffff);
-  const catalog = loadCatalog();
+  let catalog: ReturnType<typeof loadCatalog>;
+  try {
+    catalog = loadCatalog();
+  } catch (e) {
+    throw new DemoError((e as Error).message);
+  }
   let classes = catalog.map((c) => c.index);
   let classLabels: string[] | 'all' = 'all';
   if (opts.classes && opts.classes.length > 0) {

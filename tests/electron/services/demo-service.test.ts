@@ -11,6 +11,7 @@ afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 test('creates the first-start demo dataset in the library, with progress; cancelling removes it', async () => {
   const datasets = new LocalDatasetService({ root });
   const demo = new LocalDemoService(datasets);
+  expect(await demo.getDemoAvailability()).toEqual({ available: true, speech: true });
   const events: DemoProgress[] = [];
   demo.onDidChangeDemoProgress((p) => events.push(p));
   const d = await demo.createDemoDataset({ jobId: 'j1', size: 6, seed: 3 });
