@@ -5,7 +5,7 @@ Builds the reference model of issue 3 -- 2-layer post-LN transformer encoder, d=
 vocab 8000, seq 64, batch 32, masked-LM cross-entropy over all positions, AdamW -- then serves timing
 requests on stdin so the TypeScript driver can alternate engine and torch rounds in one run:
 
-  stdin:  {"op": "train" | "infer", "iters": N}
+  stdin:  {"op": "train" | "infer" | "infer_head", "iters": N}
   stdout: {"op": ..., "ms": [per-iteration wall ms], "cpu_ms": [per-iteration process CPU ms], "loss": last loss}
 """
 import json
@@ -40,8 +40,11 @@ class Mlm(nn.Module):
         self.enc = nn.TransformerEncoder(layer, L, enable_nested_tensor=False)
         self.head = nn.Linear(D, V)
 
+    def encode(self, ids):
+        return self.enc(self.tok(ids) + self.pos)
+
     def forward(self, ids):
-        return self.head(self.enc(self.tok(ids) + self.pos))
+        return self.head(self.encode(ids))
 
 
 model = Mlm()
@@ -60,6 +63,13 @@ def train_step():
 
 
 def infer_step():
+    """The encoder's forward to hidden states (what inference of an encoder returns)."""
+    with torch.inference_mode():
+        return float(model.encode(ids)[0, 0, 0])
+
+
+def infer_head_step():
+    """The same plus the MLM head: logits [B, T, V]."""
     with torch.inference_mode():
         return float(model(ids)[0, 0, 0])
 
@@ -77,7 +87,7 @@ for line in sys.stdin:
         model.train()
     else:
         model.eval()
-    f = train_step if train else infer_step
+    f = train_step if train else infer_head_step if req["op"] == "infer_head" else infer_step
     ms = []
     cpu = []
     last = 0.0

@@ -4,7 +4,7 @@
 // alternating rounds after warm-up in one run. A benchmark, not a test: it prints figures.
 //
 // Options (environment): BENCH_THREADS (2), BENCH_ROUNDS (5), BENCH_ITERS (3 per round),
-// BENCH_PROFILE=dir (write ORT profiles of 4 train and 4 infer runs and summarise the last 3), BENCH_WORKER=0 (skip
+// BENCH_PROFILE=dir (write ORT profiles of 4 train and 4 encoder-inference runs and summarise the last 3), BENCH_WORKER=0 (skip
 // the WorkerRuntime figure),
 // BENCH_PYTHON (python with torch; default /usr/bin/python3, then python3).
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -26,33 +26,44 @@ const PROFILE = process.env.BENCH_PROFILE;
 
 // ---- the model, written once with graph/ --------------------------------------------------------------
 
+/** Token + position embeddings and the encoder layers: hidden states [B*T, D]. */
 function encoder(b: GraphBuilder, ids: Value): Value {
   let x = nn.embedding(b, ids, 'tok', CFG.vocab, CFG.d);
   x = nn.positionEmbedding(b, x, 'pos');
   for (let i = 0; i < CFG.layers; i++) x = nn.transformerEncoderLayer(b, x, `enc.${i}`, { heads: CFG.heads, ffn: CFG.ffn, norm: 'post' });
-  // The head on [B*T, D] -> logits [B*T, V]: one Gemm writing the graph output directly (a [B,T,V] output
-  // would add a 65 MB Reshape copy inside ORT; the runtime's dims are free to reinterpret).
-  return nn.linear(b, b.reshape(x, [CFG.batch * CFG.seq, CFG.d]), 'head', CFG.vocab);
+  return b.reshape(x, [CFG.batch * CFG.seq, CFG.d]);
+}
+
+/**
+ * The MLM head on [B*T, D] -> logits [B*T, V]: one Gemm writing the graph output directly (a [B,T,V] output
+ * would add a 65 MB Reshape copy inside ORT; the runtime's dims are free to reinterpret).
+ */
+function head(b: GraphBuilder, h: Value): Value {
+  return nn.linear(b, h, 'head', CFG.vocab);
 }
 
 function trainingGraph() {
   return buildTrainingGraph((b) => {
     const ids = b.input('tokens', 'int64', [CFG.batch, CFG.seq]);
     const targets = b.input('targets', 'int64', [CFG.batch, CFG.seq]);
-    return { loss: nn.crossEntropy(b, encoder(b, ids), b.reshape(targets, [CFG.batch * CFG.seq])) };
+    return { loss: nn.crossEntropy(b, head(b, encoder(b, ids)), b.reshape(targets, [CFG.batch * CFG.seq])) };
   }, { weightDecay: 0.01 });
 }
 
-function inferenceGraph() {
-  return buildGraph((b) => ({ logits: encoder(b, b.input('tokens', 'int64', [CFG.batch, CFG.seq])) }));
+/** Inference: the encoder to hidden states, or with the MLM head to logits. */
+function inferenceGraph(withHead: boolean) {
+  return buildGraph((b): Record<string, Value> => {
+    const h = encoder(b, b.input('tokens', 'int64', [CFG.batch, CFG.seq]));
+    return withHead ? { logits: head(b, h) } : { hidden: h };
+  });
 }
 
 /** Matmul FLOPs (2 per multiply-add) of one forward pass; backward is twice that (input and weight grads). */
-function forwardFlops(): number {
+function forwardFlops(withHead = true): number {
   const { batch, seq, d, ffn, vocab, layers } = CFG;
   const n = batch * seq;
   const perLayer = 2 * n * (3 * d * d + d * d + 2 * d * ffn) + 2 * 2 * n * seq * d; // projections + QK^T and PV
-  return layers * perLayer + 2 * n * d * vocab;
+  return layers * perLayer + (withHead ? 2 * n * d * vocab : 0);
 }
 
 // ---- the CPU's fp32 FMA peak ------------------------------------------------------------------------------
@@ -116,7 +127,7 @@ class TorchPeer {
     return new TorchPeer(proc, info, lines);
   }
 
-  async time(op: 'train' | 'infer', iters: number): Promise<Timed & { loss: number }> {
+  async time(op: 'train' | 'infer' | 'infer_head', iters: number): Promise<Timed & { loss: number }> {
     this.proc.stdin.write(JSON.stringify({ op, iters }) + '\n');
     const r = await this.lines.next();
     const j = JSON.parse(r.value) as { ms: number[]; cpu_ms: number[]; loss: number };
@@ -173,8 +184,9 @@ async function main(): Promise<void> {
   const spec = trainStepSpec(() => tg, 'ref');
   const trainBytes = toOnnx(tg.graph).model;
   const params = initialParams(tg.graph, 0);
-  const ig = inferenceGraph();
-  const inferBytes = toOnnx(ig, { params: { kind: 'initializers', values: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, v.data as Float32Array])) } }).model;
+  const weights = { kind: 'initializers' as const, values: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, v.data as Float32Array])) };
+  const inferBytes = toOnnx(inferenceGraph(false), { params: weights }).model;
+  const inferHeadBytes = toOnnx(inferenceGraph(true), { params: weights }).model;
   const nParams = Object.values(params).reduce((a, t) => a + t.data.length, 0);
   console.log(`graphs built in ${(performance.now() - t0).toFixed(0)} ms: ${tg.graph.nodes.length} training nodes, ${(trainBytes.byteLength / 1e3).toFixed(0)} kB training ONNX, ${(nParams / 1e6).toFixed(2)} M params`);
 
@@ -186,6 +198,7 @@ async function main(): Promise<void> {
   for (const t of [...spec.params, ...spec.state]) if (t.output) carry[t.output] = t.input;
   const info = await rt.load('train', trainBytes, { ...opts, carry });
   await rt.load('infer', inferBytes, opts);
+  await rt.load('infer-head', inferHeadBytes, opts);
   console.log(`engine provider: ${formatProviderReport(info.provider)}`);
   const state: Record<string, Tensor> = {};
   for (const p of spec.params) state[p.input] = params[p.name];
@@ -202,6 +215,9 @@ async function main(): Promise<void> {
   const engineInfer = (iters: number) => timed(iters, async () => {
     await rt.run('infer', { tokens });
   });
+  const engineInferHead = (iters: number) => timed(iters, async () => {
+    await rt.run('infer-head', { tokens });
+  });
 
   const torch = await TorchPeer.start();
   if (typeof torch === 'string') console.log(`torch: ${torch}`);
@@ -211,12 +227,15 @@ async function main(): Promise<void> {
   // Warm-up: first runs allocate arenas and (for ORT) plan memory.
   await engineTrain(2);
   await engineInfer(2);
+  await engineInferHead(2);
   if (peer) {
     await peer.time('train', 2);
     await peer.time('infer', 2);
+    await peer.time('infer_head', 2);
   }
-  const times = { engineTrain: [] as number[], torchTrain: [] as number[], engineInfer: [] as number[], torchInfer: [] as number[] };
-  const cpu = { engineTrain: [] as number[], torchTrain: [] as number[], engineInfer: [] as number[], torchInfer: [] as number[] };
+  const keys = ['engineTrain', 'torchTrain', 'engineInfer', 'torchInfer', 'engineInferHead', 'torchInferHead'] as const;
+  const times = Object.fromEntries(keys.map((k) => [k, [] as number[]])) as Record<(typeof keys)[number], number[]>;
+  const cpu = Object.fromEntries(keys.map((k) => [k, [] as number[]])) as Record<(typeof keys)[number], number[]>;
   const add = (k: keyof typeof times, t: Timed) => {
     times[k].push(...t.ms);
     cpu[k].push(...t.cpu);
@@ -229,11 +248,13 @@ async function main(): Promise<void> {
       if (who === 'e') {
         add('engineTrain', await engineTrain(ITERS));
         add('engineInfer', await engineInfer(ITERS));
+        add('engineInferHead', await engineInferHead(ITERS));
       } else if (peer) {
         const tr = await peer.time('train', ITERS);
         torchLoss = tr.loss;
         add('torchTrain', tr);
         add('torchInfer', await peer.time('infer', ITERS));
+        add('torchInferHead', await peer.time('infer_head', ITERS));
       }
     }
   }
@@ -271,6 +292,7 @@ async function main(): Promise<void> {
   await rt.close();
 
   const f = forwardFlops();
+  const fEnc = forwardFlops(false);
   const trainFlops = 3 * f;
   const peak = fmaPeak(THREADS);
   const m = {
@@ -278,22 +300,25 @@ async function main(): Promise<void> {
     engineInfer: median(times.engineInfer),
     torchTrain: times.torchTrain.length ? median(times.torchTrain) : NaN,
     torchInfer: times.torchInfer.length ? median(times.torchInfer) : NaN,
+    engineInferHead: median(times.engineInferHead),
+    torchInferHead: times.torchInferHead.length ? median(times.torchInferHead) : NaN,
   };
   console.log('');
   console.log(`load average at end: ${load()} (1, 5, 15 min; above ~0.5 other jobs were competing for the ${cpus().length} cores)`);
-  console.log(`model FLOPs (matmuls only, 2 per multiply-add): forward ${(f / 1e9).toFixed(2)} GFLOP, train step 3x = ${(trainFlops / 1e9).toFixed(2)} GFLOP`);
+  console.log(`model FLOPs (matmuls only, 2 per multiply-add): encoder forward ${(fEnc / 1e9).toFixed(2)} GFLOP, with MLM head ${(f / 1e9).toFixed(2)} GFLOP, train step 3x = ${(trainFlops / 1e9).toFixed(2)} GFLOP`);
   console.log(`losses: engine ${lastLoss.toFixed(4)}${peer ? `, torch ${torchLoss.toFixed(4)}` : ''} (ln ${CFG.vocab} = ${Math.log(CFG.vocab).toFixed(4)} at init)`);
   console.log(`train step  median: engine ${m.engineTrain.toFixed(1)} ms${peer ? `, torch ${m.torchTrain.toFixed(1)} ms` : ''}  (n=${times.engineTrain.length}; engine min ${Math.min(...times.engineTrain).toFixed(1)} ms)`);
   const mins = (k: keyof typeof times) => (times[k].length ? Math.min(...times[k]) : NaN);
   console.log(`(best of n, least disturbed by other jobs: train engine ${mins('engineTrain').toFixed(1)} ms${peer ? ` vs torch ${mins('torchTrain').toFixed(1)} ms, ratio ${(mins('engineTrain') / mins('torchTrain')).toFixed(3)}` : ''}; inference engine ${mins('engineInfer').toFixed(1)} ms${peer ? ` vs torch ${mins('torchInfer').toFixed(1)} ms, ratio ${(mins('engineInfer') / mins('torchInfer')).toFixed(3)}` : ''})`);
-  console.log(`inference   median: engine ${m.engineInfer.toFixed(1)} ms${peer ? `, torch ${m.torchInfer.toFixed(1)} ms` : ''}  (batch ${CFG.batch}, forward to logits)`);
+  console.log(`inference   median: engine ${m.engineInfer.toFixed(1)} ms${peer ? `, torch ${m.torchInfer.toFixed(1)} ms` : ''}  (batch ${CFG.batch}, encoder forward to hidden states [${CFG.batch * CFG.seq}, ${CFG.d}]; infer_ratio below)`);
+  console.log(`+ MLM head  median: engine ${m.engineInferHead.toFixed(1)} ms${peer ? `, torch ${m.torchInferHead.toFixed(1)} ms (ratio ${(m.engineInferHead / m.torchInferHead).toFixed(3)})` : ''}  (forward to logits [${CFG.batch * CFG.seq}, ${CFG.vocab}]: 65 MB that onnxruntime-node copies into a fresh JS buffer)`);
   if (peer) {
     const c = (k: keyof typeof cpu) => median(cpu[k]);
     console.log(`process CPU time per iteration (all threads; less sensitive to other jobs, but counts spin-waiting): train engine ${c('engineTrain').toFixed(0)} ms vs torch ${c('torchTrain').toFixed(0)} ms (ratio ${(c('engineTrain') / c('torchTrain')).toFixed(3)}), inference engine ${c('engineInfer').toFixed(0)} ms vs torch ${c('torchInfer').toFixed(0)} ms (ratio ${(c('engineInfer') / c('torchInfer')).toFixed(3)})`);
   }
   if (workerMs.length) console.log(`train step through WorkerRuntime (the trainer's path: batch moved in, loss out, state resident): median ${median(workerMs).toFixed(1)} ms (n=${workerMs.length})`);
   const trainGflops = trainFlops / (m.engineTrain / 1000) / 1e9;
-  console.log(`engine achieved: train ${trainGflops.toFixed(1)} GFLOP/s, inference ${(f / (m.engineInfer / 1000) / 1e9).toFixed(1)} GFLOP/s`);
+  console.log(`engine achieved: train ${trainGflops.toFixed(1)} GFLOP/s, inference ${(fEnc / (m.engineInfer / 1000) / 1e9).toFixed(1)} GFLOP/s (encoder), ${(f / (m.engineInferHead / 1000) / 1e9).toFixed(1)} GFLOP/s (with head)`);
   console.log('fp32 FMA peak:');
   for (const line of peak.method) console.log(`  ${line}`);
   const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
