@@ -41,23 +41,41 @@ export const useItemStore = defineStore('item', () => {
   }
 
   /** Opens the item at `index` of the grid's filtered order. */
+  /** Bumped by every open/close, so a slow open that was overtaken (or closed) is dropped. */
+  let openSeq = 0;
+  /** Index being opened (keys pressed faster than items load still step from it), -1 when idle. */
+  let opening = -1;
+
+  /** Opens the item at `index` of the grid's filtered order; the position changes once it is shown. */
   async function openAt(index: number) {
     if (!datasetId.value || index < 0 || index >= grid.total) return;
-    const summary = await grid.loadAt(index);
-    if (!summary) return;
-    grid.selected = index;
-    item.value = await bridge.dataset.getItem(datasetId.value, summary.id);
-    selectedRegionId.value = null;
-    await refreshHistory();
+    const seq = ++openSeq;
+    opening = index;
+    const ds = datasetId.value;
+    try {
+      const summary = await grid.loadAt(index);
+      if (!summary || seq !== openSeq) return;
+      const next = await bridge.dataset.getItem(ds, summary.id);
+      if (seq !== openSeq) return;
+      item.value = next;
+      grid.selected = index;
+      selectedRegionId.value = null;
+      await refreshHistory();
+    } finally {
+      if (seq === openSeq) opening = -1;
+    }
   }
 
   function close() {
+    openSeq++;
+    opening = -1;
     item.value = null;
     selectedRegionId.value = null;
   }
 
-  const next = () => openAt(Math.min(grid.selected + 1, grid.total - 1));
-  const prev = () => openAt(Math.max(grid.selected - 1, 0));
+  const from = () => (opening >= 0 ? opening : grid.selected);
+  const next = () => openAt(Math.min(from() + 1, grid.total - 1));
+  const prev = () => openAt(Math.max(from() - 1, 0));
 
   async function reloadItem() {
     if (item.value && datasetId.value) item.value = await bridge.dataset.getItem(datasetId.value, item.value.id);
