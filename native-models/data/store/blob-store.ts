@@ -121,11 +121,22 @@ export class BlobStore {
     fs.rmSync(this.pathOf(sha), { force: true });
   }
 
-  /** Removes temp files a killed writer left behind (called on open). */
-  cleanTemp(): void {
-    for (const f of fs.readdirSync(this.tmpDir)) fs.rmSync(path.join(this.tmpDir, f), { force: true });
+  /**
+   * Removes temp files a killed writer left behind (called on open). Only stale ones: another process may
+   * have the same dataset open and be writing right now (the generator while the studio browses it), and a
+   * live write goes from temp file to rename in well under STALE_TEMP_MS.
+   */
+  cleanTemp(now = Date.now()): void {
+    for (const f of fs.readdirSync(this.tmpDir)) {
+      const p = path.join(this.tmpDir, f);
+      const st = fs.statSync(p, { throwIfNoEntry: false });
+      if (st && now - st.mtimeMs > STALE_TEMP_MS) fs.rmSync(p, { force: true });
+    }
   }
 }
+
+/** Age after which a temp file in blobs/tmp is taken as left behind by a killed writer. */
+export const STALE_TEMP_MS = 10 * 60_000;
 
 async function fsyncDirAsync(dir: string): Promise<void> {
   try {
