@@ -27,7 +27,7 @@ const USAGE = `Usage: npm run train:detector -- --data DIR [options]
   --lr X                peak learning rate (default 0.002, cosine after --warmup 100 steps, floor 5%)
   --limit N             use at most N training items; --seed S (default 0)
   --checkpoint-every N  (default 200); --threads N onnxruntime threads (default 2)
-  --mosaic X            share of training images replaced by crop mosaics (default 0.5)
+  --mosaic X            share of training images replaced by crop mosaics (default 0.75)
   --tiny                tiny model (a smoke test of the whole recipe)
   --no-export           do not write the package
   --export-only         only export the latest checkpoint in --run (no training)
@@ -96,7 +96,7 @@ async function main(): Promise<number> {
   const runtime = new InThreadRuntime();
   const started = Date.now();
   const res = await trainDetector({
-    runtime, config: cfg, examples, batch, steps, seed, runDir, resume: v.resume ?? false, mosaic: num(v.mosaic, 0.5, 'mosaic'),
+    runtime, config: cfg, examples, batch, steps, seed, runDir, resume: v.resume ?? false, mosaic: num(v.mosaic, 0.75, 'mosaic'),
     checkpointEvery: num(v['checkpoint-every'], 200, 'checkpoint-every'),
     schedule: { kind: 'cosine', peak: lr, warmup, total: steps, minRatio: 0.05 },
     meta: { classes: classes.length, data: path.resolve(v.data) },
@@ -113,7 +113,7 @@ async function main(): Promise<number> {
   if (v['no-export']) return 0;
   await exportChecked(pkgDir, cfg, classes, res.params, path.resolve(v.data), {
       command: `npm run train:detector -- --data ${v.data} --steps ${steps} --batch ${batch} --lr ${lr}${v.limit ? ` --limit ${v.limit}` : ''}${v.tiny ? ' --tiny' : ''}`,
-      mosaic: num(v.mosaic, 0.5, 'mosaic'), dataset: path.resolve(v.data), trainItems: examples.length, steps: res.step, batch, seed, lr,
+      mosaic: num(v.mosaic, 0.75, 'mosaic'), dataset: path.resolve(v.data), trainItems: examples.length, steps: res.step, batch, seed, lr,
       imagesSeen: res.step * batch, meanStepMs: Math.round(res.meanStepMs),
   });
   return 0;

@@ -36,7 +36,7 @@ export class DetectionBatches implements BatchSource {
   private readonly anchors: Float32Array;
 
   constructor(private readonly examples: readonly DetectionExample[], private readonly c: DetectorConfig, private readonly batch: number,
-    private readonly propose: Proposer, private readonly seed = 0, private readonly mosaic = 0.5) {
+    private readonly propose: Proposer, private readonly seed = 0, private readonly mosaic = 0.75) {
     this.sampler = new EpochSampler(examples.length, seed);
     this.anchors = anchorsOf(c);
   }
@@ -70,7 +70,7 @@ export class DetectionBatches implements BatchSource {
       let img = first;
       if (rng.next() < this.mosaic) {
         // A crop mosaic of this image's objects and those of random others (see ./augment).
-        const grid = rng.next() < 0.5 ? 2 : 3;
+        const grid = 2 + rng.int(3); // 2x2, 3x3 or 4x4 cells
         const sources = [first];
         let objects = first.gt.classes.length;
         while (objects < grid * grid && sources.length < grid * grid) {
@@ -141,7 +141,7 @@ export interface TrainDetectorOptions {
   runDir?: string;
   checkpointEvery?: number;
   resume?: boolean;
-  /** Share of training images replaced by crop mosaics (default 0.5). */
+  /** Share of training images replaced by crop mosaics (default 0.75). */
   mosaic?: number;
   /** Recorded in checkpoints (vocabulary, data path...). */
   meta?: Record<string, unknown>;
@@ -160,7 +160,7 @@ export async function trainDetector(o: TrainDetectorOptions): Promise<TrainResul
     const out = await o.runtime.step(rpnKey, { image }, { outputs: ['objectness', 'rpn_deltas'] });
     return { objectness: out.objectness.data as Float32Array, deltas: out.rpn_deltas.data as Float32Array };
   };
-  const data = new DetectionBatches(o.examples, c, B, propose, o.seed ?? 0, o.mosaic ?? 0.5);
+  const data = new DetectionBatches(o.examples, c, B, propose, o.seed ?? 0, o.mosaic ?? 0.75);
   const res = await train({
     runtime: o.runtime,
     spec,
