@@ -5,9 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { LocalDatasetService } from '../services/dataset-service';
 import { WebHostService } from './host-service';
 import { startWebServer } from './server';
+import { startServiceThread } from './service-thread';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -23,12 +23,14 @@ const { values } = parseArgs({
 const home = path.resolve(values.home!);
 process.env.OPT_STUDIO_HOME = home;
 const version = (JSON.parse(readFileSync(path.join(repo, 'package.json'), 'utf8')) as { version: string }).version;
-const dataset = new LocalDatasetService({ root: path.join(home, 'datasets') });
-const host = new WebHostService({ version, libraryRoot: dataset.library.root });
+const libraryRoot = path.join(home, 'datasets');
+// The dataset service works on its own thread; this one only serves HTTP and WebSocket.
+const thread = await startServiceThread(libraryRoot);
+const host = new WebHostService({ version, libraryRoot });
 
 const server = await startWebServer({
-  services: { dataset, host },
-  blobs: dataset,
+  services: { dataset: thread.dataset, host },
+  blobs: thread.blobs,
   rendererDir: values.renderer!,
   uploadDir: path.join(home, 'uploads'),
   port: Number(values.port),
@@ -37,14 +39,14 @@ const server = await startWebServer({
 });
 
 console.log(`OPT Studio (web mode) is running. Open: ${server.url}`);
-console.log(`Library: ${dataset.library.root}   (Ctrl+C to stop)`);
+console.log(`Library: ${libraryRoot}   (Ctrl+C to stop)`);
 
 let stopping = false;
 const stop = async () => {
   if (stopping) return;
   stopping = true;
   await server.close();
-  dataset.dispose();
+  await thread.close();
   process.exit(0);
 };
 process.on('SIGINT', stop);

@@ -99,6 +99,25 @@ describe('contract over an in-memory transport', () => {
     expect((await dataset.queryItems(d.id, { offset: 0, limit: 10, text: 'crimson' })).items.map((x) => x.id)).toEqual([id]);
   });
 
+  it('cancels an import by its jobId through the proxy; what was imported stays', async () => {
+    const many = path.join(tmp, 'many');
+    mkdirSync(many);
+    for (let i = 0; i < 30; i++) await png(path.join(many, `m${i}.png`), i * 8, 255 - i * 8, 128);
+    const d = await dataset.createDataset('Cancelled');
+    let cancelled = false;
+    const sub = dataset.onDidChangeJobProgress((p) => {
+      if (p.jobId === 'c1' && !cancelled) {
+        cancelled = true;
+        void dataset.cancelJob('c1');
+      }
+    });
+    const report = await dataset.importDataset({ jobId: 'c1', datasetId: d.id, format: 'folder', path: many });
+    sub.dispose();
+    expect(report.cancelled).toBe(true);
+    expect(report.imported).toBeLessThan(30);
+    expect((await dataset.queryItems(d.id, { offset: 0, limit: 50 })).total).toBe(report.imported);
+  });
+
   it('rejects arguments that do not fit the contract before the service sees them', async () => {
     const bad = dataset as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
     await expect(bad.createDataset(42)).rejects.toMatchObject({ name: 'ValidationError', message: expect.stringContaining('createDataset') });

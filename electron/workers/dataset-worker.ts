@@ -1,0 +1,38 @@
+// Web mode's service thread: the dataset service runs here (imports, exports, SQLite, audio
+// encoding), so the web server's event loop stays free to serve thumbnails while an import runs.
+// The contract arrives validated-again by hostServices; blob look-ups come on a second port.
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import type { Disposable, MessageTransport, WireMessage } from '../common';
+import { LocalDatasetService } from '../services/dataset-service';
+import { hostServices } from './service-host';
+
+/** A worker_threads MessagePort as a MessageTransport (structured clone keeps typed arrays). */
+export function threadPortTransport(port: MessagePort): MessageTransport {
+  return {
+    send: (message: WireMessage) => port.postMessage(message),
+    onMessage(listener): Disposable {
+      port.on('message', listener);
+      return { dispose: () => void port.off('message', listener) };
+    },
+    onClose(listener): Disposable {
+      port.on('close', listener);
+      return { dispose: () => void port.off('close', listener) };
+    },
+  };
+}
+
+if (parentPort) {
+  const { root, rpcPort, blobPort } = workerData as { root: string; rpcPort: MessagePort; blobPort: MessagePort };
+  const dataset = new LocalDatasetService({ root });
+  hostServices(threadPortTransport(rpcPort), { dataset }, { onError: (e, call) => console.error(`${call.service}.${call.method}: ${(e as Error).message ?? e}`) });
+  blobPort.on('message', async ({ id, datasetId, sha }: { id: number; datasetId: string; sha: string }) => {
+    blobPort.postMessage({ id, location: (await dataset.resolveBlob(datasetId, sha).catch(() => undefined)) ?? null });
+  });
+  parentPort.on('message', (m) => {
+    if (m === 'close') {
+      dataset.dispose();
+      rpcPort.close();
+      blobPort.close();
+    }
+  });
+}
