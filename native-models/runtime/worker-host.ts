@@ -1,12 +1,28 @@
 // Entry point of the runtime worker: hosts an InThreadRuntime and answers protocol.ts requests, one
-// at a time (onnxruntime's run blocks this thread, which is the point: it is not the caller's).
+// at a time (onnxruntime's run blocks this thread, which is the point: it is not the caller's). It runs in a
+// worker_threads worker (messages with transferred buffers) or in a child process (IPC with structured clone).
 import { parentPort } from 'node:worker_threads';
 import { InThreadRuntime } from './runtime';
 import { transferList, type Envelope, type Reply } from './protocol';
 import type { Tensor } from './tensor';
 
-const port = parentPort;
-if (!port) throw new Error('worker-host.ts must run in a worker thread (use WorkerRuntime)');
+interface Port {
+  on(event: 'message', f: (m: Envelope) => void): void;
+  postMessage(m: Reply, transfer: ArrayBuffer[]): void;
+}
+
+function processPort(): Port | undefined {
+  if (!process.send) return undefined;
+  // The parent went away: nothing will ever ask again.
+  process.on('disconnect', () => process.exit(0));
+  return {
+    on: (_e, f) => process.on('message', (m) => f(m as Envelope)),
+    postMessage: (m) => process.send!(m),
+  };
+}
+
+const port: Port | undefined = parentPort ?? processPort();
+if (!port) throw new Error('worker-host.ts must run in a worker thread or a forked process (use WorkerRuntime)');
 
 const rt = new InThreadRuntime();
 let queue: Promise<void> = Promise.resolve();

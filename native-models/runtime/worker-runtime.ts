@@ -1,6 +1,7 @@
 // The Runtime contract served by a worker_threads worker, so onnxruntime's blocking run() never
 // holds up the caller's thread (Electron main, a service, the trainer's event loop).
 import { Worker } from 'node:worker_threads';
+import { fork, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -31,25 +32,77 @@ function bootstrap(entry?: string): { code: string; eval: true } {
   };
 }
 
-/** A runtime whose sessions live in a worker thread. Requests are answered in order. */
+export interface WorkerRuntimeOptions {
+  /**
+   * Path of the compiled worker-host.js, for bundled builds where it does not sit beside this module
+   * (default: worker-host.js beside it, or worker-host.ts through tsx from sources).
+   */
+  entry?: string;
+  /**
+   * Host the sessions in a child process instead of a worker thread: a crash in native code cannot take
+   * the caller down, and on Linux the child starts with glibc malloc tuned for onnxruntime-node's large
+   * per-run output buffers (see train/PERF.md). Messages are copied, not transferred.
+   */
+  process?: boolean;
+  /** Extra environment for the child process. */
+  env?: Record<string, string>;
+}
+
+/** Keeps multi-MB blocks on the heap instead of fresh mmap'd pages for every output buffer (Linux/glibc). */
+const MALLOC_ENV: Record<string, string> = process.platform === 'linux' ? { MALLOC_MMAP_THRESHOLD_: '33554432', MALLOC_TRIM_THRESHOLD_: '268435456' } : {};
+
+/** The process flavour's channel, shaped like a Worker for the parts used here. */
+function forkHost(entry: string | undefined, env: Record<string, string>): ChildProcess {
+  const here = fileURLToPath(import.meta.url);
+  const js = entry ?? join(dirname(here), 'worker-host.js');
+  const useJs = entry !== undefined || (existsSync(js) && !here.endsWith('.ts'));
+  const req = createRequire(import.meta.url);
+  const execArgv = useJs ? [] : ['--import', pathToFileURL(req.resolve('tsx')).href];
+  return fork(useJs ? js : join(dirname(here), 'worker-host.ts'), [], {
+    execArgv,
+    env: { ...process.env, ...MALLOC_ENV, ...env },
+    serialization: 'advanced',
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+}
+
+/** A runtime whose sessions live in a worker thread (or a child process). Requests are answered in order. */
 export class WorkerRuntime implements Runtime {
-  private readonly worker: Worker;
+  private readonly worker: Worker | undefined;
+  private readonly child: ChildProcess | undefined;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private dead: Error | undefined;
 
-  /**
-   * @param options.entry path of the compiled worker-host.js, for bundled builds where it does not sit
-   *   beside this module (default: worker-host.js beside it, or worker-host.ts through tsx from sources)
-   */
-  constructor(options: { entry?: string } = {}) {
-    const b = bootstrap(options.entry);
-    this.worker = new Worker(b.code, { eval: b.eval });
-    this.worker.on('message', (r: Reply) => this.onReply(r));
-    this.worker.on('error', (e) => this.fail(e));
-    this.worker.on('exit', (code) => this.fail(new Error(`runtime worker exited (code ${code})`)));
-    // An idle worker must not keep the process alive; pending requests ref it again.
-    this.worker.unref();
+  constructor(options: WorkerRuntimeOptions = {}) {
+    if (options.process) {
+      const child = forkHost(options.entry, options.env ?? {});
+      this.child = child;
+      child.on('message', (r) => this.onReply(r as Reply));
+      child.on('error', (e) => this.fail(e));
+      child.on('exit', (code, signal) => this.fail(new Error(`runtime process exited (${signal ?? `code ${code}`})`)));
+    } else {
+      const b = bootstrap(options.entry);
+      const worker = new Worker(b.code, { eval: b.eval });
+      this.worker = worker;
+      worker.on('message', (r: Reply) => this.onReply(r));
+      worker.on('error', (e) => this.fail(e));
+      worker.on('exit', (code) => this.fail(new Error(`runtime worker exited (code ${code})`)));
+    }
+    // An idle host must not keep the process alive; pending requests ref it again.
+    this.setRef(false);
+  }
+
+  private setRef(on: boolean): void {
+    const h = this.worker ?? this.child!;
+    if (on) h.ref();
+    else h.unref();
+    // The IPC channel holds its own reference.
+    const ch = (this.child as unknown as { channel?: { ref(): void; unref(): void } } | undefined)?.channel;
+    if (ch) {
+      if (on) ch.ref();
+      else ch.unref();
+    }
   }
 
   private onReply(r: Reply): void {
@@ -57,7 +110,7 @@ export class WorkerRuntime implements Runtime {
     const p = this.pending.get(r.id);
     if (!p) return;
     this.pending.delete(r.id);
-    if (this.pending.size === 0) this.worker.unref();
+    if (this.pending.size === 0) this.setRef(false);
     if (r.ok) p.resolve(r.value);
     else p.reject(Object.assign(new Error(r.error.message), { code: r.error.code }));
   }
@@ -73,8 +126,9 @@ export class WorkerRuntime implements Runtime {
     const id = this.nextId++;
     return new Promise<ReplyValue[K]>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.worker.ref();
-      this.worker.postMessage({ ...req, id } as Envelope, transfer);
+      this.setRef(true);
+      if (this.worker) this.worker.postMessage({ ...req, id } as Envelope, transfer);
+      else this.child!.send({ ...req, id } as Envelope);
     });
   }
 
@@ -141,6 +195,11 @@ export class WorkerRuntime implements Runtime {
       }
     }
     this.dead ??= new Error('runtime closed');
-    await this.worker.terminate();
+    if (this.worker) await this.worker.terminate();
+    else if (this.child && this.child.exitCode === null && this.child.signalCode === null) {
+      const exited = new Promise((r) => this.child!.once('exit', r));
+      this.child.kill();
+      await exited;
+    }
   }
 }

@@ -38,6 +38,7 @@ afterAll(async () => {
 describe.each([
   ['in-thread', () => new InThreadRuntime()],
   ['worker', () => new WorkerRuntime()],
+  ['child-process', () => new WorkerRuntime({ process: true })],
 ])('%s runtime', (_label, make) => {
   const rt = make();
   runtimes.push(rt);
@@ -134,10 +135,17 @@ describe('worker runtime', () => {
     expect(ticks).toBeGreaterThan(Math.min(5, ms / 10));
   });
 
-  it('reports a failed start or a crash to every pending call instead of hanging', async () => {
+  it('reports a closed runtime or a crashed host to every call instead of hanging', async () => {
     const rt = new WorkerRuntime();
     await rt.close();
     await expect(rt.run('x', {})).rejects.toThrow(/closed/);
+    const child = new WorkerRuntime({ process: true });
+    await child.load('affine', affine(2));
+    // Kill the host process under a pending call: the call fails with the reason.
+    const pending = child.run('affine', { x: tensor('float32', [2, 3], X), w: tensor('float32', [3, 2], W) });
+    (child as unknown as { child: { kill(sig: string): void } }).child.kill('SIGKILL');
+    await expect(pending).rejects.toThrow(/runtime process exited \(SIGKILL\)/);
+    await child.close();
   });
 });
 
