@@ -6,6 +6,7 @@
 import type { Runtime, ModelInfo } from '../runtime/runtime';
 import { BucketedModel } from '../runtime/runtime';
 import type { ModelSource } from '../runtime/session';
+import type { ProviderName } from '../runtime/providers';
 import { allocData, item, tensor, type DType, type Tensor } from '../runtime/tensor';
 import type { Batch, BatchSource } from './batching';
 import { loadCheckpoint, saveCheckpoint, latestCheckpoint } from './checkpoint';
@@ -104,6 +105,14 @@ export interface TrainOptions {
   microBatches?: number;
   /** Name used for the runtime session keys (default "train"). */
   name?: string;
+  /**
+   * Execution providers for the training graphs (default: OPT_PROVIDERS, else CUDA then CPU). WebGPU and
+   * DirectML are left out by default: their coverage of gradient ops is partial, so a training graph would
+   * be split across devices with copies at every boundary.
+   */
+  providers?: readonly ProviderName[];
+  /** Intra-op threads for the training sessions (runtime default: 2). */
+  threads?: number;
 }
 
 export interface TrainResult {
@@ -145,7 +154,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const name = opts.name ?? 'train';
   const carry: Record<string, string> = {};
   for (const t of [...spec.params, ...spec.state]) if (t.output) carry[t.output] = t.input;
-  const model = new BucketedModel(runtime, name, spec.model, { carry });
+  const sessionOpts = {
+    ...(opts.providers ? { providers: opts.providers } : process.env.OPT_PROVIDERS ? {} : { providers: ['cuda', 'cpu'] as ProviderName[] }),
+    ...(opts.threads ? { intraOpThreads: opts.threads } : {}),
+  };
+  const model = new BucketedModel(runtime, name, spec.model, { ...sessionOpts, carry });
 
   // Initial state: a checkpoint, or the given params with zeroed optimizer state.
   let step = 0;
@@ -210,8 +223,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   if (k > 1 && acc) {
     const accCarry: Record<string, string> = {};
     for (const g of acc.grads) accCarry[g.output!] = g.input;
-    accModel = new BucketedModel(runtime, `${name}-accumulate`, acc.model, { carry: accCarry });
-    applyModel = new BucketedModel(runtime, `${name}-apply`, () => acc.apply(), { carry });
+    accModel = new BucketedModel(runtime, `${name}-accumulate`, acc.model, { ...sessionOpts, carry: accCarry });
+    applyModel = new BucketedModel(runtime, `${name}-apply`, () => acc.apply(), { ...sessionOpts, carry });
     const zeros: Record<string, Tensor> = {};
     for (const g of acc.grads) zeros[g.input] = { dtype: 'float32', dims: [...g.dims], data: allocData('float32', g.dims.reduce((x, y) => x * y, 1)) };
     await runtime.setState(zeros);
