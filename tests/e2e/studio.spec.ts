@@ -211,6 +211,7 @@ test('curate a dataset end to end, then restart and find it intact', async ({ pa
       const entry = page.getByTestId('spoken-entry');
       await expect(entry).toHaveCount(1, { timeout: 20_000 });
       const duration = Number(await entry.getAttribute('data-duration'));
+      await expect(entry).toHaveAttribute('data-original-mime', /^audio\/(webm|ogg)/); // the MediaRecorder original is kept
       expect(duration).toBeGreaterThan(recordedS - 0.6);
       expect(duration).toBeLessThan(recordedS + 1.2);
       await expect(entry).toContainText(/\d+ trace points/);
@@ -314,6 +315,10 @@ test('curate a dataset end to end, then restart and find it intact', async ({ pa
       await expect(page.getByTestId('help')).toContainText('Start / stop recording');
       await page.screenshot({ path: path.join(shots, 'help.png') });
       await page.keyboard.press('Escape');
+      await page.getByTestId('spoken-delete').click();
+      await expect(page.getByTestId('spoken-entry')).toHaveCount(0);
+      await page.keyboard.press('Control+z');
+      await expect(page.getByTestId('spoken-entry')).toHaveCount(1);
     });
 
     await test.step('a denied microphone gives a clear message', async () => {
