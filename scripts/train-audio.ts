@@ -23,17 +23,23 @@ const { values: a } = parseArgs({
     data: { type: 'string' }, out: { type: 'string', default: '.cache/audio-run' }, steps: { type: 'string', default: '6000' },
     minutes: { type: 'string' }, batch: { type: 'string', default: '8' }, lr: { type: 'string', default: '5e-4' },
     config: { type: 'string', default: 'default' }, package: { type: 'string' }, 'no-export': { type: 'boolean', default: false },
-    seed: { type: 'string', default: '1' }, limit: { type: 'string' }, every: { type: 'string', default: '250' },
+    seed: { type: 'string', default: '1' }, set: { type: 'string', multiple: true }, 'tau-max': { type: 'string' }, 'tau-decay': { type: 'string' }, limit: { type: 'string' }, every: { type: 'string', default: '250' },
   },
 });
 if (!a.data) {
   console.error('usage: npm run train:audio -- --data DATASET_DIR [--out RUN_DIR] [--steps N] [--minutes M] [--batch B] [--lr LR] [--config default|tiny] [--package DIR] [--no-export]');
   process.exit(2);
 }
-const cfg: AudioEncoderConfig = a.config === 'tiny' ? TINY_CONFIG : DEFAULT_CONFIG;
+const cfg: AudioEncoderConfig = { ...(a.config === 'tiny' ? TINY_CONFIG : DEFAULT_CONFIG) };
+// --set key=value overrides a numeric config field (e.g. --set maskSpan=5 --set codebookEntries=32).
+for (const kv of a.set ?? []) {
+  const [k, v] = kv.split('=');
+  if (!(k in cfg) || typeof cfg[k as keyof AudioEncoderConfig] !== 'number' || !Number.isFinite(Number(v))) throw new Error(`--set ${kv}: not a numeric config field`);
+  (cfg as unknown as Record<string, number>)[k] = Number(v);
+}
 const steps = Number(a.steps);
 const seed = Number(a.seed);
-const batchOpts = { ...DEFAULT_BATCHES, batch: Number(a.batch), seed };
+const batchOpts = { ...DEFAULT_BATCHES, batch: Number(a.batch), seed, ...(a['tau-max'] ? { tauMax: Number(a['tau-max']) } : {}), ...(a['tau-decay'] ? { tauDecay: Number(a['tau-decay']) } : {}) };
 const adam = { weightDecay: 0.01, clipNorm: 5, beta2: 0.98 };
 
 const corpus = SpeechCorpus.open(a.data, 'train', a.limit ? Number(a.limit) : Infinity);

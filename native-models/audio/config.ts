@@ -56,10 +56,10 @@ export const DEFAULT_CONFIG: AudioEncoderConfig = {
   finalDim: 64,
   negatives: 20,
   maskProb: 0.065,
-  maskSpan: 8,
+  maskSpan: 5,
   temperature: 0.1,
-  diversityWeight: 0.1,
-  featurePenalty: 10,
+  diversityWeight: 0.3,
+  featurePenalty: 0,
 };
 
 /** A tiny configuration for tests: the same graph, small widths. */

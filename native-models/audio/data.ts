@@ -73,7 +73,7 @@ export interface PretrainBatchOptions {
   seed: number;
 }
 
-export const DEFAULT_BATCHES: PretrainBatchOptions = { batch: 8, buckets: [64, 96, 128], bucketSpread: 32, tauMax: 2, tauMin: 0.5, tauDecay: 0.9997, seed: 1 };
+export const DEFAULT_BATCHES: PretrainBatchOptions = { batch: 8, buckets: [64, 96, 128], bucketSpread: 32, tauMax: 2, tauMin: 0.5, tauDecay: 0.999, seed: 1 };
 
 interface SourceState { sampler: SamplerState; count: number }
 

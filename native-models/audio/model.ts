@@ -52,7 +52,8 @@ export function quantizerLogits(b: GraphBuilder, featN: Value, cfg: AudioEncoder
   const [bs, t] = featN.shape;
   const g = cfg.codebookGroups;
   const v = cfg.codebookEntries;
-  return b.reshape(nn.linear(b, featN, 'quant.logits', g * v), [bs, t, g, v]);
+  // std 0.5: logits of std ~0.5 sqrt(C), sharp enough that Gumbel noise does not decide the codes.
+  return b.reshape(nn.linear(b, featN, 'quant.logits', g * v, { std: 0.5 }), [bs, t, g, v]);
 }
 
 /**
@@ -119,16 +120,19 @@ export function pretrainModel(cfg: AudioEncoderConfig, batch: number, frames: nu
     const yPos = b.unsqueeze(y, 2);
     const cN = b.unsqueeze(nn.l2Normalize(b, cp), 2);
     const simPos = b.div(b.reduceSum(b.mul(cN, nn.l2Normalize(b, yPos)), [-1]), cfg.temperature); // [B,T,1]
-    let simNeg = b.div(b.reduceSum(b.mul(cN, nn.l2Normalize(b, negs)), [-1]), cfg.temperature); // [B,T,K]
-    // A distractor with the positive's own codes is not a distractor (wav2vec 2.0 drops those too).
-    const same = b.less(b.reduceSumSquare(b.sub(b.stopGradient(negs), b.stopGradient(yPos)), [-1]), 1e-10);
-    simNeg = b.where(same, -1e4, simNeg);
+    const simNeg = b.div(b.reduceSum(b.mul(cN, nn.l2Normalize(b, negs)), [-1]), cfg.temperature); // [B,T,K]
     const sim = b.concat([simPos, simNeg], 2); // [B,T,K+1], the positive at 0
+    // Distractors with the positive's own codes stay in the loss (wav2vec 2.0 drops them, which rewards codebook
+    // collapse when compute is short: all codes equal, no distractors, zero loss). Accuracy counts a hit only
+    // when the positive beats every distractor with other codes, and there is one.
+    const same = b.less(b.reduceSumSquare(b.sub(b.stopGradient(negs), b.stopGradient(yPos)), [-1]), 1e-10);
+    const otherBest = b.reduceMax(b.where(same, -1e4, simNeg), [-1], true); // [B,T,1]
+    const hitB = b.and(b.greater(simPos, otherBest), b.greater(otherBest, -1e3));
     const logp0 = b.reshape(b.slice(b.logSoftmax(sim, -1), [2], [0], [1]), [B, T]);
     const w = b.mul(mask, padding);
     const nw = b.max(b.reduceSum(w), 1);
     const contrastive = b.div(b.reduceSum(b.mul(b.neg(logp0), w)), nw);
-    const hit = b.cast(b.equal(b.argmax(sim, -1), b.scalar(0, 'int64')), 'float32');
+    const hit = b.reshape(b.cast(hitB, 'float32'), [B, T]);
     const accuracy = b.div(b.reduceSum(b.mul(hit, w)), nw);
 
     // Diversity: perplexity of the batch-averaged (noise-free) code distribution per group.
