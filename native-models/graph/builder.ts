@@ -126,6 +126,10 @@ export class GraphBuilder {
   zeros(shape: readonly number[], dtype: DType = 'float32'): Value {
     return this.one('Zeros', [], { dtype, shape: [...shape] });
   }
+  /** A bool mask, true with probability p, from the graph's seed (each call an independent stream). */
+  randomBernoulli(shape: readonly number[], p: number): Value {
+    return this.one('RandomBernoulli', [this.seed()], { shape: [...shape], salt: ++this.salt, p });
+  }
   /** Uniform [0,1) float32 noise from the graph's seed; each call draws an independent stream. */
   randomUniform(shape: readonly number[]): Value {
     return this.one('RandomUniform', [this.seed()], { shape: [...shape], salt: ++this.salt });
@@ -312,12 +316,12 @@ export class GraphBuilder {
 
   // ---- composed stochastic ops
   /**
-   * Inverted dropout with the graph's seeded RNG: y = x*[u >= p]/(1-p). Identity when p = 0 — build inference
-   * graphs with p = 0 (they then have no `seed` input).
+   * Inverted dropout with the graph's seeded RNG: y = x*keep/(1-p), keep ~ Bernoulli(1-p). Identity when
+   * p = 0 — build inference graphs with p = 0 (they then have no `seed` input).
    */
   dropout(x: Value, p: number): Value {
     if (p <= 0) return x;
-    const keep = this.greater(this.randomUniform(x.shape), this.scalar(p, 'float32'));
+    const keep = this.randomBernoulli(x.shape, 1 - p);
     return this.mul(x, this.where(keep, this.scalar(1 / (1 - p), x.dtype), 0));
   }
   /**

@@ -11,6 +11,7 @@ export interface OpAttrs {
   Const: { data: ArrayLike<number>; dtype: DType; shape: number[] };
   Zeros: { dtype: DType; shape: number[] };
   RandomUniform: { shape: number[]; salt: number };
+  RandomBernoulli: { shape: number[]; salt: number; p: number };
   Add: Empty; Sub: Empty; Mul: Empty; Div: Empty; Pow: Empty; Max: Empty; Min: Empty;
   Equal: Empty; Less: Empty; Greater: Empty; And: Empty; Or: Empty; Not: Empty;
   Neg: Empty; Reciprocal: Empty; Sqrt: Empty; Exp: Empty; Log: Empty; Abs: Empty; Sign: Empty; Erf: Empty;
@@ -182,6 +183,33 @@ function convWeightGrad(b: GraphBuilder, x: Value, dOut: Value, wShape: readonly
   return b.transpose(dw, [1, 0, ...sp]); // [M, Cg, k...]
 }
 
+function seedCheck(ins: readonly TensorType[]): void {
+  arity(ins, 1);
+  needDtype(ins[0], ['int64'], 'seed');
+  if (ins[0].shape.length !== 0) throw new Error(`seed must be a scalar, got ${fmtType(ins[0])}`);
+}
+
+/**
+ * Counter-based RNG for RandomUniform / RandomBernoulli: 32 random bits per element (int64 values < 2^32) from
+ * hash(i xor key(seed, salt)), two rounds of Wellons' lowbias32 with multipliers < 2^31 so int64 products never
+ * overflow. The closing xor-shift of lowbias32 only touches the low 16 bits, which callers weigh least, so it is
+ * left out: 9 elementwise passes.
+ */
+function hashBits(L: Lowering, seed: string, n: number, salt: number): string {
+  const I = (v: number) => L.scalar(v, 'int64');
+  const op = (o: string, x: string, y: string) => { const r = L.tmp(); L.node(o, [x, y], [r]); return r; };
+  const idx = L.tmp();
+  L.node('Range', [I(0), I(n), I(1)], [idx]); // constant: folded by onnxruntime at load
+  const s = op('Mod', seed, I(2 ** 31));
+  const key = op('Mod', op('Add', op('Mul', s, I(747796405)), I((salt * 2891336453) % 2 ** 32)), I(2 ** 32));
+  const M = I(2 ** 32);
+  let x = op('BitwiseXor', idx, key);
+  x = op('BitwiseXor', x, op('Div', x, I(65536)));
+  x = op('Mod', op('Mul', x, I(0x7feb352d)), M);
+  x = op('BitwiseXor', x, op('Div', x, I(32768)));
+  return op('Mod', op('Mul', x, I(0x2c1b3c6d)), M);
+}
+
 // ---- the table ---------------------------------------------------------------------------------------------
 
 /** One row per op: type rule, ONNX lowering, gradient. */
@@ -201,37 +229,31 @@ export const rules: { [K in OpName]: OpRule<K> } = {
     vjp: () => [],
   },
   RandomUniform: {
-    infer: (ins, a) => {
-      arity(ins, 1);
-      needDtype(ins[0], ['int64'], 'seed');
-      if (ins[0].shape.length !== 0) throw new Error(`seed must be a scalar, got ${fmtType(ins[0])}`);
-      return [{ dtype: 'float32', shape: a.shape }];
-    },
-    // Counter-based hash RNG (Wellons' lowbias32 with multipliers < 2^31, so int64 products never overflow):
-    // u[i] = hash(i xor key(seed, salt)) / 2^32. Same seed, same numbers, on every run and every provider.
+    infer: (ins, a) => (seedCheck(ins), [{ dtype: 'float32', shape: a.shape }]),
+    // u = (top 24 bits of hashBits) / 2^24, in [0,1). Same seed, same numbers, on every run and every provider.
     lower: (L, ins, outs, a) => {
-      const n = numel(a.shape);
-      const I = (v: number) => L.scalar(v, 'int64');
-      const t = () => L.tmp();
-      const op = (o: string, x: string, y: string) => { const r = t(); L.node(o, [x, y], [r]); return r; };
-      const idx = t();
-      L.node('Range', [I(0), I(n), I(1)], [idx]);
-      const s = op('Mod', ins[0], I(2 ** 31));
-      const key = op('Mod', op('Add', op('Mul', s, I(747796405)), I((a.salt * 2891336453) % 2 ** 32)), I(2 ** 32));
-      let x = op('BitwiseXor', idx, key);
-      const M = I(2 ** 32);
-      x = op('BitwiseXor', x, op('Div', x, I(65536)));
-      x = op('Mod', op('Mul', x, I(0x7feb352d)), M);
-      x = op('BitwiseXor', x, op('Div', x, I(32768)));
-      x = op('Mod', op('Mul', x, I(0x2c1b3c6d)), M);
-      x = op('BitwiseXor', x, op('Div', x, I(65536)));
-      const fl = t();
-      L.node('Cast', [op('Div', x, I(256))], [fl], { to: ONNX_DTYPE.float32 });
-      const u = t();
+      const x = hashBits(L, ins[0], numel(a.shape), a.salt);
+      const top = L.tmp(), fl = L.tmp(), u = L.tmp();
+      L.node('Div', [x, L.scalar(256, 'int64')], [top]);
+      L.node('Cast', [top], [fl], { to: ONNX_DTYPE.float32 });
       L.node('Mul', [fl, L.scalar(2 ** -24, 'float32')], [u]);
       L.node('Reshape', [u, L.ints(a.shape)], outs);
     },
     vjp: () => [undefined], // the seed is an integer
+  },
+  RandomBernoulli: {
+    infer: (ins, a) => {
+      seedCheck(ins);
+      if (!(a.p >= 0 && a.p <= 1)) throw new Error(`probability ${a.p} must be in [0,1]`);
+      return [{ dtype: 'bool', shape: a.shape }];
+    },
+    // true with probability p: hashBits < p*2^32 (one comparison on the integers; dropout's mask).
+    lower: (L, ins, outs, a) => {
+      const m = L.tmp();
+      L.node('Less', [hashBits(L, ins[0], numel(a.shape), a.salt), L.scalar(Math.round(a.p * 2 ** 32), 'int64')], [m]);
+      L.node('Reshape', [m, L.ints(a.shape)], outs);
+    },
+    vjp: noGrad('boolean output'),
   },
 
   // -- elementwise arithmetic with numpy broadcasting; b.sumTo undoes the broadcast in gradients

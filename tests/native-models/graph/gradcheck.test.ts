@@ -24,6 +24,7 @@ const cases: { [K in OpName]: Entry } = {
   Const: { skip: 'no inputs' },
   Zeros: { skip: 'no inputs' },
   RandomUniform: { skip: 'integer seed input only (determinism is tested in ops.test.ts)' },
+  RandomBernoulli: { skip: 'boolean output (rate and determinism are tested in ops.test.ts)' },
   Add: { dtype: 'float64', build: (b, inp) => b.add(inp([2, 1, 3]), inp([4, 1])) },
   Sub: { dtype: 'float64', build: (b, inp) => b.sub(inp([2, 1, 3]), inp([4, 1])) },
   Mul: { dtype: 'float64', build: (b, inp) => b.mul(inp([2, 1, 3]), inp([4, 1])) },
