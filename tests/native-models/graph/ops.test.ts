@@ -42,6 +42,9 @@ describe('in-graph seeded RNG', () => {
     expect(Math.abs(kept.length / 4096 - 0.75)).toBeLessThan(0.03);
     kept.forEach((v) => expect(v).toBeCloseTo(2 / 0.75, 5));
     expect((await run(d, { ...x, ...seed(1) })).y.data).toEqual(y);
+    const other = (await run(d, { ...x, ...seed(2) })).y.data;
+    const same = other.filter((v, i) => (v === 0) === (y[i] === 0)).length / 4096;
+    expect(Math.abs(same - (0.75 ** 2 + 0.25 ** 2))).toBeLessThan(0.03); // independent masks agree by chance only
   });
 
   it('Gumbel-softmax samples follow softmax(logits); hard samples are one-hot with the soft gradient', async () => {
