@@ -10,6 +10,10 @@ import { Dvae, exportOnnx, inferenceWeights, type DvaeComponentConfig } from '..
 import { toPlanar, type ImageSet } from '../../../native-models/dvae/data';
 import { codeUsage, psnr, ssim } from '../../../native-models/dvae/metrics';
 import { TINY_CONFIG, trainingGraph } from '../../../native-models/dvae/model';
+import { encodePng } from '../../../native-models/data/demo/raster';
+import { decodeImage } from '../../../native-models/data/image';
+import { rgbToPlanar, tokenizeImage } from '../../../native-models/tasks/tokenize-image';
+import { decodeImageCodes, parseCodes } from '../../../native-models/tasks/decode-image-codes';
 import { trainDvae } from '../../../native-models/dvae/train';
 
 const S = 64;
@@ -62,6 +66,20 @@ describe('dvae (tiny config)', () => {
         expect(psnr(x, y)).toBeGreaterThan(20);
       }
       expect(innerCodes.size).toBe(COLOURS.length);
+
+      // The tasks: a 256x256 PNG file is box-filtered to 64x64 and gives the same codes as its flat colour.
+      const c0 = COLOURS[2];
+      const png256 = encodePng(new Uint8Array(256 * 256 * 3).map((_, i) => c0[i % 3]), 256, 256);
+      const tok = await tokenizeImage(dvae, png256, 'flat.png');
+      expect(tok.grid).toBe(8);
+      expect(tok.codes.flat()).toEqual([...(await dvae.encode(toPlanar(set, [2], 0)))].map(Number));
+      const text = tok.codes.map((r) => r.join(' ')).join('\n');
+      const img = await decodeImageCodes(dvae, parseCodes(text, 8));
+      const back = await decodeImage(img.png);
+      expect([back.width, back.height]).toEqual([64, 64]);
+      expect(psnr(rgbToPlanar(img.rgb, 64), toPlanar(set, [2], 0))).toBeGreaterThan(20);
+      expect(() => parseCodes('1 2 x', 8, 'codes.txt')).toThrow(/codes.txt: item 3 \("x"\) is not a code id/);
+      expect(() => parseCodes('1 2 3', 8, 'codes.txt')).toThrow(/expected 64 code ids/);
       await expect(dvae.decode(new BigInt64Array(64).fill(BigInt(TINY_CONFIG.codebookSize)))).rejects.toThrow(/outside the codebook/);
     } finally {
       await dvae.dispose();
