@@ -217,6 +217,7 @@ test('curate a dataset end to end, then restart and find it intact', async ({ pa
       await expect(entry).toContainText(/\d+ trace points/);
       const points = Number(/(\d+) trace points/.exec((await entry.textContent()) ?? '')![1]);
       expect(points).toBeGreaterThanOrEqual(20);
+      await expect(entry).toHaveAttribute('data-segments', '1'); // the pointer never left the image
 
       const src = await entry.locator('audio').getAttribute('src');
       const wav = inspectWav(Buffer.from(await (await page.request.get(new URL(src!, server!.origin).href)).body()));
@@ -233,10 +234,12 @@ test('curate a dataset end to end, then restart and find it intact', async ({ pa
       await entry.getByText('Re-record').click();
       await expect(page.getByTestId('rec-time')).toBeVisible();
       for (let i = 0; i < 8; i++) {
+        if (i === 4) await page.mouse.move(box.x + box.width + 40, box.y + 10); // off the image: the segment ends
         await page.mouse.move(box.x + box.width * (0.2 + i * 0.08), box.y + box.height * 0.3);
         await page.waitForTimeout(100);
       }
       await page.keyboard.press('r');
+      await expect(page.getByTestId('spoken-entry')).toHaveAttribute('data-segments', '2');
       await expect(page.getByTestId('spoken-entry').locator('audio')).not.toHaveAttribute('src', src!);
       await expect(page.getByTestId('spoken-entry')).toHaveCount(1);
       recordedS = Number(await page.getByTestId('spoken-entry').getAttribute('data-duration'));
