@@ -75,6 +75,9 @@ writeFileSync(path.join(out, 'ln/narratives.jsonl'), JSON.stringify({
 await scene(path.join(out, 'upload/pick/upload-a.png'), 41);
 await scene(path.join(out, 'upload/pick/upload-b.png'), 42);
 
+// Many images, for cancelling an import half-way.
+for (let i = 0; i < 120; i++) await scene(path.join(out, `many/m${String(i).padStart(3, '0')}.png`), 100 + i);
+
 // Fake microphone: 3 s of 440 Hz at 48 kHz (Chromium loops it while recording).
 writeFileSync(path.join(out, 'mic.wav'), writeWav({ sampleRate: 48000, channels: [tone(3, 48000, 440)] }));
 console.log(out);

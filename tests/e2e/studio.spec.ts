@@ -107,6 +107,25 @@ test('curate a dataset end to end, then restart and find it intact', async ({ pa
       await expect(page.getByTestId('grid-total')).toHaveText('9 items');
     });
 
+    await test.step('cancel an import half-way: what was imported stays, the rest is not', async () => {
+      await page.getByTestId('new-dataset').click();
+      await page.getByTestId('new-dataset-name').fill('Big');
+      await page.getByTestId('create-dataset').click();
+      await expect(page.getByTestId('dataset-title')).toHaveText('Big');
+      await page.getByTestId('open-import').click();
+      await page.getByTestId('import-format').selectOption('folder');
+      await page.getByTestId('import-path').fill(path.join(fixtures, 'many'));
+      await page.getByTestId('import-start').click();
+      const job = page.getByTestId('job').first();
+      await job.getByTestId('job-cancel').click();
+      await expect(job).toHaveAttribute('data-state', 'cancelled', { timeout: 60_000 });
+      const imported = Number(/(\d+) imported/.exec((await job.getByTestId('import-summary').textContent()) ?? '')![1]);
+      expect(imported).toBeLessThan(120);
+      await expect(page.getByTestId('grid-total')).toHaveText(`${imported} item${imported === 1 ? '' : 's'}`);
+      await page.getByTestId('dataset-entry').filter({ hasText: 'Scenes' }).click();
+      await expect(page.getByTestId('grid-total')).toHaveText('9 items');
+    });
+
     await test.step('upload a folder from the browser and import it', async () => {
       await page.getByTestId('open-import').click();
       await page.getByTestId('import-format').selectOption('folder');
