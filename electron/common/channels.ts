@@ -46,7 +46,7 @@ export const SERVICE_CHANNELS = {
   },
   host: {
     methods: ['getAppInfo', 'pickPath'],
-    events: [],
+    events: ['onDidRequestCommand'],
   },
 } as const satisfies { [S in keyof ServiceMap]: ServiceChannels<ServiceMethods<S>, ServiceEvents<S>> };
 

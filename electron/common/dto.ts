@@ -247,6 +247,9 @@ export interface BlobLocation {
 
 export type HostMode = 'electron' | 'web';
 
+/** What a host's menu asks the window to do (the window owns the dialogs). */
+export type HostCommand = 'new-dataset' | 'import' | 'export' | 'help';
+
 export interface AppInfo {
   mode: HostMode;
   version: string;

@@ -2,7 +2,7 @@
 // web mode's WebSocket, the in-memory test transport) carries exactly these.
 import type { Event } from './event';
 import type {
-  AppInfo, CaptionPatch, Dataset, DatasetsChange, ExportReport, ExportRequest, HistoryState, ImportReport,
+  AppInfo, CaptionPatch, HostCommand, Dataset, DatasetsChange, ExportReport, ExportRequest, HistoryState, ImportReport,
   ImportRequest, Item, ItemPage, ItemPatch, ItemQuery, ItemsChange, JobProgress, PickPathOptions, RegionInput,
   RegionPatch, SpokenRecording, UndoResult, BlobLocation,
 } from './dto';
@@ -63,6 +63,8 @@ export interface HostService {
   getAppInfo(): Promise<AppInfo>;
   /** Native dialog; null when the user cancels. Rejects in web mode (AppInfo.canPickPaths is false). */
   pickPath(options: PickPathOptions): Promise<string | null>;
+  /** Menu commands (Electron's File/Help menus); never fires in web mode. */
+  readonly onDidRequestCommand: Event<HostCommand>;
 }
 
 /** Every service the renderer can reach, by contract name. Later: inference, training (same pattern). */

@@ -1,8 +1,20 @@
 // HostService in Electron: app facts and native open dialogs for import/export paths.
 import { app, dialog, type BrowserWindow } from 'electron';
-import type { AppInfo, HostService, PickPathOptions } from '../common';
+import type { AppInfo, Disposable, HostCommand, HostService, PickPathOptions } from '../common';
 
 export class ElectronHostService implements HostService {
+  private readonly commandListeners = new Set<(c: HostCommand) => void>();
+
+  readonly onDidRequestCommand = (listener: (c: HostCommand) => void): Disposable => {
+    this.commandListeners.add(listener);
+    return { dispose: () => void this.commandListeners.delete(listener) };
+  };
+
+  /** Called by the menu. */
+  requestCommand(command: HostCommand): void {
+    for (const l of [...this.commandListeners]) l(command);
+  }
+
   constructor(private readonly window: () => BrowserWindow | null, private readonly libraryRoot: string) {}
 
   async getAppInfo(): Promise<AppInfo> {

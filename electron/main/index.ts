@@ -107,13 +107,21 @@ function buildMenu() {
   const isMac = process.platform === 'darwin';
   Menu.setApplicationMenu(Menu.buildFromTemplate([
     ...(isMac ? [{ role: 'appMenu' as const }] : []),
-    { label: 'File', submenu: [isMac ? { role: 'close' as const } : { role: 'quit' as const }] },
+    {
+      label: 'File', submenu: [
+        { label: 'New Dataset…', accelerator: 'CmdOrCtrl+N', click: () => host.requestCommand('new-dataset') },
+        { label: 'Import…', accelerator: 'CmdOrCtrl+I', click: () => host.requestCommand('import') },
+        { label: 'Export…', accelerator: 'CmdOrCtrl+E', click: () => host.requestCommand('export') },
+        { type: 'separator' },
+        isMac ? { role: 'close' as const } : { role: 'quit' as const },
+      ],
+    },
     // No undo/redo roles: Ctrl+Z goes to the page, which undoes dataset edits (or native text edits).
     { label: 'Edit', submenu: [{ role: 'cut' }, { role: 'copy' }, { role: 'paste' }, { role: 'selectAll' }] },
     { label: 'View', submenu: [{ role: 'reload' }, { role: 'toggleDevTools' }, { type: 'separator' }, { role: 'resetZoom' }, { role: 'zoomIn' }, { role: 'zoomOut' }, { type: 'separator' }, { role: 'togglefullscreen' }] },
     {
       label: 'Help', submenu: [
-        { label: 'Keyboard Shortcuts', accelerator: 'Shift+/', click: () => win?.webContents.sendInputEvent({ type: 'char', keyCode: '?' }) },
+        { label: 'Keyboard Shortcuts', click: () => host.requestCommand('help') },
         { role: 'about' },
       ],
     },
@@ -147,6 +155,7 @@ void app.whenReady().then(() => {
   });
   startServices();
   registerIpc();
+  host.onDidRequestCommand((command) => win?.webContents.send(`${CHANNEL_PREFIX}host.onDidRequestCommand`, command));
   buildMenu();
   createWindow();
   app.on('activate', () => {

@@ -1,8 +1,11 @@
 // HostService for web mode: app facts; no native dialogs (the browser uploads or types a host path).
-import type { AppInfo, HostService, PickPathOptions } from '../common';
+import type { AppInfo, Event, HostCommand, HostService, PickPathOptions } from '../common';
 
 /** Web mode's host service. */
 export class WebHostService implements HostService {
+  /** Web mode has no menus. */
+  readonly onDidRequestCommand: Event<HostCommand> = () => ({ dispose() {} });
+
   constructor(private readonly info: { version: string; libraryRoot: string }) {}
 
   async getAppInfo(): Promise<AppInfo> {

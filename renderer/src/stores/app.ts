@@ -1,7 +1,7 @@
 // App-wide state: host facts, notices (errors and confirmations), help panel, connection.
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
-import type { AppInfo } from '../../../electron/common';
+import type { AppInfo, HostCommand } from '../../../electron/common';
 import { useBridge } from '../bridge';
 
 export interface Notice {
@@ -18,7 +18,14 @@ export const useAppStore = defineStore('app', () => {
   const disconnected = ref(false);
   let nextNotice = 1;
 
+  /** The last menu command, for the view that owns its dialog (cleared by that view). */
+  const command = ref<HostCommand | null>(null);
+
   bridge.onDidDisconnect(() => (disconnected.value = true));
+  bridge.host.onDidRequestCommand((c) => {
+    if (c === 'help') helpOpen.value = true;
+    else command.value = c;
+  });
 
   async function load() {
     info.value = await bridge.host.getAppInfo();
@@ -44,5 +51,5 @@ export const useAppStore = defineStore('app', () => {
     }
   }
 
-  return { info, notices, helpOpen, disconnected, mode: bridge.mode, load, notify, dismiss, guard, blobUrl: bridge.blobUrl };
+  return { info, notices, helpOpen, disconnected, command, mode: bridge.mode, load, notify, dismiss, guard, blobUrl: bridge.blobUrl };
 });
