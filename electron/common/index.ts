@@ -7,6 +7,6 @@ export type * from './services';
 export type * from './channels';
 export { CHANNEL_PREFIX, SERVICE_CHANNELS } from './channels';
 export type * from './wire';
-export { WS_CLOSE_UNAUTHORIZED, TOKEN_PARAM } from './wire';
+export { TOKEN_PARAM } from './wire';
 export { createRpcClient, RemoteError, type RpcClient } from './rpc-client';
 export { typedArrayReplacer, typedArrayReviver } from './wire-codec';

@@ -46,8 +46,6 @@ export interface TaggedTypedArray {
   b64: string;
 }
 
-/** Close code a web host sends when the token or Origin is wrong. */
-export const WS_CLOSE_UNAUTHORIZED = 4401;
 /** Header/query parameter carrying the per-launch token. */
 export const TOKEN_PARAM = 'token';
 
