@@ -248,6 +248,10 @@ test('curate a dataset end to end, then restart and find it intact', async ({ pa
       await page.waitForTimeout(700);
       await page.screenshot({ path: path.join(shots, 'item-playback.png') });
       await entry.getByTestId('spoken-play').click(); // pause
+      // Playback replays the trace in sync: part-way through, only the samples spoken so far show.
+      const shown = Number(await page.getByTestId('trace').getAttribute('data-shown'));
+      expect(shown).toBeGreaterThan(0);
+      expect(shown).toBeLessThan(points);
 
       // Re-record replaces the recording (one spoken caption, new audio).
       await entry.getByText('Re-record').click();
