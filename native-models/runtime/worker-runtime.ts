@@ -198,6 +198,8 @@ export class WorkerRuntime implements Runtime {
     if (this.worker) await this.worker.terminate();
     else if (this.child && this.child.exitCode === null && this.child.signalCode === null) {
       const exited = new Promise((r) => this.child!.once('exit', r));
+      // Hold the loop open until the exit event arrives (the idle host is unref'd).
+      this.child.ref();
       this.child.kill();
       await exited;
     }
