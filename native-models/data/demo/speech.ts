@@ -126,7 +126,7 @@ export class Speaker {
 
   private checkVoice(v: string): void {
     if (v.length > 64) throw new SpeechError(`voice name too long: ${v.slice(0, 64)}...`);
-    this.mod.HEAPU8.set(this.snapshot);
+    this.restore();
     if (this.worker.set_voice(v) !== 0) throw new SpeechError(`speech synthesiser refused voice "${v}" (known: ${VOICES.join(', ')})`);
   }
 
@@ -141,8 +141,15 @@ export class Speaker {
     };
   }
 
+  /** Puts eSpeak back in its snapshot state; memory it grew since is zeroed, as it was when fresh. */
+  private restore(): void {
+    const heap = this.mod.HEAPU8; // re-read: a grown heap is a new view
+    heap.set(this.snapshot);
+    if (heap.length > this.snapshot.length) heap.fill(0, this.snapshot.length);
+  }
+
   private raw(text: string, p: VoiceParams): { pcm: Int16Array; events: EspeakEvent[] } {
-    this.mod.HEAPU8.set(this.snapshot);
+    this.restore();
     if (this.worker.set_voice(p.voice) !== 0) throw new SpeechError(`speech synthesiser refused voice "${p.voice}"`);
     this.worker.set_rate(p.rate);
     this.worker.set_pitch(p.pitch);
