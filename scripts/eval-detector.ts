@@ -17,7 +17,8 @@ const USAGE = `Usage: npm run eval:detector -- [--data DIR] [--package DIR] [--s
   --data DIR       dataset folder (default /work/data/emojiscenes)
   --splits LIST    splits to evaluate; the last line reports the FIRST (default test5k,novel)
   --limit N        at most N items per split
-  --threshold X    score threshold for the AP computation (default 0.01); --max K regions (default 10)
+  --threshold X    smallest objectness of a detection (default 0.05); --max K regions (default 10).
+                   Detections are ranked per class by their class probability for AP.
   --record         write the figures into the package manifest
   --quiet          no per-class lines`;
 
@@ -60,7 +61,7 @@ async function main(): Promise<number> {
   const pkgDir = path.resolve(v.package ?? defaultPackageDir());
   const splits = (v.splits ?? 'test5k,novel').split(',').map((s) => s.trim()).filter(Boolean);
   const limit = v.limit ? Number(v.limit) : Infinity;
-  const opts: DetectOptions = { scoreThreshold: v.threshold ? Number(v.threshold) : 0.01, maxRegions: v.max ? Number(v.max) : 10 };
+  const opts: DetectOptions = { minObjectness: v.threshold ? Number(v.threshold) : 0.05, scoreThreshold: 0, maxRegions: v.max ? Number(v.max) : 10 };
   const det = await RegionDetector.load(pkgDir, { threads: 2 });
   const results: { split: string; m: DetectionMetrics; ms: number; n: number }[] = [];
   try {
@@ -83,7 +84,7 @@ async function main(): Promise<number> {
     await det.dispose();
   }
   if (v.record) {
-    const rec: Record<string, number | string> = { command: `npm run eval:detector -- --data ${data}${v.limit ? ` --limit ${v.limit}` : ''}`, threshold: opts.scoreThreshold ?? 0.01 };
+    const rec: Record<string, number | string> = { command: `npm run eval:detector -- --data ${data}${v.limit ? ` --limit ${v.limit}` : ''}`, minObjectness: opts.minObjectness ?? 0.05, maxRegions: opts.maxRegions ?? 10 };
     for (const r of results) {
       Object.assign(rec, {
         [`${r.split}.images`]: r.n, [`${r.split}.mAP50`]: +f3(r.m.mAP50), [`${r.split}.mAP50_95`]: +f3(r.m.mAP50_95),

@@ -14,13 +14,15 @@ import type { Command } from './main';
 const USAGE = `Usage: npm run cli -- detect IMAGE [--out boxed.png] [options]
 
 Runs the region detector (a Faster R-CNN) on IMAGE (png, jpeg, webp or gif; any size: it is
-letterboxed to the 256x256 input) and prints up to K regions: class, confidence, box normalised
-to the image as [x0, y0, x1, y1], and the top-5 classes.
+letterboxed to the 256x256 input) and prints up to K regions, most object-like first: class,
+class probability, objectness (1 - p(background)), box normalised to the image as
+[x0, y0, x1, y1], and the top-5 classes.
 
 Options:
   --out FILE        also write the image with the boxes and labels drawn (PNG)
   --max K           most regions (default ${DEFAULT_DETECT.maxRegions})
-  --threshold X     smallest confidence, 0..1 (default ${DEFAULT_DETECT.scoreThreshold})
+  --threshold X     smallest objectness, 0..1 (default ${DEFAULT_DETECT.minObjectness})
+  --min-score X     smallest class probability, 0..1 (default ${DEFAULT_DETECT.scoreThreshold})
   --json            print JSON (regions with top5; add --features for the region feature vectors)
   --features        include feature vectors in --json output
   --package DIR     model package (default: native-models/packages/default)`;
@@ -59,7 +61,7 @@ export const detectCommand: Command = {
       try {
         parsed = parseArgs({
           args: argv, allowPositionals: true, strict: true,
-          options: { out: { type: 'string' }, max: { type: 'string' }, threshold: { type: 'string' }, json: { type: 'boolean' }, features: { type: 'boolean' }, package: { type: 'string' } },
+          options: { out: { type: 'string' }, max: { type: 'string' }, threshold: { type: 'string' }, 'min-score': { type: 'string' }, json: { type: 'boolean' }, features: { type: 'boolean' }, package: { type: 'string' } },
         });
       } catch (e) {
         throw new UsageError((e as Error).message);
@@ -68,18 +70,23 @@ export const detectCommand: Command = {
       if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'give one IMAGE file' : `give one IMAGE file, got ${positionals.length}: ${positionals.join(' ')}`);
       const file = positionals[0];
       const maxRegions = intOption(o.max, 'max', 1, 1000, DEFAULT_DETECT.maxRegions);
-      const scoreThreshold = o.threshold === undefined ? DEFAULT_DETECT.scoreThreshold : Number(o.threshold);
-      if (!(scoreThreshold >= 0 && scoreThreshold <= 1)) throw new UsageError(`--threshold must be a number from 0 to 1, got "${o.threshold}"`);
+      const unit = (x: string | undefined, name: string, d: number) => {
+        const n = x === undefined ? d : Number(x);
+        if (!(n >= 0 && n <= 1)) throw new UsageError(`--${name} must be a number from 0 to 1, got "${x}"`);
+        return n;
+      };
+      const minObjectness = unit(o.threshold, 'threshold', DEFAULT_DETECT.minObjectness);
+      const scoreThreshold = unit(o['min-score'], 'min-score', DEFAULT_DETECT.scoreThreshold);
       if (!fs.existsSync(file)) throw new UsageError(`${file}: no such file`);
       const bytes = fs.readFileSync(file);
       det = await RegionDetector.load(o.package ? path.resolve(o.package) : undefined);
-      const regions = await det.detect(bytes, { maxRegions, scoreThreshold }, file);
+      const regions = await det.detect(bytes, { maxRegions, minObjectness, scoreThreshold }, file);
       if (o.json) {
         console.log(JSON.stringify(regions.map((r) => ({ ...r, feature: o.features ? Array.from(r.feature) : undefined })), null, 2));
       } else {
         console.log(`${file}: ${regions.length} region${regions.length === 1 ? '' : 's'} (feature dim ${det.featureDim})`);
         regions.forEach((r, i) => {
-          console.log(`${String(i + 1).padStart(2)}. ${r.label} ${r.score.toFixed(3)} box=[${r.box.map((v) => v.toFixed(3)).join(', ')}]`);
+          console.log(`${String(i + 1).padStart(2)}. ${r.label} p=${r.score.toFixed(3)} objectness=${r.objectness.toFixed(3)} box=[${r.box.map((v) => v.toFixed(3)).join(', ')}]`);
           console.log(`    top5: ${r.top5.map((t) => `${t.label} ${t.score.toFixed(3)}`).join(' | ')}`);
         });
       }

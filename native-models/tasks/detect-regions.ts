@@ -32,6 +32,8 @@ export interface DetectedRegion {
   label: string;
   /** Probability of that class (softmax over background + classes). */
   score: number;
+  /** 1 - p(background): how sure the detector is that the box holds an object (regions are ranked by it). */
+  objectness: number;
   /** The five most probable classes (the first is classId). */
   top5: ClassScore[];
   /** The box head's region feature (dimension = manifest config.featureDim). */
@@ -41,13 +43,19 @@ export interface DetectedRegion {
 export interface DetectOptions {
   /** Most regions returned (default 10). */
   maxRegions?: number;
-  /** Smallest confidence kept (default 0.05). */
+  /**
+   * Smallest objectness (1 - p(background)) kept (default 0.5). Regions are selected and ranked by
+   * objectness, not by class probability: with ~850 classes a box can be clearly an object while its
+   * probability mass is spread over several similar classes.
+   */
+  minObjectness?: number;
+  /** Smallest probability of the region's class kept (default 0: every object-like box is a region). */
   scoreThreshold?: number;
   /** Class-agnostic NMS IoU (default 0.5): one region per object, as OPT wants. */
   nmsIou?: number;
 }
 
-export const DEFAULT_DETECT: Required<DetectOptions> = { maxRegions: 10, scoreThreshold: 0.05, nmsIou: 0.5 };
+export const DEFAULT_DETECT: Required<DetectOptions> = { maxRegions: 10, minObjectness: 0.5, scoreThreshold: 0, nmsIou: 0.5 };
 
 /** The head's raw outputs for `count` valid proposals (rows beyond count are padding). */
 export interface HeadOutputs {
@@ -64,8 +72,8 @@ export interface HeadOutputs {
 
 /**
  * Post-processing shared by every caller: per proposal the most probable non-background class,
- * its decoded box clipped to the image area of the letterbox, score threshold, class-agnostic NMS,
- * the top `maxRegions`, boxes normalised to the original image.
+ * its decoded box clipped to the image area of the letterbox, objectness and score thresholds,
+ * class-agnostic NMS by objectness, the top `maxRegions`, boxes normalised to the original image.
  */
 export function postprocess(h: HeadOutputs, lb: Letterbox, classes: readonly string[], opts: DetectOptions = {}): DetectedRegion[] {
   const o = { ...DEFAULT_DETECT, ...opts };
@@ -74,6 +82,7 @@ export function postprocess(h: HeadOutputs, lb: Letterbox, classes: readonly str
   const dim = h.count > 0 ? h.features.length / (h.probs.length / ns) : 0;
   const boxes = new Float32Array(h.count * 4);
   const scores = new Float32Array(h.count);
+  const objectness = new Float32Array(h.count);
   const best = new Int32Array(h.count);
   const cand: number[] = [];
   for (let i = 0; i < h.count; i++) {
@@ -81,6 +90,7 @@ export function postprocess(h: HeadOutputs, lb: Letterbox, classes: readonly str
     for (let j = 2; j <= k; j++) if (h.probs[i * ns + j] > h.probs[i * ns + c]) c = j;
     best[i] = c - 1;
     scores[i] = h.probs[i * ns + c];
+    objectness[i] = 1 - h.probs[i * ns];
     decodeBox(h.rois, 4 * i, h.deltas, 4 * i, HEAD_CODE_WEIGHTS, boxes, 4 * i);
     // Clip to the image inside the letterbox (not the padding).
     boxes[4 * i] -= lb.padX;
@@ -93,9 +103,9 @@ export function postprocess(h: HeadOutputs, lb: Letterbox, classes: readonly str
     boxes[4 * i + 1] += lb.padY;
     boxes[4 * i + 3] += lb.padY;
     const area = (boxes[4 * i + 2] - boxes[4 * i]) * (boxes[4 * i + 3] - boxes[4 * i + 1]);
-    if (scores[i] >= o.scoreThreshold && area > 0) cand.push(i);
+    if (objectness[i] >= o.minObjectness && scores[i] >= o.scoreThreshold && area > 0) cand.push(i);
   }
-  return nms(boxes, scores, o.nmsIou, o.maxRegions, cand).map((i) => {
+  return nms(boxes, objectness, o.nmsIou, o.maxRegions, cand).map((i) => {
     const row = h.probs.subarray(i * ns + 1, (i + 1) * ns);
     const order = Array.from({ length: k }, (_, j) => j).sort((a, b) => row[b] - row[a] || a - b).slice(0, 5);
     return {
@@ -103,6 +113,7 @@ export function postprocess(h: HeadOutputs, lb: Letterbox, classes: readonly str
       classId: best[i],
       label: classes[best[i]],
       score: scores[i],
+      objectness: objectness[i],
       top5: order.map((j) => ({ classId: j, label: classes[j], score: row[j] })),
       feature: h.features.slice(i * dim, (i + 1) * dim),
     };

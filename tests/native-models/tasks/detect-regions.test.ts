@@ -53,7 +53,7 @@ describe('letterbox coordinates', () => {
 describe('postprocess', () => {
   const lb = letterboxOf(200, 100, 64); // padY 16
   it('decodes boxes, normalises them to the non-square image and clips them to it (not the padding)', () => {
-    const r = postprocess(head([[16, 24, 48, 40], [0, 0, 64, 64]], [p(1, 0.9), p(3, 0.6)]), lb, CLASSES);
+    const r = postprocess(head([[16, 24, 48, 40], [0, 0, 64, 64]], [p(1, 0.9), p(3, 0.6)]), lb, CLASSES, { minObjectness: 0.5 });
     expect(r.map((x) => x.label)).toEqual(['banana', 'dog']);
     expect(r[0].box.map((v) => +v.toFixed(4))).toEqual([0.25, 0.25, 0.75, 0.75]);
     expect(r[1].box).toEqual([0, 0, 1, 1]);
@@ -66,13 +66,22 @@ describe('postprocess', () => {
     const r = postprocess(head([[16, 24, 32, 40]], [p(0, 0.9)], [[5, 0, 0, 0]]), lb, CLASSES);
     expect(r[0].box.map((v) => +v.toFixed(4))).toEqual([0.375, 0.25, 0.625, 0.75]);
   });
-  it('drops scores under the threshold, suppresses overlaps (class-agnostic) and keeps the top K', () => {
+  it('drops low objectness or class scores, suppresses overlaps (class-agnostic, by objectness) and keeps the top K', () => {
     const rois = [[10, 20, 30, 40], [11, 20, 31, 40], [40, 20, 60, 40], [0, 16, 5, 20]];
-    const probs = [p(0, 0.5), p(2, 0.8), p(4, 0.7), p(5, 0.04)];
-    const all = postprocess(head(rois, probs), lb, CLASSES, { scoreThreshold: 0.05 });
+    const probs = [p(0, 0.5), p(2, 0.8), p(4, 0.7), p(5, 0.04)]; // objectness = score + 0.05
+    const all = postprocess(head(rois, probs), lb, CLASSES, { minObjectness: 0.5 });
     expect(all.map((x) => x.label)).toEqual(['cherry', 'egg']);
-    expect(postprocess(head(rois, probs), lb, CLASSES, { scoreThreshold: 0.05, maxRegions: 1 }).map((x) => x.label)).toEqual(['cherry']);
-    expect(postprocess(head(rois, probs), lb, CLASSES, { scoreThreshold: 0, nmsIou: 1 })).toHaveLength(4);
+    expect(all[0].objectness).toBeCloseTo(0.85);
+    expect(postprocess(head(rois, probs), lb, CLASSES, { minObjectness: 0.5, maxRegions: 1 }).map((x) => x.label)).toEqual(['cherry']);
+    expect(postprocess(head(rois, probs), lb, CLASSES, { minObjectness: 0, nmsIou: 1 })).toHaveLength(4);
+    expect(postprocess(head(rois, probs), lb, CLASSES, { minObjectness: 0, scoreThreshold: 0.75 }).map((x) => x.label)).toEqual(['cherry']);
+  });
+  it('ranks by objectness: an object whose class mass is spread still comes first', () => {
+    const spread = [0.1, ...new Array(CLASSES.length).fill(0.9 / CLASSES.length)];
+    const r = postprocess(head([[10, 20, 30, 40], [40, 20, 60, 40]], [p(1, 0.3), spread]), lb, CLASSES, { minObjectness: 0 });
+    expect(r[0].objectness).toBeCloseTo(0.9);
+    expect(r[0].score).toBeCloseTo(0.15);
+    expect(r[1].label).toBe('banana');
   });
   it('gives the top-5 classes in order, the first being the region class', () => {
     const row = [0.05, 0.1, 0.3, 0.05, 0.2, 0.25, 0.05];
@@ -113,7 +122,7 @@ describe('RegionDetector on a (tiny, untrained) package', () => {
   it('handles greyscale, alpha, tiny, non-square JPEG and raw RGBA images', async () => {
     const det = await RegionDetector.load(dir);
     try {
-      const opts = { scoreThreshold: 0, maxRegions: 4 };
+      const opts = { minObjectness: 0, maxRegions: 4 };
       const grey = await sharp(Buffer.alloc(90 * 40, 100), { raw: { width: 90, height: 40, channels: 1 } }).png().toBuffer();
       const alpha = await sharp(Buffer.alloc(30 * 30 * 4, 200), { raw: { width: 30, height: 30, channels: 4 } }).png().toBuffer();
       const tiny = await sharp(Buffer.from([255, 0, 0]), { raw: { width: 1, height: 1, channels: 3 } }).png().toBuffer();
@@ -134,7 +143,7 @@ describe('RegionDetector on a (tiny, untrained) package', () => {
       const raw = Buffer.alloc(64 * 64 * 4);
       for (let i = 0; i < raw.length; i++) raw[i] = i % 4 === 3 ? 255 : (i * 37) % 251;
       const png = await sharp(raw, { raw: { width: 64, height: 64, channels: 4 } }).png().toBuffer();
-      const a = await det.detect(png, { scoreThreshold: 0 });
+      const a = await det.detect(png, { minObjectness: 0 });
       const b = await det.detect({ rgba: new Uint8Array(raw), width: 64, height: 64 }, { scoreThreshold: 0 });
       expect(b.map((r) => r.box)).toEqual(a.map((r) => r.box));
     } finally {
