@@ -113,7 +113,7 @@ class Builder {
 function narrative(rng: Rng, scene: Scene, groups: Group[], colours: string[]): { text: string; mentions: Mention[] } {
   const b = new Builder();
   const opener = rng.pick(['In this picture I can see ', 'In this image I can see ', 'In this picture we can see ', 'Here we can see ', 'This picture shows ', 'In this image there is ']);
-  b.add(opener);
+  b.add(groups[0].objects.length > 1 ? opener.replace('there is', 'there are') : opener);
   groups.forEach((g, i) => {
     if (i > 0) b.add(i === groups.length - 1 ? ' and ' : ', ');
     b.mention(nounPhrase(rng, g, scene, colours, {}), g);

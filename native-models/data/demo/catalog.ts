@@ -90,7 +90,8 @@ export function loadCatalog(): EmojiClass[] {
     const kws = keywords[char] ?? keywords[char.replace(/\ufe0f/g, '')] ?? [];
     const names = [label];
     const addName = (n: string) => {
-      if (plainPhrase(n) && !names.includes(n)) names.push(n);
+      // Skip adjectives among the short names ("locked" for a lock): they cannot stand as a noun.
+      if (plainPhrase(n) && !/ed$/.test(n) && !names.includes(n)) names.push(n);
     };
     if (kws.length > 0) addName(words(kws[0]));
     for (const s of e.short_names) addName(words(s));
