@@ -44,6 +44,10 @@ export const SERVICE_CHANNELS = {
     ],
     events: ['onDidChangeDatasets', 'onDidChangeItems', 'onDidChangeJobProgress'],
   },
+  demo: {
+    methods: ['getDemoAvailability', 'createDemoDataset', 'cancelDemo'],
+    events: ['onDidChangeDemoProgress'],
+  },
   host: {
     methods: ['getAppInfo', 'pickPath'],
     events: ['onDidRequestCommand'],
@@ -55,7 +59,7 @@ type ListedMethods<S extends keyof ServiceMap> = (typeof SERVICE_CHANNELS)[S]['m
 type ListedEvents<S extends keyof ServiceMap> = (typeof SERVICE_CHANNELS)[S]['events'][number];
 type AllListed = { [S in keyof ServiceMap]: Exact<ListedMethods<S>, ServiceMethods<S>> & Exact<ListedEvents<S>, ServiceEvents<S>> };
 /** Fails to compile when SERVICE_CHANNELS and ServiceMap disagree (a `false` here). */
-export const CHANNEL_LIST_CHECK: AllListed = { dataset: true, host: true };
+export const CHANNEL_LIST_CHECK: AllListed = { dataset: true, demo: true, host: true };
 
 /** IPC channel of a method or event: `opt:<service>.<member>`. */
 export type ChannelName = `${typeof CHANNEL_PREFIX}${string}.${string}`;

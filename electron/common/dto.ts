@@ -176,6 +176,37 @@ export interface JobProgress {
   message?: string;
 }
 
+/** The first-start demo: generate a small EmojiScenes dataset into the library (see DemoService). */
+export interface DemoRequest {
+  jobId: string;
+  /** Items (default 300, at most 5000). */
+  size?: number;
+  seed?: number;
+  /** Spoken captions (eSpeak): true (error where it is missing), false (faster), default when available. */
+  speech?: boolean;
+}
+
+export interface DemoProgress {
+  jobId: string;
+  done: number;
+  total: number;
+  /** Items per second and estimated seconds left. */
+  rate: number;
+  etaS: number;
+}
+
+/** Whether this installation can make the demo (the packaged app ships neither the emoji images nor eSpeak). */
+export interface DemoAvailability {
+  available: boolean;
+  speech: boolean;
+}
+
+/** The dataset a demo job made (or found already complete), with its content digest. */
+export interface DemoDataset extends Dataset {
+  digest: string;
+  spoken: boolean;
+}
+
 /** What changed, so every open view can refresh only what it shows. */
 export interface DatasetsChange {
   kind: 'created' | 'renamed' | 'deleted' | 'items';

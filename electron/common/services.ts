@@ -2,7 +2,7 @@
 // web mode's WebSocket, the in-memory test transport) carries exactly these.
 import type { Event } from './event';
 import type {
-  AppInfo, CaptionPatch, HostCommand, Dataset, DatasetsChange, ExportReport, ExportRequest, HistoryState, ImportReport,
+  AppInfo, CaptionPatch, HostCommand, Dataset, DatasetsChange, DemoAvailability, DemoDataset, DemoProgress, DemoRequest, ExportReport, ExportRequest, HistoryState, ImportReport,
   ImportRequest, Item, ItemPage, ItemPatch, ItemQuery, ItemsChange, JobProgress, PickPathOptions, RegionInput,
   RegionPatch, SpokenRecording, UndoResult, BlobLocation,
 } from './dto';
@@ -50,6 +50,19 @@ export interface DatasetService {
 }
 
 /**
+ * The first-start "create a demo dataset" offer: generates EmojiScenes into the same library as the
+ * dataset service (electron/services/demo-service.ts), so the new dataset opens like any other.
+ */
+export interface DemoService {
+  getDemoAvailability(): Promise<DemoAvailability>;
+  /** Long: reports onDidChangeDemoProgress; resolves with the new (or already present) dataset. */
+  createDemoDataset(request: DemoRequest): Promise<DemoDataset>;
+  /** Cancels a running demo job; its half-made dataset is removed and createDemoDataset rejects. */
+  cancelDemo(jobId: string): Promise<void>;
+  readonly onDidChangeDemoProgress: Event<DemoProgress>;
+}
+
+/**
  * Host-side only (never exposed to the renderer): lets a host serve blobs by URL
  * (web mode `GET /blob/<sha>?dataset=<id>&token=`, Electron `opt-blob://<datasetId>/<sha>`).
  */
@@ -70,6 +83,7 @@ export interface HostService {
 /** Every service the renderer can reach, by contract name. Later: inference, training (same pattern). */
 export interface ServiceMap {
   dataset: DatasetService;
+  demo: DemoService;
   host: HostService;
 }
 

@@ -5,10 +5,9 @@
 // development checkout (`npm start`); a packaged app reports getDemoAvailability() false and the
 // UI should not offer it (unless the lead decides to ship the Apache-2.0 emoji images).
 //
-// Not yet in the electron/common contract: the UI owner can lift DemoService/DemoProgress there and
-// route it like DatasetService (additive).
+// Its contract (DemoService, DemoRequest, DemoProgress) lives in electron/common with the other services.
 
-import type { Dataset, Event } from '../common';
+import type { DemoAvailability, DemoDataset, DemoProgress, DemoRequest, DemoService } from '../common';
 import { createDemoDataset, demoAvailability, DemoError, type DemoResult } from '../../native-models/data/demo/create';
 import { DatasetError } from '../../native-models/data/store';
 import { Emitter } from './emitter';
@@ -17,31 +16,7 @@ import type { LocalDatasetService } from './dataset-service';
 /** Default size of the first-start demo: a populated studio in well under a minute on 2 cores. */
 export const DEMO_DEFAULT_SIZE = 300;
 
-export interface DemoRequest {
-  jobId: string;
-  /** Items (default DEMO_DEFAULT_SIZE, at most 5000 from the UI). */
-  size?: number;
-  seed?: number;
-}
-
-export interface DemoProgress {
-  jobId: string;
-  done: number;
-  total: number;
-  /** Items per second and estimated seconds left. */
-  rate: number;
-  etaS: number;
-}
-
-export interface DemoService {
-  /** Whether the demo can be made here (false in the packaged app, which ships neither the emoji images nor eSpeak). */
-  getDemoAvailability(): Promise<{ available: boolean; speech: boolean }>;
-  /** Long: reports onDidChangeDemoProgress; resolves with the new (or already present) dataset. */
-  createDemoDataset(request: DemoRequest): Promise<Dataset & { digest: string; spoken: boolean }>;
-  /** Cancels a running demo job; its half-made dataset is removed. */
-  cancelDemo(jobId: string): Promise<void>;
-  readonly onDidChangeDemoProgress: Event<DemoProgress>;
-}
+export type { DemoProgress, DemoRequest, DemoService } from '../common';
 
 export class LocalDemoService implements DemoService {
   private readonly jobs = new Map<string, AbortController>();
@@ -50,11 +25,11 @@ export class LocalDemoService implements DemoService {
 
   constructor(private readonly datasets: LocalDatasetService) {}
 
-  async getDemoAvailability(): Promise<{ available: boolean; speech: boolean }> {
+  async getDemoAvailability(): Promise<DemoAvailability> {
     return demoAvailability();
   }
 
-  async createDemoDataset(request: DemoRequest): Promise<Dataset & { digest: string; spoken: boolean }> {
+  async createDemoDataset(request: DemoRequest): Promise<DemoDataset> {
     const { jobId } = request;
     const size = request.size ?? DEMO_DEFAULT_SIZE;
     if (typeof jobId !== 'string' || !jobId) throw new DatasetError('INVALID', 'a job needs a jobId');
@@ -65,7 +40,7 @@ export class LocalDemoService implements DemoService {
     let last = 0;
     try {
       const { dataset, result } = await createDemoDataset(this.datasets.library, {
-        size, seed: request.seed ?? 1, speech: 'auto', signal: controller.signal,
+        size, seed: request.seed ?? 1, speech: request.speech ?? 'auto', signal: controller.signal,
         onProgress: (p) => {
           const t = Date.now();
           if (p.done < p.total && t - last < 100) return;

@@ -24,12 +24,12 @@ const home = path.resolve(values.home!);
 process.env.OPT_STUDIO_HOME = home;
 const version = (JSON.parse(readFileSync(path.join(repo, 'package.json'), 'utf8')) as { version: string }).version;
 const libraryRoot = path.join(home, 'datasets');
-// The dataset service works on its own thread; this one only serves HTTP and WebSocket.
+// The dataset and demo services work on their own thread; this one only serves HTTP and WebSocket.
 const thread = await startServiceThread(libraryRoot);
 const host = new WebHostService({ version, libraryRoot });
 
 const server = await startWebServer({
-  services: { dataset: thread.dataset, host },
+  services: { dataset: thread.dataset, demo: thread.demo, host },
   blobs: thread.blobs,
   rendererDir: values.renderer!,
   uploadDir: path.join(home, 'uploads'),

@@ -1,11 +1,12 @@
-// Starts the dataset service on a worker thread and returns what the web server needs: a typed
-// DatasetService proxy (the same RPC client the renderer uses) and blob look-ups.
+// Starts the dataset and demo services on a worker thread and returns what the web server needs: typed
+// DatasetService and DemoService proxies (the same RPC client the renderer uses) and blob look-ups.
 import { MessageChannel, Worker } from 'node:worker_threads';
-import { createRpcClient, type BlobLocation, type DatasetBlobAccess, type DatasetService } from '../common';
+import { createRpcClient, type BlobLocation, type DatasetBlobAccess, type DatasetService, type DemoService } from '../common';
 import { threadPortTransport } from '../workers/dataset-worker';
 
 export interface ServiceThread {
   dataset: DatasetService;
+  demo: DemoService;
   blobs: DatasetBlobAccess;
   close(): Promise<void>;
 }
@@ -34,6 +35,7 @@ export async function startServiceThread(root: string): Promise<ServiceThread> {
   });
   return {
     dataset,
+    demo: client.service('demo'),
     blobs: {
       resolveBlob: (datasetId, sha) => new Promise((resolve) => {
         const id = nextId++;

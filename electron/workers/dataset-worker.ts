@@ -1,9 +1,10 @@
-// Web mode's service thread: the dataset service runs here (imports, exports, SQLite, audio
+// Web mode's service thread: the dataset service (and the demo generator, on the same library) runs here (imports, exports, SQLite, audio
 // encoding), so the web server's event loop stays free to serve thumbnails while an import runs.
 // The contract arrives validated-again by hostServices; blob look-ups come on a second port.
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { Disposable, MessageTransport, WireMessage } from '../common';
 import { LocalDatasetService } from '../services/dataset-service';
+import { LocalDemoService } from '../services/demo-service';
 import { hostServices } from './service-host';
 
 /** A worker_threads MessagePort as a MessageTransport (structured clone keeps typed arrays). */
@@ -24,12 +25,14 @@ export function threadPortTransport(port: MessagePort): MessageTransport {
 if (parentPort) {
   const { root, rpcPort, blobPort } = workerData as { root: string; rpcPort: MessagePort; blobPort: MessagePort };
   const dataset = new LocalDatasetService({ root });
-  hostServices(threadPortTransport(rpcPort), { dataset }, { onError: (e, call) => console.error(`${call.service}.${call.method}: ${(e as Error).message ?? e}`) });
+  const demo = new LocalDemoService(dataset);
+  hostServices(threadPortTransport(rpcPort), { dataset, demo }, { onError: (e, call) => console.error(`${call.service}.${call.method}: ${(e as Error).message ?? e}`) });
   blobPort.on('message', async ({ id, datasetId, sha }: { id: number; datasetId: string; sha: string }) => {
     blobPort.postMessage({ id, location: (await dataset.resolveBlob(datasetId, sha).catch(() => undefined)) ?? null });
   });
   parentPort.on('message', (m) => {
     if (m === 'close') {
+      demo.dispose();
       dataset.dispose();
       rpcPort.close();
       blobPort.close();

@@ -63,6 +63,16 @@ export const ARG_SCHEMAS: ArgSchemas = {
     updateRegion: z.tuple([id, id, id, z.object({ box: box.optional(), label: z.string().max(500).optional() })]),
     deleteRegion: z.tuple([id, id, id]),
   },
+  demo: {
+    getDemoAvailability: z.tuple([]),
+    createDemoDataset: z.tuple([z.object({
+      jobId: id,
+      size: z.number().int().min(1, 'a demo dataset has 1 to 5000 items').max(5000, 'a demo dataset has 1 to 5000 items').optional(),
+      seed: z.number().int().min(0).max(0xffffffff).optional(),
+      speech: z.boolean().optional(),
+    })]),
+    cancelDemo: z.tuple([id]),
+  },
   host: {
     getAppInfo: z.tuple([]),
     pickPath: z.tuple([z.object({

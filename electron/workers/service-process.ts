@@ -2,14 +2,17 @@
 // process). Main sends two MessagePorts: one carries the contract (validated by hostServices), the
 // other answers main's blob look-ups for the opt-blob:// protocol (never reachable from the renderer).
 import { LocalDatasetService } from '../services/dataset-service';
+import { LocalDemoService } from '../services/demo-service';
 import { portTransport } from './port-transport';
 import { hostServices } from './service-host';
 
 const dataset = new LocalDatasetService(process.env.OPT_STUDIO_LIBRARY ? { root: process.env.OPT_STUDIO_LIBRARY } : {});
+// The first-start demo writes into the same library (reports unavailable in a packaged app).
+const demo = new LocalDemoService(dataset);
 
 process.parentPort.once('message', (e) => {
   const [rpcPort, blobPort] = e.ports;
-  hostServices(portTransport(rpcPort), { dataset }, { onError: (err, call) => console.error(`${call.service}.${call.method}:`, err) });
+  hostServices(portTransport(rpcPort), { dataset, demo }, { onError: (err, call) => console.error(`${call.service}.${call.method}:`, err) });
   blobPort.on('message', async ({ data }: { data: { id: number; datasetId: string; sha: string } }) => {
     const location = await dataset.resolveBlob(data.datasetId, data.sha).catch(() => undefined);
     blobPort.postMessage({ id: data.id, location: location ?? null });
@@ -18,4 +21,7 @@ process.parentPort.once('message', (e) => {
   blobPort.start();
 });
 
-process.on('exit', () => dataset.dispose());
+process.on('exit', () => {
+  demo.dispose();
+  dataset.dispose();
+});

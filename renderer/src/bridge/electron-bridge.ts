@@ -13,6 +13,7 @@ export function createElectronBridge(api: PreloadApi): Bridge {
   return {
     mode: 'electron',
     dataset: api.dataset,
+    demo: api.demo,
     host: api.host,
     blobUrl: (datasetId, sha) => api.blobUrl(datasetId, sha),
     // The window lives and dies with its host process.

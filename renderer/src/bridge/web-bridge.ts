@@ -35,6 +35,7 @@ export function createWebBridge(location: Location): Bridge {
   return {
     mode: 'web',
     dataset: client.service('dataset'),
+    demo: client.service('demo'),
     host: client.service('host'),
     blobUrl: (datasetId, sha) => `/blob/${sha}?dataset=${encodeURIComponent(datasetId)}&${q}`,
     async upload(files: UploadFile[], onProgress?: (p: UploadProgress) => void): Promise<string> {
