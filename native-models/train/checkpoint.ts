@@ -127,11 +127,7 @@ export function latestCheckpoint(dir: string): string | undefined {
   return listCheckpoints(dir).at(-1)?.path;
 }
 
-/**
- * Loads one checkpoint directory (or the latest in a run directory), verifying sizes and SHA-256 of
- * every file. Corruption throws an error naming the file and saying what is wrong.
- */
-export function loadCheckpoint(path: string): CheckpointData {
+function readMeta(path: string): { dir: string; meta: CheckpointMeta; metaPath: string } {
   let dir = path;
   if (!existsSync(join(dir, 'checkpoint.json'))) {
     const l = latestCheckpoint(path);
@@ -148,6 +144,25 @@ export function loadCheckpoint(path: string): CheckpointData {
   if (meta.format !== CHECKPOINT_FORMAT) throw new Error(`${metaPath}: not an OPT Studio checkpoint (format ${JSON.stringify(meta.format)})`);
   if (meta.version > CHECKPOINT_VERSION) throw new Error(`${metaPath}: checkpoint version ${meta.version} is newer than this build reads (${CHECKPOINT_VERSION})`);
   if (!Number.isInteger(meta.step) || meta.step < 0) throw new Error(`${metaPath}: invalid step ${JSON.stringify(meta.step)}`);
+  return { dir, meta, metaPath };
+}
+
+/**
+ * The checkpoint.json of a checkpoint (or of the latest in a run directory) without reading its tensors:
+ * for checking a run's config before resuming it.
+ */
+export function readCheckpointMeta(path: string): CheckpointMeta & { dir: string } {
+  const { dir, meta } = readMeta(path);
+  return { ...meta, dir };
+}
+
+/**
+ * Loads one checkpoint directory (or the latest in a run directory), verifying sizes and SHA-256 of
+ * every file. Corruption throws an error naming the file and saying what is wrong.
+ */
+export function loadCheckpoint(path: string): CheckpointData {
+  const { dir, meta, metaPath } = readMeta(path);
+
   const read = (file: string): Record<string, Tensor> => {
     const p = join(dir, file);
     const want = meta.files?.[file];

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tensor, toNumbers } from '../../../native-models/runtime/tensor';
-import { latestCheckpoint, listCheckpoints, loadCheckpoint, saveCheckpoint, type CheckpointData } from '../../../native-models/train/checkpoint';
+import { latestCheckpoint, listCheckpoints, loadCheckpoint, readCheckpointMeta, saveCheckpoint, type CheckpointData } from '../../../native-models/train/checkpoint';
 import { decodeSafetensors } from '../../../native-models/train/safetensors';
 
 function data(step: number): CheckpointData {
@@ -32,6 +32,10 @@ describe('checkpoints', () => {
     expect(c.optimizerInfo).toEqual({ kind: 'adamw', beta1: 0.9 });
     expect(c.rng).toEqual({ seed: [1, 2, 3, 4] });
     expect(c.data).toEqual({ epoch: 1, pos: 3 });
+    const meta = readCheckpointMeta(dir);
+    expect(meta.step).toBe(20);
+    expect(meta.config).toEqual({ d: 2 });
+    expect(meta.dir).toBe(p);
     const st = decodeSafetensors(readFileSync(join(p, 'model.safetensors')));
     expect(st.metadata.format).toBe('pt');
     expect(Object.keys(st.tensors).sort()).toEqual(['ln.bias', 'w']);
