@@ -8,7 +8,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadCatalog } from '../native-models/data/demo/catalog';
 import { iou } from '../native-models/detector/boxes';
-import { defaultConfig, tinyConfig, type DetectorConfig } from '../native-models/detector/config';
+import { defaultConfig, detectorConfigSchema, shapesOf, tinyConfig, type DetectorConfig } from '../native-models/detector/config';
+import { imprintPrototypes } from '../native-models/detector/imprint';
 import { readDetectionSplit } from '../native-models/detector/data';
 import { writeDetector } from '../native-models/detector/export';
 import { trainDetector } from '../native-models/detector/train';
@@ -31,9 +32,14 @@ const USAGE = `Usage: npm run train:detector -- --data DIR [options]
   --tiny                tiny model (a smoke test of the whole recipe)
   --no-export           do not write the package
   --export-only         only export the latest checkpoint in --run (no training)
+  --prototypes N        imprint class prototypes from N training images into the exported classifier
+                        (0 = ship the trained softmax; default 0)
 
 Before writing, the fp16 package is compared with fp32 weights on up to 100 val images; if
 they disagree on more than 1% of regions the package keeps fp32 weights.`;
+
+/** Train images to imprint class prototypes from (0 = none). */
+let protoImages = 0;
 
 async function main(): Promise<number> {
   process.env.OPT_PROVIDERS ??= 'cpu';
@@ -42,7 +48,7 @@ async function main(): Promise<number> {
       data: { type: 'string' }, package: { type: 'string' }, run: { type: 'string' }, resume: { type: 'boolean' },
       steps: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' }, warmup: { type: 'string' },
       limit: { type: 'string' }, seed: { type: 'string' }, 'checkpoint-every': { type: 'string' }, threads: { type: 'string' },
-      mosaic: { type: 'string' }, tiny: { type: 'boolean' }, 'no-export': { type: 'boolean' }, 'export-only': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      mosaic: { type: 'string' }, tiny: { type: 'boolean' }, 'no-export': { type: 'boolean' }, 'export-only': { type: 'boolean' }, prototypes: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (v.help) {
@@ -59,6 +65,7 @@ async function main(): Promise<number> {
     return n;
   };
   const steps = num(v.steps, 3000, 'steps');
+  protoImages = num(v.prototypes, 0, 'prototypes');
   const batch = num(v.batch, 4, 'batch');
   const lr = num(v.lr, 0.002, 'lr');
   const warmup = num(v.warmup, 100, 'warmup');
@@ -75,7 +82,8 @@ async function main(): Promise<number> {
 
   if (v['export-only']) {
     const ck = loadCheckpoint(runDir);
-    const cfgSaved = (ck.config as { detector?: DetectorConfig } | null)?.detector ?? cfg;
+    const saved = (ck.config as { detector?: unknown } | null)?.detector;
+    const cfgSaved = saved ? detectorConfigSchema.parse(saved) : cfg;
     console.log(`exporting step ${ck.step} from ${runDir}`);
     await exportChecked(pkgDir, cfgSaved, classes, ck.params, path.resolve(v.data), {
       command: `npm run train:detector -- --data ${v.data} --steps ${steps} --batch ${batch} --lr ${lr} (exported at step ${ck.step})`,
@@ -123,7 +131,21 @@ async function main(): Promise<number> {
  * Writes the package with fp16 weights if they hold up: detections of fp16 and fp32 weights on up to
  * 100 val images must agree (same class, box IoU >= 0.9) on at least 99% of regions; else fp32.
  */
-async function exportChecked(pkgDir: string, cfg: DetectorConfig, classes: string[], params: Record<string, Tensor>, data: string, training: Record<string, string | number>): Promise<void> {
+async function exportChecked(pkgDir: string, cfgIn: DetectorConfig, classes: string[], paramsIn: Record<string, Tensor>, data: string, trainingIn: Record<string, string | number>): Promise<void> {
+  let cfg = cfgIn;
+  let params = paramsIn;
+  let training = trainingIn;
+  if (protoImages > 0) {
+    const { examples } = readDetectionSplit(data, classes, 'train', protoImages);
+    const t0 = performance.now();
+    const { prototypes, covered } = await imprintPrototypes(cfg, params, examples, (d, n) => {
+      if (d % 250 === 0 || d === n) console.log(`imprinting prototypes: ${d}/${n} images`);
+    });
+    console.log(`prototypes for ${covered} of ${classes.length} classes from ${examples.length} train images in ${((performance.now() - t0) / 1000).toFixed(0)}s`);
+    cfg = { ...cfg, prototypes: true };
+    params = { ...params, 'head.proto.weight': { dtype: 'float32', dims: [shapesOf(cfg).featureDim, cfg.numClasses], data: prototypes } };
+    training = { ...training, prototypeImages: examples.length, prototypeClasses: covered };
+  }
   const tmp = mkdtempSync(path.join(tmpdir(), 'detector-fp32-'));
   try {
     writeDetector(tmp, cfg, classes, params, { storage: 'float32' });

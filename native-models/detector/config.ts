@@ -27,6 +27,9 @@ export const detectorConfigSchema = z.object({
   /** Training: anchors sampled per image for the RPN loss, RoIs per image for the head loss. */
   rpnBatch: z.number().int().positive(),
   roiBatch: z.number().int().positive(),
+  /** Inference classifier: false = the trained softmax; true = imprinted class prototypes (see model.ts). */
+  prototypes: z.boolean().default(false),
+  protoTemperature: z.number().positive().default(20),
 });
 
 export type DetectorConfig = z.infer<typeof detectorConfigSchema>;
@@ -52,6 +55,8 @@ export function defaultConfig(numClasses: number): DetectorConfig {
     proposals: 32,
     rpnBatch: 128,
     roiBatch: 32,
+    prototypes: false,
+    protoTemperature: 20,
   };
 }
 
@@ -72,6 +77,8 @@ export function tinyConfig(numClasses: number): DetectorConfig {
     proposals: 8,
     rpnBatch: 32,
     roiBatch: 8,
+    prototypes: false,
+    protoTemperature: 20,
   };
 }
 

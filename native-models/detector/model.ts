@@ -107,10 +107,26 @@ export function headGraph(c: DetectorConfig, rois = c.proposals) {
     outputHeight: c.pooled, outputWidth: c.pooled, samplingRatio: c.samplingRatio, spatialScale: 1 / ROI_STRIDE, mode: 'avg',
   });
   const head = boxHead(b, b.reshape(pooled, [rois, -1]), c);
-  b.output('class_probs', b.softmax(head.logits, -1));
+  b.output('class_probs', c.prototypes ? prototypeProbs(b, head.logits, head.features, c) : b.softmax(head.logits, -1));
   b.output('box_deltas', head.deltas);
   b.output('region_features', head.features);
   return b.build();
+}
+
+/**
+ * Imprinted-prototype classifier (Qi et al. 2018, "Low-shot learning with imprinted weights"): p(background)
+ * from the trained softmax, the class distribution given an object from cosine similarity of the region
+ * feature to each class's mean training feature (`head.proto.weight` [D, K], unit columns, set by
+ * ./imprint.ts), sharpened by config.protoTemperature:
+ * class_probs = [p_bg, (1 - p_bg) * softmax(t * cos(f, proto))].
+ */
+function prototypeProbs(b: GraphBuilder, logits: Value, features: Value, c: DetectorConfig): Value {
+  const d = features.shape[1];
+  const proto = b.param('head.proto.weight', [d, c.numClasses], { init: { kind: 'zeros' }, trainable: false });
+  const pBg = b.slice(b.softmax(logits, -1), [1], [0], [1]); // [R,1]
+  const cos = b.matmul(nn.l2Normalize(b, features), proto); // [R,K]
+  const q = b.softmax(b.mul(cos, c.protoTemperature), -1);
+  return b.concat([pBg, b.mul(b.sub(1, pBg), q)], 1);
 }
 
 /** 0.5*min(|d|,beta)^2/beta + (|d| - min(|d|,beta)): smooth L1 written with differentiable Min/Abs. */

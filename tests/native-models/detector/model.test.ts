@@ -37,6 +37,36 @@ describe('detector graphs (tiny config)', () => {
     await head.dispose();
   });
 
+  it('the imprinted-prototype head keeps p(background) and picks the class whose prototype matches the feature', async () => {
+    const c = tinyConfig(4);
+    const { roiSide, featureDim: d } = shapesOf(c);
+    const plain = headGraph(c);
+    const proto = headGraph({ ...c, prototypes: true, protoTemperature: 50 });
+    const values = initParams(plain, 3);
+    const P = c.proposals;
+    const feeds = {
+      features: tensor('float32', [1, c.roiChannels, roiSide, roiSide], Float32Array.from({ length: c.roiChannels * roiSide * roiSide }, (_, i) => Math.sin(i))),
+      rois: tensor('float32', [P, 4], Float32Array.from({ length: P * 4 }, (_, i) => [2, 3, 30, 40][i % 4] + (i >> 2))),
+      batch_indices: tensor('int64', [P], new BigInt64Array(P)),
+    };
+    const a = await Session.create(toOnnx(plain, { params: { kind: 'initializers', values } }).model, { providers: [] });
+    const ra = await a.run(feeds);
+    const f = ra.region_features.data as Float32Array;
+    // class 2's prototype is roi 0's feature direction; the others are orthogonal-ish random
+    const pw = new Float32Array(d * 4);
+    const n0 = Math.hypot(...f.subarray(0, d));
+    for (let j = 0; j < d; j++) pw[j * 4 + 2] = f[j] / n0;
+    const b = await Session.create(toOnnx(proto, { params: { kind: 'initializers', values: new Map([...values, ['head.proto.weight', pw]]) } }).model, { providers: [] });
+    const rb = await b.run(feeds);
+    const pa = ra.class_probs.data as Float32Array;
+    const pb = rb.class_probs.data as Float32Array;
+    expect(pb[0]).toBeCloseTo(pa[0], 5); // same p(background)
+    expect(pb.slice(0, 5).reduce((x, y) => x + y, 0)).toBeCloseTo(1, 5);
+    expect(Array.from(pb.slice(1, 5)).indexOf(Math.max(...pb.slice(1, 5)))).toBe(2);
+    await a.dispose();
+    await b.dispose();
+  });
+
   it('the training graph type-checks and names its losses', () => {
     const tg = trainingGraph(tinyConfig(5), 2);
     typecheck(tg.graph);
