@@ -49,7 +49,9 @@ export const useDemoStore = defineStore('demo', () => {
   const available = computed(() => !!availability.value?.available);
   const running = computed(() => job.value?.state === 'running');
   /** The offer shows in an empty library, when asked for, and while a demo job runs. */
-  const showOffer = computed(() => available.value && (running.value || offerOpen.value || (!datasets.loading && datasets.datasets.length === 0)));
+  // Not gated on datasets.loading: a refresh would unmount the offer and lose the user's choices.
+  // availability is only checked after the first listing, so an unloaded library never shows it.
+  const showOffer = computed(() => available.value && (running.value || offerOpen.value || datasets.datasets.length === 0));
 
   bridge.demo.onDidChangeDemoProgress((p: DemoProgress) => {
     const j = job.value;

@@ -1,0 +1,70 @@
+/// <reference lib="dom" />
+// First start, as a new user sees it, in web mode with the real services: an empty library offers
+// the EmojiScenes demo; a started demo shows progress with a rate and ETA and can be cancelled
+// (nothing kept); a small one (12 items, no speech, to stay fast) then opens with captioned items.
+import { expect, test } from '@playwright/test';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startServer } from './web-server';
+
+const shots = path.resolve('test-results/e2e-shots');
+
+test('first start offers a demo dataset; cancel keeps nothing; a 12-item demo opens with captions', async ({ page }) => {
+  const home = mkdtempSync(path.join(os.tmpdir(), 'opt-e2e-demo-'));
+  const server = await startServer(home);
+  try {
+    await page.goto(server.url);
+    const offer = page.getByTestId('demo-offer');
+    await expect(offer).toBeVisible();
+    await expect(page.getByTestId('demo-create')).toHaveText(/Create a demo dataset \(EmojiScenes, 300 items, (about a minute|under a minute)\)/);
+    await page.screenshot({ path: path.join(shots, 'demo-offer.png') });
+
+    await test.step('progress with rate and ETA, then cancel', async () => {
+      await page.getByTestId('demo-size').selectOption('300');
+      const speech = page.getByTestId('demo-speech');
+      if (await speech.count()) await speech.uncheck();
+      await page.getByTestId('demo-create').click();
+      await expect(page.getByTestId('demo-progress')).toBeVisible();
+      await expect(page.getByTestId('demo-eta')).toContainText(/\d+ \/ 300 · \d+\.\d items\/s · (\d+ s|\d+ min \d+ s) left/, { timeout: 20_000 });
+      await page.screenshot({ path: path.join(shots, 'demo-progress.png') });
+      await page.getByTestId('demo-cancel').click();
+      await expect(page.getByTestId('demo-cancelled')).toBeVisible({ timeout: 20_000 });
+      await expect(page.getByTestId('dataset-entry')).toHaveCount(0);
+      expect(readdirSync(path.join(home, 'datasets')).filter((f) => !f.startsWith('.'))).toEqual([]);
+    });
+
+    await test.step('a 12-item demo opens in the grid with captions', async () => {
+      const started = Date.now();
+      await page.getByTestId('demo-size').selectOption('12');
+      await expect(page.getByTestId('demo-create')).toContainText('12 items');
+      // The choices survive the cancel (no speech: eSpeak would make it several times slower).
+      if (await page.getByTestId('demo-speech').count()) await expect(page.getByTestId('demo-speech')).not.toBeChecked();
+      await page.getByTestId('demo-create').click();
+      await expect(page.getByTestId('dataset-title')).toHaveText(/EmojiScenes 12/, { timeout: 30_000 });
+      expect(Date.now() - started).toBeLessThan(30_000);
+      await expect(page.getByTestId('demo-offer')).toHaveCount(0);
+      await expect(page.getByTestId('dataset-entry')).toHaveCount(1);
+      await expect(page.getByTestId('dataset-entry')).toContainText('12 items');
+      const captions = page.getByTestId('grid-caption');
+      await expect(captions).toHaveCount(12);
+      for (const text of await captions.allTextContents()) expect(text.trim()).toMatch(/^\w+ \w+.{8,}/);
+      await expect(page.locator('[data-test="grid-cell"] [title="Has regions"]')).toHaveCount(12);
+      await expect(page.locator('[data-test="grid-cell"] [title="Has a spoken caption"]')).toHaveCount(0);
+      // Thumbnails loaded (not broken images).
+      await expect.poll(() => page.locator('[data-test="grid-cell"] img').evaluateAll((imgs) => imgs.filter((i) => (i as HTMLImageElement).naturalWidth > 0).length)).toBe(12);
+      await page.screenshot({ path: path.join(shots, 'demo-grid.png') });
+    });
+
+    await test.step('the offer stays reachable from New', async () => {
+      await page.getByTestId('new-dataset').click();
+      await page.getByTestId('new-demo').click();
+      await expect(page.getByTestId('demo-offer')).toBeVisible();
+      await page.getByTestId('demo-close').click();
+      await expect(page.getByTestId('demo-offer')).toHaveCount(0);
+    });
+  } finally {
+    await server.stop();
+    rmSync(home, { recursive: true, force: true });
+  }
+});
