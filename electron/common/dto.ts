@@ -176,6 +176,9 @@ export interface JobProgress {
   message?: string;
 }
 
+/** Default size of the first-start demo: a populated studio in about a minute on 2 cores. */
+export const DEMO_DEFAULT_SIZE = 300;
+
 /** The first-start demo: generate a small EmojiScenes dataset into the library (see DemoService). */
 export interface DemoRequest {
   jobId: string;

@@ -7,15 +7,13 @@
 //
 // Its contract (DemoService, DemoRequest, DemoProgress) lives in electron/common with the other services.
 
-import type { DemoAvailability, DemoDataset, DemoProgress, DemoRequest, DemoService } from '../common';
+import { DEMO_DEFAULT_SIZE, type DemoAvailability, type DemoDataset, type DemoProgress, type DemoRequest, type DemoService } from '../common';
 import { createDemoDataset, demoAvailability, DemoError, type DemoResult } from '../../native-models/data/demo/create';
 import { DatasetError } from '../../native-models/data/store';
 import { Emitter } from './emitter';
 import type { LocalDatasetService } from './dataset-service';
 
-/** Default size of the first-start demo: a populated studio in well under a minute on 2 cores. */
-export const DEMO_DEFAULT_SIZE = 300;
-
+export { DEMO_DEFAULT_SIZE };
 export type { DemoProgress, DemoRequest, DemoService } from '../common';
 
 export class LocalDemoService implements DemoService {

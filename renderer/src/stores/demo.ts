@@ -2,14 +2,14 @@
 // and the one running demo job (progress, ETA, cancel). When a job finishes it opens the new dataset.
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
-import type { DemoAvailability, DemoDataset, DemoProgress } from '../../../electron/common';
+import { DEMO_DEFAULT_SIZE, type DemoAvailability, type DemoDataset, type DemoProgress } from '../../../electron/common';
 import { useBridge } from '../bridge';
 import { useDatasetsStore } from './datasets';
 import { useItemStore } from './item';
 
-/** Sizes the offer lets a user pick; 300 is the default (a populated grid in about a minute). */
-export const DEMO_SIZES = [12, 60, 300, 1000, 3000] as const;
-export const DEMO_DEFAULT_SIZE = 300;
+/** Sizes the offer lets a user pick; DEMO_DEFAULT_SIZE (300) is the default. */
+export const DEMO_SIZES = [12, 60, DEMO_DEFAULT_SIZE, 1000, 3000] as const;
+export { DEMO_DEFAULT_SIZE };
 
 /**
  * Items per second on 2 cores, measured by the generator's README (native-models/data/demo/README.md,
