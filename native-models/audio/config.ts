@@ -41,8 +41,8 @@ export const DEFAULT_CONFIG: AudioEncoderConfig = {
   conv: [
     { channels: 48, kernel: 10, stride: 5 },
     { channels: 64, kernel: 8, stride: 4 },
-    { channels: 96, kernel: 4, stride: 4 },
-    { channels: 128, kernel: 4, stride: 4 },
+    { channels: 96, kernel: 8, stride: 4 },
+    { channels: 128, kernel: 8, stride: 4 },
   ],
   dim: 128,
   layers: 3,
@@ -58,7 +58,7 @@ export const DEFAULT_CONFIG: AudioEncoderConfig = {
   maskProb: 0.065,
   maskSpan: 5,
   temperature: 0.1,
-  diversityWeight: 0.3,
+  diversityWeight: 0.1,
   featurePenalty: 0,
 };
 
