@@ -61,14 +61,19 @@ describe('LocalDatasetService', () => {
       if (p.jobId === 'c' && p.done >= 32) void svc.cancelJob('c');
     });
     const rep = await svc.importDataset({ jobId: 'c', datasetId: d.id, format: 'folder', path: src });
-    expect(rep).toMatchObject({ cancelled: true, imported: 32 });
+    // Cancel lands between batches; which batch boundary depends on timing (media are prepared ahead),
+    // so assert what the user relies on: stopped early, whole batches kept, the rest importable later.
+    expect(rep.cancelled).toBe(true);
+    expect(rep.imported).toBeGreaterThanOrEqual(32);
+    expect(rep.imported).toBeLessThan(70);
+    expect(rep.imported % 32).toBe(0);
     expect(progress.every((p) => p.jobId === 'c' && p.kind === 'import' && p.datasetId === d.id)).toBe(true);
     expect(items).toEqual([{ datasetId: d.id }]);
     const rest = await svc.importDataset({ jobId: 'c2', datasetId: d.id, format: 'folder', path: src, split: 'val' });
-    expect(rest).toMatchObject({ imported: 38, duplicates: 32, skipped: [] });
+    expect(rest).toMatchObject({ imported: 70 - rep.imported, duplicates: rep.imported, skipped: [] });
     expect(progress.at(-1)).toMatchObject({ jobId: 'c2', done: 70, total: 70, message: 'done' });
     expect(progress.filter((p) => p.jobId === 'c').at(-1)).toMatchObject({ message: 'cancelled' });
-    expect((await svc.queryItems(d.id, { split: 'val', offset: 0, limit: 1 })).total).toBe(38);
+    expect((await svc.queryItems(d.id, { split: 'val', offset: 0, limit: 1 })).total).toBe(70 - rep.imported);
     const out = path.join(tmp.dir, 'out');
     const ex = await svc.exportDataset({ jobId: 'e', datasetId: d.id, format: 'imagefolder', path: out });
     expect(ex).toMatchObject({ exported: 70, files: [path.join('train', 'metadata.jsonl'), path.join('val', 'metadata.jsonl')] });
