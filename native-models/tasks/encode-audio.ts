@@ -6,14 +6,8 @@ import { AudioEncoder, MAX_AUDIO_TOKENS, poolFrames, speechTokens } from '../aud
 import { loadSpeech, speechFromPcm, type Speech } from '../audio/front-end';
 
 /** What OPT's audio encoder consumes, as plain data. */
-export interface AudioTokens {
-  /** Input duration after conversion (s), and the front end's observations. */
-  durationS: number;
-  sourceRate: number;
-  sourceChannels: number;
-  gainDb: number;
-  silent: boolean;
-  clipped: boolean;
+export interface AudioTokens extends Pick<Speech, 'durationS' | 'sourceRate' | 'sourceChannels' | 'gainDb' | 'silent' | 'clipped'> {
+  /** Input duration after conversion (s) and the front end's observations come from Speech, as reported there. */
   /** Frame rate of `frames`/`codes`/`tokens` (50 per second: 20 ms frames). */
   frameRate: number;
   /** Frames, and their context vectors [length, dim] row-major. */
