@@ -19,6 +19,19 @@ export function parseOptions<T extends OptionSpec>(argv: string[], spec: T): { [
   }
 }
 
+/** Parses options plus exactly one positional file (`what` names it in the error: "IMAGE", "audio file"). */
+export function parseFileCommand<T extends OptionSpec>(argv: string[], spec: T, what: string): { o: { [K in keyof T]?: T[K]['type'] extends 'string' ? string : boolean }; file: string } {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: spec, strict: true, allowPositionals: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? `give one ${what}` : `give one ${what}, got ${positionals.length}: ${positionals.join(' ')}`);
+  return { o: values as { [K in keyof T]?: T[K]['type'] extends 'string' ? string : boolean }, file: positionals[0] };
+}
+
 /** A whole number option, checked ("--size 0", "--size abc" and "--size 1e99" get a clear message). */
 export function intOption(v: string | undefined, name: string, lo: number, hi: number, dflt?: number): number {
   if (v === undefined) {

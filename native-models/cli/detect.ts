@@ -3,12 +3,11 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { DatasetError } from '../data/store/errors';
 import { PackageError } from '../packages/format';
 import { DEFAULT_DETECT, RegionDetector, type DetectedRegion } from '../tasks/detect-regions';
-import { intOption, UsageError } from './args';
+import { intOption, parseFileCommand, UsageError } from './args';
 import type { Command } from './main';
 
 const USAGE = `Usage: npm run cli -- detect IMAGE [--out boxed.png] [options]
@@ -57,18 +56,9 @@ export const detectCommand: Command = {
   async run(argv) {
     let det: RegionDetector | undefined;
     try {
-      let parsed;
-      try {
-        parsed = parseArgs({
-          args: argv, allowPositionals: true, strict: true,
-          options: { out: { type: 'string' }, max: { type: 'string' }, threshold: { type: 'string' }, 'min-score': { type: 'string' }, json: { type: 'boolean' }, features: { type: 'boolean' }, package: { type: 'string' } },
-        });
-      } catch (e) {
-        throw new UsageError((e as Error).message);
-      }
-      const { values: o, positionals } = parsed;
-      if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'give one IMAGE file' : `give one IMAGE file, got ${positionals.length}: ${positionals.join(' ')}`);
-      const file = positionals[0];
+      const { o, file } = parseFileCommand(argv, {
+        out: { type: 'string' }, max: { type: 'string' }, threshold: { type: 'string' }, 'min-score': { type: 'string' }, json: { type: 'boolean' }, features: { type: 'boolean' }, package: { type: 'string' },
+      }, 'IMAGE file');
       const maxRegions = intOption(o.max, 'max', 1, 1000, DEFAULT_DETECT.maxRegions);
       const unit = (x: string | undefined, name: string, d: number) => {
         const n = x === undefined ? d : Number(x);

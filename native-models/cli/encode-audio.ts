@@ -1,12 +1,11 @@
 // `encode-audio`: any audio file through the packaged wav2vec 2.0 encoder (tasks/encode-audio.ts); prints
 // the front end's observations and the speech tokens (or JSON with pooled vectors).
 
-import { parseArgs } from 'node:util';
 import { AudioEncoder } from '../audio/encoder';
 import { AudioInputError } from '../audio/front-end';
 import { PackageError, defaultPackageDir } from '../packages/format';
 import { encodeAudioFile } from '../tasks/encode-audio';
-import { intOption, UsageError } from './args';
+import { intOption, parseFileCommand, UsageError } from './args';
 import type { Command } from './main';
 
 const USAGE = `Usage: npm run cli -- encode-audio FILE [--json] [--vectors] [--max-tokens N] [--package DIR]
@@ -28,27 +27,20 @@ export const encodeAudioCommand: Command = {
   async run(argv) {
     let enc: AudioEncoder | undefined;
     try {
-      let parsed;
-      try {
-        parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { json: { type: 'boolean' }, vectors: { type: 'boolean' }, 'max-tokens': { type: 'string' }, package: { type: 'string' } } });
-      } catch (e) {
-        throw new UsageError((e as Error).message);
-      }
-      const { values: o, positionals } = parsed;
-      if (positionals.length !== 1) throw new UsageError(`give exactly one audio file (got ${positionals.length})\n\n${USAGE}`);
+      const { o, file } = parseFileCommand(argv, { json: { type: 'boolean' }, vectors: { type: 'boolean' }, 'max-tokens': { type: 'string' }, package: { type: 'string' } }, 'audio file');
       const maxTokens = intOption(o['max-tokens'], 'max-tokens', 1, 4096, 64);
       enc = AudioEncoder.fromPackage(o.package ?? defaultPackageDir());
-      const t = await encodeAudioFile(enc, positionals[0], { maxTokens });
+      const t = await encodeAudioFile(enc, file, { maxTokens });
       if (o.json) {
         console.log(JSON.stringify({
-          file: positionals[0], durationS: t.durationS, sourceRate: t.sourceRate, sourceChannels: t.sourceChannels, gainDb: t.gainDb,
+          file: file, durationS: t.durationS, sourceRate: t.sourceRate, sourceChannels: t.sourceChannels, gainDb: t.gainDb,
           silent: t.silent, clipped: t.clipped, frameRate: t.frameRate, frames: t.length, vocab: t.vocab, tokens: t.tokens,
           codes: Array.from({ length: t.length }, (_, i) => Array.from(t.codes.subarray(i * t.groups, (i + 1) * t.groups))),
           pooled: { count: t.pooled.count, window: t.pooled.window, dim: t.dim, ...(o.vectors ? { vectors: Array.from({ length: t.pooled.count }, (_, i) => Array.from(t.pooled.vectors.subarray(i * t.dim, (i + 1) * t.dim), (v) => Math.round(v * 1e4) / 1e4)) } : {}) },
         }));
       } else {
         const notes = [t.silent ? 'SILENT (no speech-level signal)' : '', t.clipped ? 'CLIPPED input' : ''].filter(Boolean).join(', ');
-        console.log(`${positionals[0]}: ${t.durationS.toFixed(2)} s (from ${t.sourceRate} Hz, ${t.sourceChannels} ch; gain ${t.gainDb.toFixed(1)} dB${notes ? `; ${notes}` : ''})`);
+        console.log(`${file}: ${t.durationS.toFixed(2)} s (from ${t.sourceRate} Hz, ${t.sourceChannels} ch; gain ${t.gainDb.toFixed(1)} dB${notes ? `; ${notes}` : ''})`);
         console.log(`${t.length} frames at ${t.frameRate} Hz, ${t.pooled.count} pooled audio tokens (window ${t.pooled.window}), vocabulary ${t.vocab}`);
         console.log(`tokens: ${t.tokens.join(' ')}`);
       }

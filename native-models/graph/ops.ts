@@ -148,6 +148,16 @@ function keepShape(b: GraphBuilder, x: Value, g: Value, a: Reduce): Value {
 function convOut(inp: number, k: number, s: number, d: number, pb: number, pe: number): number {
   return Math.floor((inp + pb + pe - d * (k - 1) - 1) / s) + 1;
 }
+/** Output type of MaxPool / AveragePool: [N, C, ...pooled spatial dims] (1-d or 2-d, one kernel size per axis). */
+function poolOutput(op: string, ins: readonly TensorType[], a: Pool): TensorType {
+  arity(ins, 1);
+  needFloat(ins[0]);
+  const x = ins[0];
+  const r = x.shape.length - 2;
+  if (r < 1 || r > 2 || a.kernel.length !== r) throw new Error(`${op} needs [N,C,L] or [N,C,H,W] and a kernel per spatial axis, got ${fmtType(x)}`);
+  const sp = a.kernel.map((k, i) => convOut(x.shape[i + 2], k, a.strides[i], 1, a.pads[i], a.pads[r + i]));
+  return { dtype: x.dtype, shape: [x.shape[0], x.shape[1], ...sp] };
+}
 function convCheck(x: TensorType, w: TensorType, a: ConvAttrs): number {
   const r = x.shape.length - 2;
   if (r < 1 || r > 2) throw new Error(`Conv supports 1-d and 2-d inputs [N,C,L] or [N,C,H,W], got ${fmtType(x)}`);
@@ -780,14 +790,8 @@ export const rules: { [K in OpName]: OpRule<K> } = {
   },
   MaxPool: {
     infer: (ins, a) => {
-      arity(ins, 1);
-      needFloat(ins[0]);
-      const x = ins[0];
-      const r = x.shape.length - 2;
-      if (r < 1 || r > 2 || a.kernel.length !== r) throw new Error(`MaxPool needs [N,C,L] or [N,C,H,W] and a kernel per spatial axis, got ${fmtType(x)}`);
-      const sp = a.kernel.map((k, i) => convOut(x.shape[i + 2], k, a.strides[i], 1, a.pads[i], a.pads[r + i]));
-      const shape = [x.shape[0], x.shape[1], ...sp];
-      return [{ dtype: x.dtype, shape }, { dtype: 'int64', shape }];
+      const { dtype, shape } = poolOutput('MaxPool', ins, a);
+      return [{ dtype, shape }, { dtype: 'int64', shape }];
     },
     lower: (L, ins, outs, a) => L.node('MaxPool', ins, outs, { kernel_shape: a.kernel, strides: a.strides, pads: a.pads }),
     // The second output holds each maximum's flat index into x; dx = scatter-add of g at those indices.
@@ -798,13 +802,7 @@ export const rules: { [K in OpName]: OpRule<K> } = {
   },
   AveragePool: {
     infer: (ins, a) => {
-      arity(ins, 1);
-      needFloat(ins[0]);
-      const x = ins[0];
-      const r = x.shape.length - 2;
-      if (r < 1 || r > 2 || a.kernel.length !== r) throw new Error(`AveragePool needs [N,C,L] or [N,C,H,W] and a kernel per spatial axis, got ${fmtType(x)}`);
-      const sp = a.kernel.map((k, i) => convOut(x.shape[i + 2], k, a.strides[i], 1, a.pads[i], a.pads[r + i]));
-      return [{ dtype: x.dtype, shape: [x.shape[0], x.shape[1], ...sp] }];
+      return [poolOutput('AveragePool', ins, a)];
     },
     lower: (L, ins, outs, a) => L.node('AveragePool', ins, outs, { kernel_shape: a.kernel, strides: a.strides, pads: a.pads, count_include_pad: 1 }),
     // Each output is mean of its window (padding counted): dx = convTranspose(g, ones/k) per channel.
