@@ -89,7 +89,8 @@ export class Library {
     checkDatasetId(id);
     const dir = path.join(this.root, id);
     if (!fs.existsSync(dir)) throw new DatasetError('NOT_FOUND', `no dataset ${JSON.stringify(id)} in ${this.root}`);
-    this.close(id);
+    this.open.get(id)?.close(); // no tidy: the whole folder goes
+    this.open.delete(id);
     const trash = path.join(this.root, `.deleting-${id}-${randomBytes(3).toString('hex')}`);
     try {
       fs.renameSync(dir, trash);
@@ -99,13 +100,34 @@ export class Library {
     }
   }
 
+  /** Closes a dataset, first deleting media nothing refers to any more (see `tidy`). */
   close(id: string): void {
-    this.open.get(id)?.close();
+    const s = this.open.get(id);
+    if (s) tidy(s);
+    s?.close();
     this.open.delete(id);
   }
 
+  /** Closes every open dataset (app quit), each tidied first. */
   closeAll(): void {
-    for (const s of this.open.values()) s.close();
+    for (const s of this.open.values()) {
+      tidy(s);
+      s.close();
+    }
     this.open.clear();
+  }
+}
+
+/**
+ * Garbage collection when a dataset closes: blobs no item, spoken caption or undo step refers to and
+ * older than an hour (so an import still writing in another process keeps its media) are deleted.
+ * Best effort: a failure here must never stop the close, so it is reported and the blobs stay.
+ */
+function tidy(store: DatasetStore): void {
+  if (!store.isOpen) return;
+  try {
+    store.collectGarbage();
+  } catch (e) {
+    console.warn(`${store.dir}: garbage collection skipped: ${(e as Error).message}`);
   }
 }

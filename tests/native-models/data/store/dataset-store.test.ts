@@ -247,6 +247,23 @@ describe('edits with undo/redo', () => {
     expect(d.getItem(a).image).toBeTruthy();
   });
 
+  it('collects garbage when the library closes a dataset', async () => {
+    const { id } = lib.create('tidy');
+    const d = lib.get(id);
+    const [a] = await d.addItems([{ image: await tinyImage(3) }]);
+    const old = d.putBlob(Buffer.from('orphan from yesterday'));
+    const recent = d.putBlob(Buffer.from('orphan from a running import'));
+    const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000);
+    fs.utimesSync(d.blobs.pathOf(old), twoHoursAgo, twoHoursAgo);
+    const image = d.getItem(a).image;
+    fs.utimesSync(d.blobs.pathOf(image), twoHoursAgo, twoHoursAgo);
+    lib.close(id);
+    expect(fs.existsSync(d.blobs.pathOf(old))).toBe(false);
+    expect(fs.existsSync(d.blobs.pathOf(recent))).toBe(true);
+    const again = lib.get(id);
+    expect(again.getBlob(again.getItem(a).image).length).toBeGreaterThan(0);
+  });
+
   it('validates boxes, labels and traces', async () => {
     const d = fresh();
     const item = await d.addItem({ image: await tinyImage(5) });
