@@ -77,7 +77,6 @@ export const TINY_CONFIG: AudioEncoderConfig = {
   ffn: 32,
   posKernel: 5,
   posGroups: 2,
-  codebookGroups: 2,
   codebookEntries: 8,
   codeDim: 16,
   finalDim: 8,

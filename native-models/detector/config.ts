@@ -63,6 +63,7 @@ export function defaultConfig(numClasses: number): DetectorConfig {
 /** A tiny configuration for tests (64x64 input, a few channels). */
 export function tinyConfig(numClasses: number): DetectorConfig {
   return {
+    ...defaultConfig(numClasses),
     inputSize: 64,
     widths: [8, 8, 16],
     blocks: [1, 0],
@@ -71,14 +72,10 @@ export function tinyConfig(numClasses: number): DetectorConfig {
     anchorSizes: [16, 32],
     anchorRatios: [1],
     pooled: 3,
-    samplingRatio: 2,
     fc: [32, 16],
-    numClasses,
     proposals: 8,
     rpnBatch: 32,
     roiBatch: 8,
-    prototypes: false,
-    protoTemperature: 20,
   };
 }
 

@@ -116,13 +116,18 @@ export interface EncoderLayerOptions {
   activation?: 'gelu' | 'relu';
 }
 
-/** One transformer encoder layer on x [B,T,D]; `bias` from attentionBias(). */
-export function transformerEncoderLayer(b: GraphBuilder, x: Value, name: string, o: EncoderLayerOptions, bias?: Value): Value {
-  const d = x.shape[x.shape.length - 1];
+/** The pieces both transformer layers share: residual dropout and the position-wise FFN (d -> ffn -> d). */
+function layerParts(b: GraphBuilder, o: EncoderLayerOptions, d: number) {
   const act = (z: Value) => (o.activation === 'relu' ? b.relu(z) : b.gelu(z));
   const drop = (z: Value) => b.dropout(z, o.dropout ?? 0);
+  const ffn = (z: Value) => linear(b, drop(act(linear(b, z, 'ffn1', o.ffn))), 'ffn2', d);
+  return { drop, ffn };
+}
+
+/** One transformer encoder layer on x [B,T,D]; `bias` from attentionBias(). */
+export function transformerEncoderLayer(b: GraphBuilder, x: Value, name: string, o: EncoderLayerOptions, bias?: Value): Value {
+  const { drop, ffn } = layerParts(b, o, x.shape[x.shape.length - 1]);
   return b.scope(name, () => {
-    const ffn = (z: Value) => linear(b, drop(act(linear(b, z, 'ffn1', o.ffn))), 'ffn2', d);
     if (o.norm === 'pre') {
       const h = b.add(x, drop(multiHeadAttention(b, layerNorm(b, x, 'ln1'), 'attn', o.heads, bias)));
       return b.add(h, drop(ffn(layerNorm(b, h, 'ln2'))));
@@ -138,11 +143,8 @@ export function transformerEncoderLayer(b: GraphBuilder, x: Value, name: string,
  */
 export function transformerDecoderLayer(b: GraphBuilder, x: Value, memory: Value, name: string, o: EncoderLayerOptions,
   selfBias?: Value, memoryBias?: Value): Value {
-  const d = x.shape[x.shape.length - 1];
-  const act = (z: Value) => (o.activation === 'relu' ? b.relu(z) : b.gelu(z));
-  const drop = (z: Value) => b.dropout(z, o.dropout ?? 0);
+  const { drop, ffn } = layerParts(b, o, x.shape[x.shape.length - 1]);
   return b.scope(name, () => {
-    const ffn = (z: Value) => linear(b, drop(act(linear(b, z, 'ffn1', o.ffn))), 'ffn2', d);
     if (o.norm === 'pre') {
       let h = b.add(x, drop(multiHeadAttention(b, layerNorm(b, x, 'ln1'), 'self_attn', o.heads, selfBias)));
       h = b.add(h, drop(multiHeadAttention(b, layerNorm(b, h, 'ln2'), 'cross_attn', o.heads, memoryBias, memory)));
