@@ -1,6 +1,6 @@
 // Web mode: the built renderer and the same contract served to a browser. Bound to 127.0.0.1 only;
 // every request that reaches data needs the random per-launch token; Host and Origin are checked
-// (against DNS rebinding and cross-site pages); blobs and uploads go over plain HTTP.
+// (against DNS rebinding and cross-site pages); blobs, uploads and export downloads go over plain HTTP.
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -8,9 +8,10 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
 import { WebSocketServer } from 'ws';
-import { TOKEN_PARAM, type DatasetBlobAccess, type ServiceMap } from '../common';
+import { SERVICE_CHANNELS, TOKEN_PARAM, type DatasetBlobAccess, type DatasetService, type ServiceMap } from '../common';
 import { hostServices } from '../workers/service-host';
 import { wsTransport } from './ws-transport';
+import { listFolder, writeZip, ZIP_LIMITS } from './zip-folder';
 
 export interface WebServerOptions {
   services: Partial<ServiceMap>;
@@ -50,6 +51,12 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   const uploadDir = path.resolve(options.uploadDir);
   let port = 0;
 
+  // Folders of the exports finished through this server, by job id: the only host folders a browser may
+  // download (GET /download/<jobId>.zip), so a token holder cannot read arbitrary server paths.
+  const exports = new Map<string, string>();
+  const services: Partial<ServiceMap> = { ...options.services };
+  if (options.services.dataset) services.dataset = recordingExports(options.services.dataset, exports);
+
   const allowedHosts = () => new Set([`${HOST}:${port}`, `localhost:${port}`]);
   const allowedOrigins = () => new Set([`http://${HOST}:${port}`, `http://localhost:${port}`]);
   const tokenOk = (given: string | null) => {
@@ -87,6 +94,10 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       return handleUpload(req, res, url);
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'Method not allowed.');
+    if (url.pathname.startsWith('/download/')) {
+      if (!authed) return send(res, 401, 'Token required.');
+      return serveExport(req, res, url);
+    }
     if (url.pathname === '/' || url.pathname === '/index.html') {
       if (!authed) return send(res, 401, 'OPT Studio web mode: open the URL printed by `npm start` (it carries the access token).');
       return serveFile(res, path.join(rendererDir, 'index.html'), { 'Content-Security-Policy': csp(), 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' });
@@ -137,6 +148,30 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     return pipeline(createReadStream(blob.path), res);
   };
 
+  /** GET /download/<jobId>.zip: a finished export's folder as one ZIP, streamed. */
+  const serveExport = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
+    const m = /^\/download\/(.+)\.zip$/.exec(url.pathname);
+    const folder = m ? exports.get(decodeURIComponent(m[1])) : undefined;
+    if (!folder) return send(res, 404, 'No finished export with that job id on this server.');
+    const listing = await listFolder(folder).catch(() => undefined);
+    if (!listing) return send(res, 410, `The export folder ${folder} is gone.`);
+    if (listing.files.length > ZIP_LIMITS.entries || listing.bytes > ZIP_LIMITS.bytes) {
+      return send(res, 413, `The export (${listing.files.length} files, ${(listing.bytes / 1e9).toFixed(1)} GB) is too large for one ZIP download; copy ${folder} from the server instead.`);
+    }
+    const root = path.basename(folder);
+    res.writeHead(200, {
+      'Content-Type': 'application/zip', 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-store',
+      'Content-Disposition': `attachment; filename="${root.replace(/[^A-Za-z0-9._-]/g, '_')}.zip"`,
+    });
+    if (req.method === 'HEAD') return res.end();
+    try {
+      await writeZip(res, folder, root, listing.files);
+    } catch (e) {
+      log(`web: download of ${folder} failed: ${(e as Error).message}`);
+      res.destroy(); // headers are out: a cut connection is how the browser learns the download failed
+    }
+  };
+
   /** PUT /upload/<batch>?path=<relative> stores one file; DELETE /upload/<batch> drops the batch. */
   const handleUpload = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
     const batch = url.pathname.slice('/upload/'.length);
@@ -181,7 +216,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
         log(`web: closing a client: ${reason}`);
         ws.close(1007, reason.slice(0, 120));
       });
-      const host = hostServices(transport, options.services, { onError: (e, call) => log(`web: ${call.service}.${call.method}: ${(e as Error).message ?? e}`) });
+      const host = hostServices(transport, services, { onError: (e, call) => log(`web: ${call.service}.${call.method}: ${(e as Error).message ?? e}`) });
       ws.on('close', () => host.dispose());
     });
   });
@@ -204,4 +239,21 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** The dataset service with each finished (not cancelled) export's folder noted under its job id. */
+function recordingExports(dataset: DatasetService, exports: Map<string, string>): DatasetService {
+  // Every method and event of the contract forwards to the service (called on it, so `this` is intact);
+  // exportDataset also notes the folder.
+  const { methods, events } = SERVICE_CHANNELS.dataset;
+  const forward = Object.fromEntries([...methods, ...events].map((k) => [k, (...a: unknown[]) => (dataset[k] as (...x: unknown[]) => unknown).apply(dataset, a)]));
+  const exportDataset: DatasetService['exportDataset'] = async (request) => {
+    const report = await dataset.exportDataset(request);
+    if (!report.cancelled) {
+      exports.set(request.jobId, report.path);
+      if (exports.size > 500) exports.delete(exports.keys().next().value!); // the oldest
+    }
+    return report;
+  };
+  return { ...forward, exportDataset } as unknown as DatasetService;
 }

@@ -7,6 +7,7 @@ import { expect, test, type Page } from '@playwright/test';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { unzipSync } from 'fflate';
 import { startServer, type RunningServer } from './web-server';
 
 const fixtures = process.env.OPT_E2E_FIXTURES!;
@@ -301,6 +302,18 @@ test('curate a dataset end to end, then restart and find it intact', async ({ pa
       const out = path.join(home, 'exports');
       for (const f of ['folder', 'coco', 'imagefolder', 'localized-narratives']) await exportTo(page, f, path.join(out, f));
 
+      // Web mode runs exports on the server: the browser gets the folder as one ZIP with the same bytes.
+      if (await page.getByTestId('jobs-pill').isVisible()) await page.getByTestId('jobs-pill').click();
+      const pending = page.waitForEvent('download');
+      await page.getByTestId('job').first().getByTestId('export-download').click();
+      const download = await pending;
+      expect(download.suggestedFilename()).toBe('localized-narratives.zip');
+      const zipped = unzipSync(new Uint8Array(readFileSync((await download.path())!)));
+      const lnDir = path.join(out, 'localized-narratives');
+      const onDisk = walk(lnDir).map((f) => `localized-narratives/${path.relative(lnDir, f).split(path.sep).join('/')}`).sort();
+      expect(Object.keys(zipped).sort()).toEqual(onDisk);
+      for (const name of onDisk) expect(Buffer.from(zipped[name]).equals(readFileSync(path.join(out, name)))).toBe(true);
+
       const lnLines = walk(path.join(out, 'localized-narratives')).filter((f) => f.endsWith('.jsonl'))
         .flatMap((f) => readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => ({ dir: path.dirname(f), row: JSON.parse(l) as Record<string, unknown> })));
       const mine = lnLines.find((l) => l.row.caption === edited && (l.row.traces as unknown[][]).length > 0);
@@ -319,6 +332,7 @@ test('curate a dataset end to end, then restart and find it intact', async ({ pa
       expect(meta).toContain(edited);
       expect(walk(path.join(out, 'coco')).some((f) => f.endsWith('.json'))).toBe(true);
       expect(walk(path.join(out, 'folder')).filter((f) => /\.(png|jpe?g|webp|gif)$/.test(f)).length).toBe(11);
+
     });
 
     await test.step('restart the server: everything is still there', async () => {

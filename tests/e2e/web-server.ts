@@ -1,4 +1,5 @@
 // Starts the real web-mode server (electron/web/main.ts) as a child process and reads its URL.
+// E2E_SERVER_LOG=1 prints the server's stderr when the test stops it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,10 +32,17 @@ export async function startServer(home: string): Promise<RunningServer> {
     });
     child.once('exit', (code) => reject(new Error(`web server exited (${code}):\n${out}\n${log}`)));
   });
+  let stopping = false;
+  // A server that dies mid-test shows up in the browser as a lost connection: say why here.
+  child.once('exit', (code, signal) => {
+    if (!stopping) console.error(`web server exited unexpectedly (${code ?? signal}):\n${log}`);
+  });
   const u = new URL(url);
   return {
     url, origin: u.origin, token: u.searchParams.get('token')!,
     stop: () => new Promise<void>((resolve) => {
+      stopping = true;
+      if (process.env.E2E_SERVER_LOG) console.error(log);
       if (child.exitCode !== null) return resolve();
       child.once('exit', () => resolve());
       child.kill('SIGTERM');

@@ -22,6 +22,8 @@ export interface Bridge {
   blobUrl(datasetId: string, sha: string): string;
   /** Web mode only: copies files to a host folder (kept relative paths); resolves with that folder. */
   upload?(files: UploadFile[], onProgress?: (p: UploadProgress) => void): Promise<string>;
+  /** Web mode only: URL of a finished export's folder as a ZIP download (the export ran on the server). */
+  exportDownloadUrl?(jobId: string): string;
   /** Web mode only: drops an upload folder once imported. */
   discardUpload?(folder: string): Promise<void>;
   /** Fires when the connection to the host is lost. */

@@ -38,6 +38,7 @@ export function createWebBridge(location: Location): Bridge {
     demo: client.service('demo'),
     host: client.service('host'),
     blobUrl: (datasetId, sha) => `/blob/${sha}?dataset=${encodeURIComponent(datasetId)}&${q}`,
+    exportDownloadUrl: (jobId) => `/download/${encodeURIComponent(jobId)}.zip?${q}`,
     async upload(files: UploadFile[], onProgress?: (p: UploadProgress) => void): Promise<string> {
       const batch = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
       const totalBytes = files.reduce((s, f) => s + f.file.size, 0);

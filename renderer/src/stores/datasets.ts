@@ -122,6 +122,11 @@ export const useDatasetsStore = defineStore('datasets', () => {
     }
   }
 
+  /** Web mode: where a finished export can be downloaded as a ZIP (undefined in Electron: it is on this disk). */
+  function exportDownloadUrl(job: Job): string | undefined {
+    return job.kind === 'export' && job.state === 'finished' ? bridge.exportDownloadUrl?.(job.jobId) : undefined;
+  }
+
   async function cancel(jobId: string) {
     await bridge.dataset.cancelJob(jobId);
   }
@@ -132,6 +137,6 @@ export const useDatasetsStore = defineStore('datasets', () => {
 
   return {
     datasets, currentId, current, jobs, runningJob, loading, canUpload,
-    refresh, open, create, rename, remove, pickPath, upload, runImport, runExport, cancel, clearFinished,
+    refresh, open, create, rename, remove, pickPath, upload, runImport, runExport, exportDownloadUrl, cancel, clearFinished,
   };
 });

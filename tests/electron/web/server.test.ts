@@ -7,6 +7,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { unzipSync } from 'fflate';
 import { createRpcClient, typedArrayReplacer, type MessageTransport, type WireMessage } from '../../../electron/common';
 import { LocalDatasetService } from '../../../electron/services/dataset-service';
 import { WebHostService } from '../../../electron/web/host-service';
@@ -139,6 +140,34 @@ describe('web mode server', () => {
     expect((await request(`/blob/${item.image}?dataset=${d.id}`)).status).toBe(401);
     expect((await request(`/blob/${'0'.repeat(64)}?dataset=${d.id}&token=${server.token}`)).status).toBe(404);
 
+    client.dispose();
+    ws.close();
+  });
+
+  it('offers a finished export as a ZIP download, only with the token and only for exports it ran', async () => {
+    const ws = await connect(`token=${server.token}`);
+    const client = createRpcClient(clientTransport(ws));
+    const dataset = client.service('dataset');
+    const d = await dataset.createDataset('Zipped');
+    await dataset.importDataset({ jobId: 'z0', datasetId: d.id, format: 'folder', path: path.join(tmp, 'images') });
+    const out = path.join(tmp, 'exports/zipped');
+    const report = await dataset.exportDataset({ jobId: 'z1', datasetId: d.id, format: 'imagefolder', path: out });
+    expect(report.exported).toBe(1);
+    const zip = await request(`/download/z1.zip?token=${server.token}`);
+    expect(zip.status).toBe(200);
+    expect(zip.headers['content-type']).toBe('application/zip');
+    expect(zip.headers['content-disposition']).toBe('attachment; filename="zipped.zip"');
+    const files = unzipSync(new Uint8Array(zip.body));
+    const names = Object.keys(files).sort();
+    expect(names.some((n) => n.endsWith('metadata.jsonl'))).toBe(true);
+    expect(names.every((n) => n.startsWith('zipped/'))).toBe(true);
+    for (const n of names) expect(Buffer.from(files[n]).equals(readFileSync(path.join(tmp, 'exports', n)))).toBe(true);
+    expect((await request('/download/z1.zip')).status).toBe(401);
+    expect((await request(`/download/z0.zip?token=${server.token}`)).status).toBe(404); // an import, not an export
+    await service.exportDataset({ jobId: 'z2', datasetId: d.id, format: 'coco', path: path.join(tmp, 'exports/direct') });
+    expect((await request(`/download/z2.zip?token=${server.token}`)).status).toBe(404); // not run through this server
+    rmSync(out, { recursive: true });
+    expect((await request(`/download/z1.zip?token=${server.token}`)).status).toBe(410);
     client.dispose();
     ws.close();
   });
