@@ -23,11 +23,11 @@ const { values: a } = parseArgs({
   options: {
     data: { type: 'string' }, package: { type: 'string' }, limit: { type: 'string' }, 'probe-train': { type: 'string', default: '1000' },
     'probe-steps': { type: 'string', default: String(DEFAULT_PROBE.steps) }, contrastive: { type: 'string', default: '400' }, 'no-write': { type: 'boolean', default: false },
-    reps: { type: 'string', default: 'encoder,logmel,mfcc' }, 'baseline-cache': { type: 'string', default: '.cache/audio-eval-baselines.json' },
+    reps: { type: 'string', default: 'encoder,logmel,mfcc' }, 'frame-layer': { type: 'string' }, 'baseline-cache': { type: 'string', default: '.cache/audio-eval-baselines.json' },
   },
 });
 if (!a.data) {
-  console.error('usage: npm run eval:audio -- --data DATASET_DIR [--package DIR] [--limit N] [--probe-train N] [--probe-steps N] [--contrastive N] [--no-write]');
+  console.error('usage: npm run eval:audio -- --data DATASET_DIR [--package DIR] [--limit N] [--probe-train N] [--probe-steps N] [--contrastive N] [--reps encoder,logmel,mfcc] [--frame-layer final|N] [--no-write]');
   process.exit(2);
 }
 type Rep = 'encoder' | 'logmel' | 'mfcc';
@@ -36,13 +36,16 @@ const REPS = a.reps.split(',').map((r) => r.trim()) as Rep[];
 for (const r of REPS) if (!ALL_REPS.includes(r)) throw new Error(`--reps: unknown representation "${r}" (known: ${ALL_REPS.join(', ')})`);
 const useEnc = REPS.includes('encoder');
 const pkgDir = a.package ?? defaultPackageDir();
-const enc = useEnc ? AudioEncoder.fromPackage(pkgDir) : undefined;
 const { config: cfg, params } = useEnc ? loadEncoderWeights(pkgDir) : { config: DEFAULT_CONFIG, params: {} };
+// --frame-layer probes another context output of the package's weights (to choose what to export; not recorded).
+const frameLayer = a['frame-layer'] === undefined ? undefined : a['frame-layer'] === 'final' ? 'final' : Number(a['frame-layer']);
+if (frameLayer !== undefined) a['no-write'] = true;
+const enc = !useEnc ? undefined : frameLayer === undefined ? AudioEncoder.fromPackage(pkgDir) : AudioEncoder.fromParams(cfg, params, { storage: 'float16', frameLayer });
 const trainC = SpeechCorpus.open(a.data, 'train', Number(a['probe-train']));
 const testC = SpeechCorpus.open(a.data, 'test5k', a.limit ? Number(a.limit) : Infinity);
 const probeOpts = { ...DEFAULT_PROBE, steps: Number(a['probe-steps']) };
 const log = (s: string) => console.log(s);
-log(`${useEnc ? `audio encoder from ${pkgDir}` : 'baselines only'}; probe: ${trainC.size} train recordings, ${probeOpts.steps} steps x ${probeOpts.batch} crops; test5k: ${testC.size} recordings`);
+log(`${useEnc ? `audio encoder from ${pkgDir}${frameLayer === undefined ? '' : ` (frames from ${frameLayer === 'final' ? 'the final layer' : `context layer ${frameLayer}`})`}` : 'baselines only'}; probe: ${trainC.size} train recordings, ${probeOpts.steps} steps x ${probeOpts.batch} crops; test5k: ${testC.size} recordings`);
 
 // Warm every bucket so session creation is not timed.
 for (const bkt of enc?.buckets ?? []) await enc!.encode(new Float32Array(samplesFor(cfg, bkt)));

@@ -24,10 +24,11 @@ const { values: a } = parseArgs({
     minutes: { type: 'string' }, batch: { type: 'string', default: '8' }, lr: { type: 'string', default: '5e-4' },
     config: { type: 'string', default: 'default' }, package: { type: 'string' }, 'no-export': { type: 'boolean', default: false },
     seed: { type: 'string', default: '1' }, set: { type: 'string', multiple: true }, 'tau-max': { type: 'string' }, 'tau-decay': { type: 'string' }, limit: { type: 'string' }, every: { type: 'string', default: '250' },
+    'frame-layer': { type: 'string', default: 'final' },
   },
 });
 if (!a.data) {
-  console.error('usage: npm run train:audio -- --data DATASET_DIR [--out RUN_DIR] [--steps N] [--minutes M] [--batch B] [--lr LR] [--config default|tiny] [--package DIR] [--no-export]');
+  console.error('usage: npm run train:audio -- --data DATASET_DIR [--out RUN_DIR] [--steps N] [--minutes M] [--batch B] [--lr LR] [--config default|tiny] [--package DIR] [--no-export] [--frame-layer final|N]');
   process.exit(2);
 }
 const cfg: AudioEncoderConfig = { ...(a.config === 'tiny' ? TINY_CONFIG : DEFAULT_CONFIG) };
@@ -78,9 +79,10 @@ if (!a['no-export']) {
   const params: Record<string, Float32Array> = {};
   for (const [k, t] of Object.entries(ck.params)) params[k] = t.data as Float32Array;
   const dir = a.package ?? defaultPackageDir();
+  const frameLayer = a['frame-layer'] === 'final' ? 'final' : Number(a['frame-layer']);
   exportEncoder(dir, cfg, params, {
-    storage: 'float16',
-    training: { command: `npm run train:audio -- --data ${a.data} --steps ${steps} --batch ${batchOpts.batch} --lr ${a.lr} --seed ${seed}`, steps: ck.step, seed, dataset: a.data, recordings: corpus.size },
+    storage: 'float16', frameLayer,
+    training: { command: `npm run train:audio -- --data ${a.data} --steps ${steps} --batch ${batchOpts.batch} --lr ${a.lr} --seed ${seed}${frameLayer === 'final' ? '' : ` --frame-layer ${frameLayer}`}`, steps: ck.step, seed, dataset: a.data, recordings: corpus.size },
   });
   console.log(`exported the encoder (fp16) into ${dir}; run npm run eval:audio to measure it`);
 }

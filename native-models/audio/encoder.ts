@@ -7,7 +7,7 @@ import { defaultPackageDir, loadPackage, writeComponent, type ComponentEntry } f
 import { InThreadRuntime, type Runtime } from '../runtime/index';
 import type { Tensor } from '../runtime/tensor';
 import { checkConfig, framesFor, hopOf, samplesFor, type AudioEncoderConfig } from './config';
-import { inferenceGraph, pretrainModel } from './model';
+import { inferenceGraph, pretrainModel, type FrameLayer } from './model';
 import { buildTrainingGraph } from '../graph/index';
 
 /** Name of the component in a model package. */
@@ -71,9 +71,9 @@ export class AudioEncoder {
   }
 
   /** From weights in memory (training, evaluation before export). */
-  static fromParams(cfg: AudioEncoderConfig, params: Readonly<Record<string, Float32Array>>, o: { buckets?: number[]; storage?: 'float32' | 'float16'; runtime?: Runtime } = {}): AudioEncoder {
+  static fromParams(cfg: AudioEncoderConfig, params: Readonly<Record<string, Float32Array>>, o: { buckets?: number[]; storage?: 'float32' | 'float16'; runtime?: Runtime; frameLayer?: FrameLayer } = {}): AudioEncoder {
     checkConfig(cfg);
-    const src: Source = (f) => toOnnx(inferenceGraph(cfg, f), { params: { kind: 'initializers', values: params, storage: o.storage ?? 'float32' } }).model;
+    const src: Source = (f) => toOnnx(inferenceGraph(cfg, f, 1, o.frameLayer), { params: { kind: 'initializers', values: params, storage: o.storage ?? 'float32' } }).model;
     return new AudioEncoder(cfg, src, o.buckets ?? INFERENCE_BUCKETS, o.runtime ?? new InThreadRuntime());
   }
 
@@ -154,11 +154,14 @@ export class AudioEncoder {
  */
 export function exportEncoder(dir: string, cfg: AudioEncoderConfig, params: Readonly<Record<string, Float32Array>>, o: {
   storage: 'float32' | 'float16'; metrics?: ComponentEntry['metrics']; training?: ComponentEntry['training']; buckets?: number[];
+  /** The context output given as `frames` (default 'final'); recorded in the component config. */
+  frameLayer?: FrameLayer;
 }): void {
   const buckets = o.buckets ?? INFERENCE_BUCKETS;
+  const frameLayer = o.frameLayer ?? 'final';
   const files: Record<string, { name: string; bytes: Uint8Array }> = {};
   for (const f of buckets) {
-    files[`model_${f}`] = { name: `audio-encoder/encoder-${f}.onnx`, bytes: toOnnx(inferenceGraph(cfg, f), { params: { kind: 'initializers', values: params, storage: o.storage } }).model };
+    files[`model_${f}`] = { name: `audio-encoder/encoder-${f}.onnx`, bytes: toOnnx(inferenceGraph(cfg, f, 1, frameLayer), { params: { kind: 'initializers', values: params, storage: o.storage } }).model };
   }
   // All weights (including the pre-training heads the inference graphs drop), fp16, for evaluation and fine-tuning.
   const raw: Record<string, { dtype: 'F16'; shape: number[]; bytes: Uint8Array }> = {};
@@ -172,9 +175,9 @@ export function exportEncoder(dir: string, cfg: AudioEncoderConfig, params: Read
   writeComponent(dir, COMPONENT, {
     kind: 'audio-encoder',
     config: {
-      model: cfg, buckets, storage: o.storage, sampleRate: cfg.sampleRate, hopSamples: hopOf(cfg), frameMs: (hopOf(cfg) / cfg.sampleRate) * 1000,
+      model: cfg, buckets, storage: o.storage, frameLayer, sampleRate: cfg.sampleRate, hopSamples: hopOf(cfg), frameMs: (hopOf(cfg) / cfg.sampleRate) * 1000,
       inputs: { audio: 'f32 [1, samplesFor(bucket)] 16 kHz mono, loudness-normalised (front-end.ts), zero-padded', padding: 'f32 [1, bucket]: 1 for real frames' },
-      outputs: { frames: `f32 [1, bucket, ${cfg.dim}] context vectors`, codes: `i64 [1, bucket, ${cfg.codebookGroups}] codebook entry per group` },
+      outputs: { frames: `f32 [1, bucket, ${cfg.dim}] context vectors (${frameLayer === 'final' ? 'last layer, normalised' : `output of context layer ${frameLayer}`})`, codes: `i64 [1, bucket, ${cfg.codebookGroups}] codebook entry per group` },
       maxAudioTokens: MAX_AUDIO_TOKENS, pooling: 'mean over windows of ceil(frames / 64) frames',
       speechTokens: `id = sum_g code_g * ${cfg.codebookEntries}^(G-1-g), vocabulary ${cfg.codebookEntries ** cfg.codebookGroups}`,
     },

@@ -30,8 +30,11 @@ export function featureEncoder(b: GraphBuilder, audio: Value, cfg: AudioEncoderC
   return t;
 }
 
-/** Context network on h [B,T,D] with padding [B,T] (1 = frame, 0 = pad): position conv, Transformer layers. */
-export function contextNetwork(b: GraphBuilder, h: Value, padding: Value, cfg: AudioEncoderConfig): Value {
+/**
+ * Context network on h [B,T,D] with padding [B,T] (1 = frame, 0 = pad): position conv, Transformer layers.
+ * `taps`, when given, receives each Transformer layer's output (before the final LayerNorm).
+ */
+export function contextNetwork(b: GraphBuilder, h: Value, padding: Value, cfg: AudioEncoderConfig, taps?: Value[]): Value {
   const [, t, d] = h.shape;
   let x = b.mul(h, b.unsqueeze(padding, 2));
   const pos = b.scope('pos_conv', () => {
@@ -43,7 +46,10 @@ export function contextNetwork(b: GraphBuilder, h: Value, padding: Value, cfg: A
   });
   x = nn.layerNorm(b, b.add(x, pos), 'ctx_ln');
   const bias = nn.attentionBias(b, t, { padding });
-  for (let i = 0; i < cfg.layers; i++) x = nn.transformerEncoderLayer(b, x, `ctx.${i}`, { heads: cfg.heads, ffn: cfg.ffn, norm: 'pre' }, bias);
+  for (let i = 0; i < cfg.layers; i++) {
+    x = nn.transformerEncoderLayer(b, x, `ctx.${i}`, { heads: cfg.heads, ffn: cfg.ffn, norm: 'pre' }, bias);
+    taps?.push(x);
+  }
   return nn.layerNorm(b, x, 'ctx_final_ln');
 }
 
@@ -149,18 +155,29 @@ export function pretrainModel(cfg: AudioEncoderConfig, batch: number, frames: nu
 }
 
 /**
- * The inference graph for one utterance padded to `frames` frames: inputs audio f32 [1, samplesFor(frames)] and
- * padding f32 [1,T]; outputs `frames` f32 [1,T,dim] (context vectors) and `codes` i64 [1,T,G] (codebook
- * entry per group: the speech tokens).
+ * Which context-network output an inference graph gives as `frames`: 'final' (the last layer, normalised, the
+ * default) or the output of Transformer layer i (0-based). Probing studies of wav2vec 2.0 find the phonetic
+ * content peaks in the middle layers, as the last ones specialise in the contrastive task.
  */
-export function inferenceGraph(cfg: AudioEncoderConfig, frames: number, batch = 1): Graph {
+export type FrameLayer = 'final' | number;
+
+/**
+ * The inference graph for one utterance padded to `frames` frames: inputs audio f32 [1, samplesFor(frames)] and
+ * padding f32 [1,T]; outputs `frames` f32 [1,T,dim] (context vectors, from `frameLayer`) and `codes` i64 [1,T,G]
+ * (codebook entry per group: the speech tokens).
+ */
+export function inferenceGraph(cfg: AudioEncoderConfig, frames: number, batch = 1, frameLayer: FrameLayer = 'final'): Graph {
   checkConfig(cfg);
+  if (frameLayer !== 'final' && !(Number.isInteger(frameLayer) && frameLayer >= 0 && frameLayer < cfg.layers)) {
+    throw new Error(`frameLayer must be 'final' or a layer from 0 to ${cfg.layers - 1}, got ${String(frameLayer)}`);
+  }
   return buildGraph((b) => {
     const audio = b.input('audio', 'float32', [batch, samplesFor(cfg, frames)]);
     const padding = b.input('padding', 'float32', [batch, frames]);
     const { featN, h } = encode(b, audio, cfg);
-    const c = contextNetwork(b, h, padding, cfg);
+    const taps: Value[] = [];
+    const c = contextNetwork(b, h, padding, cfg, taps);
     const codes = b.argmax(quantizerLogits(b, featN, cfg), -1);
-    return { frames: c, codes };
+    return { frames: frameLayer === 'final' ? c : taps[frameLayer], codes };
   });
 }

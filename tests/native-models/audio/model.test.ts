@@ -66,6 +66,23 @@ describe('audio encoder graphs (tiny config)', () => {
     expect(g.outputs.map((o) => [o.name, o.value.dtype, o.value.shape])).toEqual([['frames', 'float32', [1, 32, cfg.dim]], ['codes', 'int64', [1, 32, cfg.codebookGroups]]]);
   });
 
+  it('can give an inner context layer as its frames (same codes, other vectors); other layers are refused', async () => {
+    const g = inferenceGraph(cfg, 32);
+    const params = Object.fromEntries(initParams(g, 4));
+    const rt = new InThreadRuntime();
+    const x = voice(1, 2).subarray(0, samplesFor(cfg, 32));
+    const feeds = { audio: { dtype: 'float32' as const, dims: [1, x.length], data: x }, padding: { dtype: 'float32' as const, dims: [1, 32], data: new Float32Array(32).fill(1) } };
+    await rt.load('final', toOnnx(g, { params: { kind: 'initializers', values: params } }).model);
+    await rt.load('inner', toOnnx(inferenceGraph(cfg, 32, 1, 0), { params: { kind: 'initializers', values: params } }).model);
+    const a = await rt.run('final', feeds);
+    const b = await rt.run('inner', feeds);
+    await rt.close();
+    expect([...(b.codes.data as BigInt64Array)]).toEqual([...(a.codes.data as BigInt64Array)]);
+    expect(b.frames.dims).toEqual(a.frames.dims);
+    expect([...(b.frames.data as Float32Array)]).not.toEqual([...(a.frames.data as Float32Array)]);
+    expect(() => inferenceGraph(cfg, 32, 1, cfg.layers)).toThrow(/frameLayer/);
+  });
+
   it('a few training steps reduce the loss (the engine trainer, one fixed batch)', async () => {
     const B = 4;
     const T = 32;
