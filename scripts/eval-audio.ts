@@ -15,6 +15,7 @@ import { logMel, mfcc } from '../native-models/audio/features';
 import { DEFAULT_PROBE, fitStandardizer, probeDecode, standardize, trainProbe, type LinearProbe, type ProbeUtterance, type Standardizer } from '../native-models/audio/probe';
 import { errorRates } from '../native-models/audio/ctc';
 import { DEFAULT_CONFIG, samplesFor } from '../native-models/audio/config';
+import { parseFrameLayer } from '../native-models/audio/model';
 import { defaultPackageDir, loadPackage, writeComponent } from '../native-models/packages/format';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -38,8 +39,8 @@ const useEnc = REPS.includes('encoder');
 const pkgDir = a.package ?? defaultPackageDir();
 const { config: cfg, params } = useEnc ? loadEncoderWeights(pkgDir) : { config: DEFAULT_CONFIG, params: {} };
 // --frame-layer probes another context output of the package's weights (to choose what to export; not recorded).
-const frameLayer = a['frame-layer'] === undefined ? undefined : a['frame-layer'] === 'final' ? 'final' : Number(a['frame-layer']);
-if (frameLayer !== undefined) a['no-write'] = true;
+const frameLayer = a['frame-layer'] === undefined ? undefined : parseFrameLayer(cfg, a['frame-layer']);
+const write = !a['no-write'] && frameLayer === undefined;
 const enc = !useEnc ? undefined : frameLayer === undefined ? AudioEncoder.fromPackage(pkgDir) : AudioEncoder.fromParams(cfg, params, { storage: 'float16', frameLayer });
 const trainC = SpeechCorpus.open(a.data, 'train', Number(a['probe-train']));
 const testC = SpeechCorpus.open(a.data, 'test5k', a.limit ? Number(a.limit) : Infinity);
@@ -138,7 +139,7 @@ for (const rep of ALL_REPS) {
 log(`contrastive accuracy (held-out, ${contrastRecs.length} recordings, ${contrast.masked} masked frames, ${cfg.negatives} distractors): ${contrast.accuracy.toFixed(4)} (loss ${contrast.loss.toFixed(3)})`);
 log(`speed: ${encSeconds.toFixed(1)} s encoding ${audioSeconds.toFixed(1)} s of audio (2 threads)`);
 
-if (!a['no-write']) {
+if (write) {
   // Record the figures in the package: same files, new metrics.
   const pkg = loadPackage(pkgDir);
   const c = pkg.component(COMPONENT, 'audio-encoder');

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildTrainingGraph } from '../native-models/graph/index';
 import { DEFAULT_CONFIG, TINY_CONFIG, type AudioEncoderConfig } from '../native-models/audio/config';
-import { pretrainModel } from '../native-models/audio/model';
+import { parseFrameLayer, pretrainModel } from '../native-models/audio/model';
 import { DEFAULT_BATCHES, pretrainBatches, SpeechCorpus } from '../native-models/audio/data';
 import { exportEncoder } from '../native-models/audio/encoder';
 import { trainStepSpec, initialParams } from '../native-models/train/graph-spec';
@@ -38,6 +38,7 @@ for (const kv of a.set ?? []) {
   if (!(k in cfg) || typeof cfg[k as keyof AudioEncoderConfig] !== 'number' || !Number.isFinite(Number(v))) throw new Error(`--set ${kv}: not a numeric config field`);
   (cfg as unknown as Record<string, number>)[k] = Number(v);
 }
+const frameLayer = parseFrameLayer(cfg, a['frame-layer']); // checked now, used by the export after training
 const steps = Number(a.steps);
 const seed = Number(a.seed);
 const batchOpts = { ...DEFAULT_BATCHES, batch: Number(a.batch), seed, ...(a['tau-max'] ? { tauMax: Number(a['tau-max']) } : {}), ...(a['tau-decay'] ? { tauDecay: Number(a['tau-decay']) } : {}) };
@@ -79,7 +80,6 @@ if (!a['no-export']) {
   const params: Record<string, Float32Array> = {};
   for (const [k, t] of Object.entries(ck.params)) params[k] = t.data as Float32Array;
   const dir = a.package ?? defaultPackageDir();
-  const frameLayer = a['frame-layer'] === 'final' ? 'final' : Number(a['frame-layer']);
   exportEncoder(dir, cfg, params, {
     storage: 'float16', frameLayer,
     training: { command: `npm run train:audio -- --data ${a.data} --steps ${steps} --batch ${batchOpts.batch} --lr ${a.lr} --seed ${seed}${frameLayer === 'final' ? '' : ` --frame-layer ${frameLayer}`}`, steps: ck.step, seed, dataset: a.data, recordings: corpus.size },

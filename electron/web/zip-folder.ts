@@ -2,35 +2,22 @@
 // they are zipped, so memory stays flat whatever the export's size. Media that is already compressed is
 // stored; text (JSON, JSONL, CSV) is deflated.
 import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { Zip, ZipDeflate, ZipPassThrough } from 'fflate';
+import { walk } from '../../native-models/data/formats/walk';
 
 /** Plain ZIP (no ZIP64, as written by fflate): at most this many entries and bytes. */
 export const ZIP_LIMITS = { entries: 65_535, bytes: 0xffff_ffff - 1 };
 
 const STORED = /\.(png|jpe?g|gif|webp|ogg|opus|webm|m4a|mp3|flac|zip|gz)$/i;
 
-/** Every file under `dir` (relative paths with '/', sorted) and their total size. */
+/** Every file under `dir` (the importers' walker: sorted, dot-files skipped; '/' separators) and their total size. */
 export async function listFolder(dir: string): Promise<{ files: { rel: string; size: number }[]; bytes: number }> {
-  const files: { rel: string; size: number }[] = [];
-  let bytes = 0;
-  const walk = async (sub: string) => {
-    for (const e of await readdir(path.join(dir, sub), { withFileTypes: true })) {
-      const rel = sub ? `${sub}/${e.name}` : e.name;
-      if (e.isDirectory()) await walk(rel);
-      else if (e.isFile()) {
-        const { size } = await stat(path.join(dir, rel));
-        files.push({ rel, size });
-        bytes += size;
-      }
-    }
-  };
-  await walk('');
-  files.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
-  return { files, bytes };
+  const files = await Promise.all(walk(dir).map(async (rel) => ({ rel: rel.split(path.sep).join('/'), size: (await stat(path.join(dir, rel))).size })));
+  return { files, bytes: files.reduce((n, f) => n + f.size, 0) };
 }
 
 /**

@@ -161,6 +161,19 @@ export function pretrainModel(cfg: AudioEncoderConfig, batch: number, frames: nu
  */
 export type FrameLayer = 'final' | number;
 
+/** Throws unless `layer` is 'final' or one of the config's Transformer layers. */
+export function checkFrameLayer(cfg: AudioEncoderConfig, layer: FrameLayer): FrameLayer {
+  if (layer !== 'final' && !(Number.isInteger(layer) && layer >= 0 && layer < cfg.layers)) {
+    throw new Error(`frameLayer must be 'final' or a layer from 0 to ${cfg.layers - 1}, got ${String(layer)}`);
+  }
+  return layer;
+}
+
+/** A FrameLayer from a command-line value ("final" or a layer number), checked against the config. */
+export function parseFrameLayer(cfg: AudioEncoderConfig, s: string): FrameLayer {
+  return checkFrameLayer(cfg, s === 'final' ? 'final' : Number(s));
+}
+
 /**
  * The inference graph for one utterance padded to `frames` frames: inputs audio f32 [1, samplesFor(frames)] and
  * padding f32 [1,T]; outputs `frames` f32 [1,T,dim] (context vectors, from `frameLayer`) and `codes` i64 [1,T,G]
@@ -168,9 +181,7 @@ export type FrameLayer = 'final' | number;
  */
 export function inferenceGraph(cfg: AudioEncoderConfig, frames: number, batch = 1, frameLayer: FrameLayer = 'final'): Graph {
   checkConfig(cfg);
-  if (frameLayer !== 'final' && !(Number.isInteger(frameLayer) && frameLayer >= 0 && frameLayer < cfg.layers)) {
-    throw new Error(`frameLayer must be 'final' or a layer from 0 to ${cfg.layers - 1}, got ${String(frameLayer)}`);
-  }
+  checkFrameLayer(cfg, frameLayer);
   return buildGraph((b) => {
     const audio = b.input('audio', 'float32', [batch, samplesFor(cfg, frames)]);
     const padding = b.input('padding', 'float32', [batch, frames]);

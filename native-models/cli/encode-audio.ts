@@ -33,7 +33,7 @@ export const encodeAudioCommand: Command = {
       const t = await encodeAudioFile(enc, file, { maxTokens });
       if (o.json) {
         console.log(JSON.stringify({
-          file: file, durationS: t.durationS, sourceRate: t.sourceRate, sourceChannels: t.sourceChannels, gainDb: t.gainDb,
+          file, durationS: t.durationS, sourceRate: t.sourceRate, sourceChannels: t.sourceChannels, gainDb: t.gainDb,
           silent: t.silent, clipped: t.clipped, frameRate: t.frameRate, frames: t.length, vocab: t.vocab, tokens: t.tokens,
           codes: Array.from({ length: t.length }, (_, i) => Array.from(t.codes.subarray(i * t.groups, (i + 1) * t.groups))),
           pooled: { count: t.pooled.count, window: t.pooled.window, dim: t.dim, ...(o.vectors ? { vectors: Array.from({ length: t.pooled.count }, (_, i) => Array.from(t.pooled.vectors.subarray(i * t.dim, (i + 1) * t.dim), (v) => Math.round(v * 1e4) / 1e4)) } : {}) },

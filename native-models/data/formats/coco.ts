@@ -11,9 +11,10 @@ import type { DatasetStore } from '../store/dataset-store';
 import { DatasetError } from '../store/errors';
 import type { ExportReport, ImportReport, SkippedEntry } from '../store/types';
 import {
-  INVALID_UTF8_MARK, NameAllocator, forEachItem, readJsonFile, runImport, splitFromName, walk, writeFileAtomic,
+  INVALID_UTF8_MARK, NameAllocator, forEachItem, readJsonFile, runImport, splitFromName, writeFileAtomic,
   type ImportRecord, type JobOptions,
 } from './common';
+import { walk } from './walk';
 
 interface CocoFile {
   images: { id: number | string; file_name: string; width?: number; height?: number }[];

@@ -11,6 +11,7 @@ import { IMAGE_EXTENSIONS } from '../image';
 import { sha256Hex } from '../store/blob-store';
 import { checkBox, checkSplit, settleAll, type DatasetStore, type PreparedImage, type PreparedItem, type PreparedSpoken } from '../store/dataset-store';
 import { DatasetError } from '../store/errors';
+import { walk } from './walk';
 import type { ImageFormat } from '../image';
 import type { ImportReport, Item, NewRegion, Progress, SkippedEntry, TimedUtterance, TracePoint } from '../store/types';
 
@@ -82,22 +83,6 @@ export function splitFromName(name: string): string | undefined {
   if (!m) return undefined;
   const s = m[1].toLowerCase();
   return s.startsWith('train') ? 'train' : s.startsWith('test') ? 'test' : 'val';
-}
-
-/** All files under a folder, recursively (to maxDepth folders down), sorted, skipping dot-files; paths relative to root. */
-export function walk(root: string, maxDepth = Infinity): string[] {
-  const out: string[] = [];
-  const rec = (dir: string, depth: number) => {
-    for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-      if (e.name.startsWith('.') || e.name === 'node_modules') continue;
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) {
-        if (depth < maxDepth) rec(p, depth + 1);
-      } else if (e.isFile()) out.push(path.relative(root, p));
-    }
-  };
-  rec(root, 0);
-  return out;
 }
 
 export function isImageFile(name: string): boolean {

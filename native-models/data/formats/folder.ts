@@ -10,9 +10,10 @@ import type { DatasetStore } from '../store/dataset-store';
 import { DatasetError } from '../store/errors';
 import type { ExportReport, ImportReport } from '../store/types';
 import {
-  NameAllocator, decodeUtf8, forEachItem, isImageFile, runImport, splitFromName, walk, writeFileAtomic,
+  NameAllocator, decodeUtf8, forEachItem, isImageFile, runImport, splitFromName, writeFileAtomic,
   type ImportRecord, type JobOptions,
 } from './common';
+import { walk } from './walk';
 
 export async function importFolder(store: DatasetStore, root: string, opts: JobOptions = {}): Promise<ImportReport> {
   if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) throw new DatasetError('NOT_FOUND', `${root} is not a folder`);

@@ -12,9 +12,10 @@ import type { DatasetStore } from '../store/dataset-store';
 import { DatasetError } from '../store/errors';
 import type { ExportReport, ImportReport, NewRegion, SkippedEntry } from '../store/types';
 import {
-  NameAllocator, forEachItem, parseJsonLine, readLines, runImport, splitFromName, walk, writeFileAtomic,
+  NameAllocator, forEachItem, parseJsonLine, readLines, runImport, splitFromName, writeFileAtomic,
   type ImportRecord, type JobOptions,
 } from './common';
+import { walk } from './walk';
 
 function parseRegions(v: unknown, where: string): NewRegion[] {
   if (v === undefined || v === null) return [];

@@ -18,9 +18,10 @@ import type { DatasetStore } from '../store/dataset-store';
 import { DatasetError } from '../store/errors';
 import type { ExportReport, ImportReport, SkippedEntry, TimedUtterance, TracePoint } from '../store/types';
 import {
-  NameAllocator, forEachItem, isImageFile, parseJsonLine, readLines, splitFromName, stemIndex, runImport, walk, writeFileAtomic,
+  NameAllocator, forEachItem, isImageFile, parseJsonLine, readLines, splitFromName, stemIndex, runImport, writeFileAtomic,
   type ImportRecord, type JobOptions, type RecordSpoken,
 } from './common';
+import { walk } from './walk';
 
 const AUDIO_EXT = new Set(['.ogg', '.oga', '.opus', '.wav']);
 

@@ -89,8 +89,7 @@ export class Library {
     checkDatasetId(id);
     const dir = path.join(this.root, id);
     if (!fs.existsSync(dir)) throw new DatasetError('NOT_FOUND', `no dataset ${JSON.stringify(id)} in ${this.root}`);
-    this.open.get(id)?.close(); // no tidy: the whole folder goes
-    this.open.delete(id);
+    this.release(id, false); // no garbage collection: the whole folder goes
     const trash = path.join(this.root, `.deleting-${id}-${randomBytes(3).toString('hex')}`);
     try {
       fs.renameSync(dir, trash);
@@ -102,19 +101,19 @@ export class Library {
 
   /** Closes a dataset, first deleting media nothing refers to any more (see `tidy`). */
   close(id: string): void {
-    const s = this.open.get(id);
-    if (s) tidy(s);
-    s?.close();
-    this.open.delete(id);
+    this.release(id, true);
   }
 
   /** Closes every open dataset (app quit), each tidied first. */
   closeAll(): void {
-    for (const s of this.open.values()) {
-      tidy(s);
-      s.close();
-    }
-    this.open.clear();
+    for (const id of [...this.open.keys()]) this.release(id, true);
+  }
+
+  private release(id: string, collect: boolean): void {
+    const s = this.open.get(id);
+    if (s && collect) tidy(s);
+    s?.close();
+    this.open.delete(id);
   }
 }
 
