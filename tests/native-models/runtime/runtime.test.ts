@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { GraphBuilder, toOnnx } from '../../../native-models/graph/index';
 import {
   BucketedModel, InThreadRuntime, NOT_LOADED, Session, WorkerRuntime, formatProviderReport, isNotLoaded, tensor, toNumbers,
-  type Runtime,
+  type Runtime, type Tensor,
 } from '../../../native-models/runtime/index';
 
 /** y = x @ w + 1 and z = 2x, with x [n, 3] and w [3, 2]. */
@@ -115,16 +115,22 @@ describe('worker runtime', () => {
     expect(x.data.byteLength).toBe(0); // detached: the buffer moved to the worker
   });
 
-  it('does not block the calling thread while the model runs', async () => {
+  /** A model that runs for a noticeable time (24 chained 512x512 matmuls), and its feed. */
+  function heavy(): { model: Uint8Array; feeds: { a: Tensor } } {
     const n = 512;
     const b = new GraphBuilder();
     let h = b.input('a', 'float32', [n, n]);
     for (let i = 0; i < 24; i++) h = b.tanh(b.matmul(h, h));
     b.output('h', h);
+    return { model: toOnnx(b.build()).model, feeds: { a: tensor('float32', [n, n], new Float32Array(n * n).fill(0.001)) } };
+  }
+
+  it('does not block the calling thread while the model runs', async () => {
     const rt = new WorkerRuntime();
     runtimes.push(rt);
-    await rt.load('heavy', toOnnx(b.build()).model, { intraOpThreads: 1 });
-    const a = tensor('float32', [n, n], new Float32Array(n * n).fill(0.001));
+    const { model, feeds } = heavy();
+    await rt.load('heavy', model, { intraOpThreads: 1 });
+    const a = feeds.a;
     let ticks = 0;
     const timer = setInterval(() => ticks++, 1);
     const t0 = performance.now();
@@ -140,9 +146,10 @@ describe('worker runtime', () => {
     await rt.close();
     await expect(rt.run('x', {})).rejects.toThrow(/closed/);
     const child = new WorkerRuntime({ process: true });
-    await child.load('affine', affine(2));
-    // Kill the host process under a pending call: the call fails with the reason.
-    const pending = child.run('affine', { x: tensor('float32', [2, 3], X), w: tensor('float32', [3, 2], W) });
+    const { model, feeds } = heavy();
+    await child.load('heavy', model, { intraOpThreads: 1 });
+    // Kill the host process under a pending call (one too long to finish first): the call fails with the reason.
+    const pending = child.run('heavy', feeds);
     (child as unknown as { child: { kill(sig: string): void } }).child.kill('SIGKILL');
     await expect(pending).rejects.toThrow(/runtime process exited \(SIGKILL\)/);
     await child.close();
