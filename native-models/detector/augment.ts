@@ -13,8 +13,13 @@ export interface DecodedImage {
   gt: GroundTruth;
 }
 
-/** Share of an object's area that must fall inside a crop for it to be labelled there. */
-const INSIDE = 0.6;
+/**
+ * Share of an object's area that must fall inside a crop for it to be labelled there. Near 1: the test
+ * images never cut objects, and labelling cut-off fragments (this was 0.6 up to step 15,000) taught the
+ * detector that part of an object is an object — its worst class errors were on boxes covering 50-80 %
+ * of an object (val: 64 % class accuracy at IoU 0.5-0.7 vs 97 % at IoU >= 0.8).
+ */
+const INSIDE = 0.9;
 
 /**
  * A size x size RGBA mosaic of grid x grid cells from `sources`, one object per cell (objects drawn at
@@ -39,8 +44,9 @@ export function cropMosaic(sources: readonly DecodedImage[], size: number, grid:
     const w = b[4 * oi + 2] - b[4 * oi];
     const h = b[4 * oi + 3] - b[4 * oi + 1];
     const side = Math.max(w, h) * (1.1 + 0.5 * rng.next());
-    const cx = (b[4 * oi] + b[4 * oi + 2]) / 2 + (rng.next() - 0.5) * 0.2 * side;
-    const cy = (b[4 * oi + 1] + b[4 * oi + 3]) / 2 + (rng.next() - 0.5) * 0.2 * side;
+    // Jitter the object off centre, but never across the crop's edge: the cell's own object is whole.
+    const cx = (b[4 * oi] + b[4 * oi + 2]) / 2 + (rng.next() - 0.5) * Math.min(0.2 * side, side - w);
+    const cy = (b[4 * oi + 1] + b[4 * oi + 3]) / 2 + (rng.next() - 0.5) * Math.min(0.2 * side, side - h);
     const x0 = cx - side / 2;
     const y0 = cy - side / 2;
     const scale = side / cell; // source pixels per mosaic pixel

@@ -28,4 +28,26 @@ describe('crop mosaic', () => {
       expect(Math.abs(m.rgba[(cy * 64 + cx) * 4] - 40 * (m.gt.classes[i] + 1))).toBeLessThan(25);
     }
   });
+
+  it('labels whole objects only: no cut-off fragment becomes a box', () => {
+    // The last source has a small object next to a big one: crops of the big one cut the small one.
+    const boxes = [[[4, 4, 34, 24], [30, 28, 60, 60]], [[20, 5, 44, 25], [2, 40, 20, 62]], [[0, 0, 16, 16]], [[10, 10, 40, 40], [36, 14, 46, 24]]];
+    const srcs = [image(boxes[0], [0, 1]), image(boxes[1], [2, 3]), image(boxes[2], [4]), image(boxes[3], [5, 6])];
+    const aspect = boxes.flat().map(([x0, y0, x1, y1]) => (x1 - x0) / (y1 - y0));
+    let labelled = 0;
+    for (let seed = 1; seed <= 40; seed++) {
+      const m = cropMosaic(srcs, 96, 3, new Rng(seed));
+      for (let i = 0; i < m.gt.classes.length; i++) {
+        const [x0, y0, x1, y1] = m.gt.boxes.subarray(4 * i, 4 * i + 4);
+        // A fragment cut by its crop would change shape; at most 10 % of an object may be cut off.
+        const r = (x1 - x0) / (y1 - y0) / aspect[m.gt.classes[i]];
+        expect(r).toBeGreaterThan(0.88);
+        expect(r).toBeLessThan(1 / 0.88);
+        labelled++;
+      }
+      // every cell shows its own object whole, so each mosaic labels at least the 7 objects drawn
+      expect(m.gt.classes.length).toBeGreaterThanOrEqual(7);
+    }
+    expect(labelled).toBeGreaterThanOrEqual(280);
+  });
 });
