@@ -130,11 +130,10 @@ describe('worker runtime', () => {
     runtimes.push(rt);
     const { model, feeds } = heavy();
     await rt.load('heavy', model, { intraOpThreads: 1 });
-    const a = feeds.a;
     let ticks = 0;
     const timer = setInterval(() => ticks++, 1);
     const t0 = performance.now();
-    await rt.run('heavy', { a });
+    await rt.run('heavy', feeds);
     const ms = performance.now() - t0;
     clearInterval(timer);
     // The event loop kept running during the model (a blocking run would allow ~0 ticks).
