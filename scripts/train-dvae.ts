@@ -16,6 +16,9 @@ const USAGE = `Usage: npm run train:dvae -- --data DIR --out RUN_DIR --steps N [
   --batch N             images per step (default 32)
   --lr X                peak learning rate, cosine decay (default 2e-3)
   --codebook K          codebook entries (default 1024)
+  --stage-blocks N      residual blocks at each intermediate resolution (default: the default config's)
+  --init-from CKPT      start a new run from a checkpoint's weights (e.g. a model without stage blocks: the
+                        added blocks start as the identity, so training continues from its reconstructions)
   --tiny                the tiny test config (fast smoke run)
   --max-images N        the first N training images (default 6000: the CPU budget sees each ~10 times)
   --threads N           ORT threads (default 1: the machine is shared)
@@ -27,7 +30,7 @@ const USAGE = `Usage: npm run train:dvae -- --data DIR --out RUN_DIR --steps N [
 const { values: a } = parseArgs({
   options: {
     data: { type: 'string' }, out: { type: 'string' }, steps: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' },
-    codebook: { type: 'string' }, tiny: { type: 'boolean' }, 'max-images': { type: 'string' }, threads: { type: 'string' },
+    codebook: { type: 'string' }, 'stage-blocks': { type: 'string' }, 'init-from': { type: 'string' }, tiny: { type: 'boolean' }, 'max-images': { type: 'string' }, threads: { type: 'string' },
     'eval-every': { type: 'string' }, package: { type: 'string' }, 'no-export': { type: 'boolean' }, seed: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
@@ -48,7 +51,9 @@ const num = (v: string | undefined, name: string, dflt: number): number => {
 };
 
 const base = a.tiny ? TINY_CONFIG : DEFAULT_CONFIG;
-const config: DvaeConfig = { ...base, codebookSize: num(a.codebook, 'codebook', base.codebookSize) };
+const config: DvaeConfig = {
+  ...base, codebookSize: num(a.codebook, 'codebook', base.codebookSize), stageBlocks: num(a['stage-blocks'], 'stage-blocks', base.stageBlocks ?? 0),
+};
 const steps = num(a.steps, 'steps', 2000);
 const batch = num(a.batch, 'batch', 32);
 const lr = num(a.lr, 'lr', 2e-3);
@@ -77,7 +82,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 const res = await trainDvae({
-  config, train: trainSet, val, steps, batch, lr, out, seed, threads, signal: stop.signal,
+  config, train: trainSet, val, steps, batch, lr, out, seed, threads, signal: stop.signal, initFrom: a['init-from'] ? resolve(a['init-from']) : undefined,
   evalEvery: num(a['eval-every'], 'eval-every', 500), checkpointEvery: 250,
   onProgress: (p) => {
     if (p.step % 25 !== 0 && p.step !== steps) return;
@@ -104,7 +109,8 @@ if (!a['no-export']) {
   writeDvaeComponent(pkg, config, exportOnnx(config, weights, { batch: 1, storage }), {
     batch: 1, storage,
     training: {
-      command: `npm run train:dvae -- --data ${a.data} --out ${a.out} --steps ${steps}${a.tiny ? ' --tiny' : ''}`,
+      command: `npm run train:dvae -- --data ${a.data} --out ${a.out} --steps ${steps} --lr ${lr} --max-images ${maxImages}` +
+        `${a.tiny ? ' --tiny' : ''}${config.stageBlocks ? ` --stage-blocks ${config.stageBlocks}` : ''}${a['init-from'] ? ` --init-from ${a['init-from']}` : ''}`,
       dataset: data, steps: res.step, batch, lr, seed, trainImages: trainSet.count,
     },
   });

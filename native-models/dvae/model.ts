@@ -18,6 +18,12 @@ export interface DvaeConfig {
   channels: number[];
   /** Residual blocks at the code resolution, in the encoder and again in the decoder. */
   resBlocks: number;
+  /**
+   * Residual blocks at each intermediate resolution (32 and 16 px for a 64 px image), after every stride-2
+   * conv but the last in the encoder and after every transposed conv but the last in the decoder. Absent = 0
+   * (packages trained before the field existed).
+   */
+  stageBlocks?: number;
   /** Commitment loss weight (VQ-VAE's beta). */
   beta: number;
   /** EMA decay of codebook statistics. */
@@ -75,7 +81,8 @@ function upconv(b: GraphBuilder, x: Value, name: string, out: number): Value {
   });
 }
 
-/** x + conv1x1(relu(conv3x3(relu(x)))); the last conv starts small so each block begins near identity. */
+/** x + conv1x1(relu(conv3x3(relu(x)))); the last conv starts small so each block begins near identity
+ * (a warm start from a model without the block zeroes it, so the block starts as the identity: ./train growParams). */
 function resBlock(b: GraphBuilder, x: Value, name: string): Value {
   const c = x.shape[1];
   return b.scope(name, () => {
@@ -90,6 +97,7 @@ export function encoder(b: GraphBuilder, x: Value, c: DvaeConfig): Value {
     let h = x;
     c.channels.forEach((ch, i) => {
       h = conv(b, i === 0 ? h : b.relu(h), `down${i}`, ch, 4, 2);
+      if (i < c.channels.length - 1) for (let j = 0; j < (c.stageBlocks ?? 0); j++) h = resBlock(b, h, `stage${i}.res${j}`);
     });
     for (let i = 0; i < c.resBlocks; i++) h = resBlock(b, h, `res${i}`);
     return conv(b, b.relu(h), 'proj', c.codeDim, 1);
@@ -102,7 +110,10 @@ export function decoder(b: GraphBuilder, z: Value, c: DvaeConfig): Value {
     const top = c.channels[c.channels.length - 1];
     let h = conv(b, z, 'proj', top, 1);
     for (let i = 0; i < c.resBlocks; i++) h = resBlock(b, h, `res${i}`);
-    for (let i = c.channels.length - 1; i >= 1; i--) h = upconv(b, b.relu(h), `up${i}`, c.channels[i - 1]);
+    for (let i = c.channels.length - 1; i >= 1; i--) {
+      h = upconv(b, b.relu(h), `up${i}`, c.channels[i - 1]);
+      for (let j = 0; j < (c.stageBlocks ?? 0); j++) h = resBlock(b, h, `stage${i - 1}.res${j}`);
+    }
     return upconv(b, b.relu(h), 'up0', 3);
   });
 }

@@ -21,6 +21,8 @@ export interface DvaeTrainOptions {
   batch: number;
   lr: number;
   warmup?: number;
+  /** Start a new run (not a resume) from this checkpoint's weights, adding blocks the config has and it lacks (growParams). */
+  initFrom?: string;
   /** Run directory for checkpoints; resumes from its latest checkpoint when it has one. */
   out?: string;
   checkpointEvery?: number;
@@ -48,6 +50,31 @@ export function initialDvaeParams(c: DvaeConfig, batch: number, seed = 0): Recor
   const cb = p['vq.codebook'].data as Float32Array;
   p['vq.ema_sum'] = { ...p['vq.ema_sum'], data: cb.map((v) => v * 1.1 * c.deadThreshold) };
   return p;
+}
+
+/**
+ * Warm start of a grown model: every parameter of `init` that `from` has (same name and size) is copied; the
+ * rest must be the residual blocks the bigger config adds, whose last conv is zeroed so each new block starts
+ * as the identity and the grown model computes exactly what `from` did. Widths cannot grow (an error names the
+ * first mismatch). Returns the new parameters and the names that were added.
+ */
+export function growParams(init: Record<string, Tensor>, from: Record<string, Tensor>): { params: Record<string, Tensor>; added: string[] } {
+  const params: Record<string, Tensor> = {};
+  const added: string[] = [];
+  for (const [name, t] of Object.entries(init)) {
+    const src = from[name];
+    if (src) {
+      if (src.data.length !== t.data.length) throw new Error(`dvae warm start: '${name}' has ${src.data.length} values in the checkpoint, ${t.data.length} in this config (widths cannot grow)`);
+      params[name] = { ...t, data: Float32Array.from(src.data as Float32Array) };
+      continue;
+    }
+    if (!/\.res\d+\.conv[12]\.(weight|bias)$/.test(name)) throw new Error(`dvae warm start: the checkpoint lacks '${name}', which is not part of an added residual block`);
+    params[name] = /\.conv2\./.test(name) ? { ...t, data: new Float32Array(t.data.length) } : t;
+    added.push(name);
+  }
+  const dropped = Object.keys(from).filter((k) => !(k in init));
+  if (dropped.length) throw new Error(`dvae warm start: this config has no '${dropped[0]}' (${dropped.length} checkpoint tensors unused)`);
+  return { params, added };
 }
 
 /** The runtime with every session single- (or n-) threaded and not spinning: the CPU is shared. */
@@ -117,7 +144,7 @@ export async function trainDvae(o: DvaeTrainOptions): Promise<DvaeTrainResult> {
   try {
     const res = await train({
       runtime: rt, spec, data, schedule, steps: o.steps, seed: o.seed ?? 0, name: 'dvae', signal: o.signal,
-      ...(resume ? { resume } : { params: initialDvaeParams(c, o.batch, o.seed ?? 0) }),
+      ...(resume ? { resume } : { params: o.initFrom ? growParams(initialDvaeParams(c, o.batch, o.seed ?? 0), loadCheckpoint(o.initFrom).params).params : initialDvaeParams(c, o.batch, o.seed ?? 0) }),
       ...(o.out ? { checkpoint: { dir: o.out, every: o.checkpointEvery ?? 250, keep: 2, config: runConfig } } : {}),
       ...(o.val && o.evalEvery ? {
         evaluate: {
