@@ -2,7 +2,7 @@
 // trainer (checkpoints, exact resume), then exports the inference graphs into a model package.
 //
 //   npm run train:audio -- --data /work/data/emojiscenes [--out .cache/audio-run] [--steps 6000] [--minutes 60]
-//                          [--batch 8] [--lr 5e-4] [--config default|tiny] [--package DIR] [--no-export]
+//                          [--batch 8] [--lr 5e-4] [--config default|tiny] [--package DIR] [--no-export] [--threads N]
 // Run it again with the same --out to resume from the latest checkpoint.
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
@@ -24,11 +24,11 @@ const { values: a } = parseArgs({
     minutes: { type: 'string' }, batch: { type: 'string', default: '8' }, lr: { type: 'string', default: '5e-4' },
     config: { type: 'string', default: 'default' }, package: { type: 'string' }, 'no-export': { type: 'boolean', default: false },
     seed: { type: 'string', default: '1' }, set: { type: 'string', multiple: true }, 'tau-max': { type: 'string' }, 'tau-decay': { type: 'string' }, limit: { type: 'string' }, every: { type: 'string', default: '250' },
-    'frame-layer': { type: 'string', default: 'final' },
+    'frame-layer': { type: 'string', default: 'final' }, threads: { type: 'string' },
   },
 });
 if (!a.data) {
-  console.error('usage: npm run train:audio -- --data DATASET_DIR [--out RUN_DIR] [--steps N] [--minutes M] [--batch B] [--lr LR] [--config default|tiny] [--package DIR] [--no-export] [--frame-layer final|N]');
+  console.error('usage: npm run train:audio -- --data DATASET_DIR [--out RUN_DIR] [--steps N] [--minutes M] [--batch B] [--lr LR] [--config default|tiny] [--package DIR] [--no-export] [--frame-layer final|N] [--threads N]');
   process.exit(2);
 }
 const cfg: AudioEncoderConfig = { ...(a.config === 'tiny' ? TINY_CONFIG : DEFAULT_CONFIG) };
@@ -62,6 +62,7 @@ const res = await train({
   runtime, spec, data: pretrainBatches(cfg, corpus, batchOpts),
   schedule: { kind: 'cosine', peak: Number(a.lr), warmup: Math.min(500, Math.floor(steps / 10)), total: steps, minRatio: 0.05 },
   steps, seed, ...(resume ? { resume } : { params: initialParams(spec.graph.graph, seed) }),
+  ...(a.threads ? { threads: Number(a.threads) } : {}),
   checkpoint: { dir: a.out, every: Number(a.every), keep: 2, config: { model: cfg, batches: batchOpts, adam } },
   signal: ctl.signal,
   onProgress: (p) => {
