@@ -77,6 +77,12 @@ export function growParams(init: Record<string, Tensor>, from: Record<string, Te
   return { params, added };
 }
 
+/** A new run's parameters: the seeded init, or a checkpoint's weights grown into this config (o.initFrom). */
+function startParams(c: DvaeConfig, o: DvaeTrainOptions): Record<string, Tensor> {
+  const init = initialDvaeParams(c, o.batch, o.seed ?? 0);
+  return o.initFrom ? growParams(init, loadCheckpoint(o.initFrom).params).params : init;
+}
+
 /** The runtime with every session single- (or n-) threaded and not spinning: the CPU is shared. */
 function politeRuntime(threads: number): Runtime {
   const rt = new InThreadRuntime();
@@ -131,7 +137,10 @@ export async function trainDvae(o: DvaeTrainOptions): Promise<DvaeTrainResult> {
   if (o.out && latestCheckpoint(o.out)) {
     resume = latestCheckpoint(o.out)!;
     const saved = loadCheckpoint(resume).config as typeof runConfig;
-    if (JSON.stringify(saved) !== JSON.stringify(runConfig)) {
+    // Key order does not matter, and checkpoints from before stageBlocks existed had none.
+    const canon = (r: typeof runConfig) => JSON.stringify({ ...r, model: { ...r.model, stageBlocks: r.model.stageBlocks ?? 0 } }, (_, v: unknown) =>
+      v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : 1))) : v);
+    if (canon(saved) !== canon(runConfig)) {
       throw new Error(`${resume}: checkpoint was trained with ${JSON.stringify(saved)}, not ${JSON.stringify(runConfig)}; use another --out`);
     }
   }
@@ -144,7 +153,7 @@ export async function trainDvae(o: DvaeTrainOptions): Promise<DvaeTrainResult> {
   try {
     const res = await train({
       runtime: rt, spec, data, schedule, steps: o.steps, seed: o.seed ?? 0, name: 'dvae', signal: o.signal,
-      ...(resume ? { resume } : { params: o.initFrom ? growParams(initialDvaeParams(c, o.batch, o.seed ?? 0), loadCheckpoint(o.initFrom).params).params : initialDvaeParams(c, o.batch, o.seed ?? 0) }),
+      ...(resume ? { resume } : { params: startParams(c, o) }),
       ...(o.out ? { checkpoint: { dir: o.out, every: o.checkpointEvery ?? 250, keep: 2, config: runConfig } } : {}),
       ...(o.val && o.evalEvery ? {
         evaluate: {
