@@ -15,7 +15,7 @@ import { logMel, mfcc } from '../native-models/audio/features';
 import { DEFAULT_PROBE, fitStandardizer, probeDecode, standardize, trainProbe, type LinearProbe, type ProbeUtterance, type Standardizer } from '../native-models/audio/probe';
 import { errorRates } from '../native-models/audio/ctc';
 import { DEFAULT_CONFIG, samplesFor } from '../native-models/audio/config';
-import { parseFrameLayer } from '../native-models/audio/model';
+import { formatFrameLayer, parseFrameLayer } from '../native-models/audio/model';
 import { defaultPackageDir, loadPackage, writeComponent } from '../native-models/packages/format';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -28,7 +28,7 @@ const { values: a } = parseArgs({
   },
 });
 if (!a.data) {
-  console.error('usage: npm run eval:audio -- --data DATASET_DIR [--package DIR] [--limit N] [--probe-train N] [--probe-steps N] [--contrastive N] [--reps encoder,logmel,mfcc] [--frame-layer final|N] [--no-write]');
+  console.error('usage: npm run eval:audio -- --data DATASET_DIR [--package DIR] [--limit N] [--probe-train N] [--probe-steps N] [--contrastive N] [--reps encoder,logmel,mfcc] [--frame-layer final|input|N|A+B+...] [--no-write]');
   process.exit(2);
 }
 type Rep = 'encoder' | 'logmel' | 'mfcc';
@@ -46,7 +46,7 @@ const trainC = SpeechCorpus.open(a.data, 'train', Number(a['probe-train']));
 const testC = SpeechCorpus.open(a.data, 'test5k', a.limit ? Number(a.limit) : Infinity);
 const probeOpts = { ...DEFAULT_PROBE, steps: Number(a['probe-steps']) };
 const log = (s: string) => console.log(s);
-log(`${useEnc ? `audio encoder from ${pkgDir}${frameLayer === undefined ? '' : ` (frames from ${frameLayer === 'final' ? 'the final layer' : `context layer ${frameLayer}`})`}` : 'baselines only'}; probe: ${trainC.size} train recordings, ${probeOpts.steps} steps x ${probeOpts.batch} crops; test5k: ${testC.size} recordings`);
+log(`${useEnc ? `audio encoder from ${pkgDir} (frames: ${formatFrameLayer(enc!.frameLayer)}, ${enc!.frameDim}-d)${frameLayer === undefined ? '' : ` (frames from ${formatFrameLayer(frameLayer)})`}` : 'baselines only'}; probe: ${trainC.size} train recordings, ${probeOpts.steps} steps x ${probeOpts.batch} crops; test5k: ${testC.size} recordings`);
 
 // Warm every bucket so session creation is not timed.
 for (const bkt of enc?.buckets ?? []) await enc!.encode(new Float32Array(samplesFor(cfg, bkt)));
@@ -65,7 +65,7 @@ const feats = async (rep: Rep, x: Float32Array): Promise<{ frames: number; dim: 
 };
 
 const trainSets: Record<Rep, ProbeUtterance[]> = { encoder: [], logmel: [], mfcc: [] };
-const dims: Record<Rep, number> = { encoder: cfg.dim, logmel: 80, mfcc: 39 };
+const dims: Record<Rep, number> = { encoder: enc?.frameDim ?? cfg.dim, logmel: 80, mfcc: 39 };
 for (let i = 0; i < trainC.size; i++) {
   const r = trainC.get(i);
   for (const rep of REPS) {

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildTrainingGraph } from '../native-models/graph/index';
 import { DEFAULT_CONFIG, TINY_CONFIG, type AudioEncoderConfig } from '../native-models/audio/config';
-import { parseFrameLayer, pretrainModel } from '../native-models/audio/model';
+import { allFrameTaps, formatFrameLayer, parseFrameLayer, pretrainModel } from '../native-models/audio/model';
 import { DEFAULT_BATCHES, pretrainBatches, SpeechCorpus } from '../native-models/audio/data';
 import { exportEncoder } from '../native-models/audio/encoder';
 import { trainStepSpec, initialParams } from '../native-models/train/graph-spec';
@@ -24,11 +24,11 @@ const { values: a } = parseArgs({
     minutes: { type: 'string' }, batch: { type: 'string', default: '8' }, lr: { type: 'string', default: '5e-4' },
     config: { type: 'string', default: 'default' }, package: { type: 'string' }, 'no-export': { type: 'boolean', default: false },
     seed: { type: 'string', default: '1' }, set: { type: 'string', multiple: true }, 'tau-max': { type: 'string' }, 'tau-decay': { type: 'string' }, limit: { type: 'string' }, every: { type: 'string', default: '250' },
-    'frame-layer': { type: 'string', default: 'final' }, threads: { type: 'string' },
+    'frame-layer': { type: 'string' }, threads: { type: 'string' },
   },
 });
 if (!a.data) {
-  console.error('usage: npm run train:audio -- --data DATASET_DIR [--out RUN_DIR] [--steps N] [--minutes M] [--batch B] [--lr LR] [--config default|tiny] [--package DIR] [--no-export] [--frame-layer final|N] [--threads N]');
+  console.error('usage: npm run train:audio -- --data DATASET_DIR [--out RUN_DIR] [--steps N] [--minutes M] [--batch B] [--lr LR] [--config default|tiny] [--package DIR] [--no-export] [--frame-layer TAPS (default: input+0+...+final, all concatenated)] [--threads N]');
   process.exit(2);
 }
 const cfg: AudioEncoderConfig = { ...(a.config === 'tiny' ? TINY_CONFIG : DEFAULT_CONFIG) };
@@ -38,7 +38,8 @@ for (const kv of a.set ?? []) {
   if (!(k in cfg) || typeof cfg[k as keyof AudioEncoderConfig] !== 'number' || !Number.isFinite(Number(v))) throw new Error(`--set ${kv}: not a numeric config field`);
   (cfg as unknown as Record<string, number>)[k] = Number(v);
 }
-const frameLayer = parseFrameLayer(cfg, a['frame-layer']); // checked now, used by the export after training
+// Checked now, used by the export after training; default: every context output, concatenated.
+const frameLayer = a['frame-layer'] === undefined ? allFrameTaps(cfg) : parseFrameLayer(cfg, a['frame-layer']);
 const steps = Number(a.steps);
 const seed = Number(a.seed);
 const batchOpts = { ...DEFAULT_BATCHES, batch: Number(a.batch), seed, ...(a['tau-max'] ? { tauMax: Number(a['tau-max']) } : {}), ...(a['tau-decay'] ? { tauDecay: Number(a['tau-decay']) } : {}) };
@@ -83,7 +84,7 @@ if (!a['no-export']) {
   const dir = a.package ?? defaultPackageDir();
   exportEncoder(dir, cfg, params, {
     storage: 'float16', frameLayer,
-    training: { command: `npm run train:audio -- --data ${a.data} --steps ${steps} --batch ${batchOpts.batch} --lr ${a.lr} --seed ${seed}${frameLayer === 'final' ? '' : ` --frame-layer ${frameLayer}`}`, steps: ck.step, seed, dataset: a.data, recordings: corpus.size },
+    training: { command: `npm run train:audio -- --data ${a.data} --steps ${steps} --batch ${batchOpts.batch} --lr ${a.lr} --seed ${seed}${a['frame-layer'] === undefined ? '' : ` --frame-layer ${formatFrameLayer(frameLayer)}`}`, steps: ck.step, seed, dataset: a.data, recordings: corpus.size },
   });
   console.log(`exported the encoder (fp16) into ${dir}; run npm run eval:audio to measure it`);
 }

@@ -17,6 +17,7 @@ const USAGE = `Usage: npm run train:dvae -- --data DIR --out RUN_DIR --steps N [
   --lr X                peak learning rate, cosine decay (default 2e-3)
   --codebook K          codebook entries (default 1024)
   --stage-blocks N      residual blocks at each intermediate resolution (default: the default config's)
+  --attn-blocks N       transformer layers over the 8x8 code grid in encoder and decoder (default: the default config's)
   --init-from CKPT      start a new run from a checkpoint's weights (e.g. a model without stage blocks: the
                         added blocks start as the identity, so training continues from its reconstructions)
   --tiny                the tiny test config (fast smoke run)
@@ -30,7 +31,7 @@ const USAGE = `Usage: npm run train:dvae -- --data DIR --out RUN_DIR --steps N [
 const { values: a } = parseArgs({
   options: {
     data: { type: 'string' }, out: { type: 'string' }, steps: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' },
-    codebook: { type: 'string' }, 'stage-blocks': { type: 'string' }, 'init-from': { type: 'string' }, tiny: { type: 'boolean' }, 'max-images': { type: 'string' }, threads: { type: 'string' },
+    codebook: { type: 'string' }, 'stage-blocks': { type: 'string' }, 'attn-blocks': { type: 'string' }, 'init-from': { type: 'string' }, tiny: { type: 'boolean' }, 'max-images': { type: 'string' }, threads: { type: 'string' },
     'eval-every': { type: 'string' }, package: { type: 'string' }, 'no-export': { type: 'boolean' }, seed: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
@@ -53,6 +54,7 @@ const num = (v: string | undefined, name: string, dflt: number): number => {
 const base = a.tiny ? TINY_CONFIG : DEFAULT_CONFIG;
 const config: DvaeConfig = {
   ...base, codebookSize: num(a.codebook, 'codebook', base.codebookSize), stageBlocks: num(a['stage-blocks'], 'stage-blocks', base.stageBlocks ?? 0),
+  attnBlocks: num(a['attn-blocks'], 'attn-blocks', base.attnBlocks ?? 0),
 };
 const steps = num(a.steps, 'steps', 2000);
 const batch = num(a.batch, 'batch', 32);
@@ -110,7 +112,7 @@ if (!a['no-export']) {
     batch: 1, storage,
     training: {
       command: `npm run train:dvae -- --data ${a.data} --out ${a.out} --steps ${steps} --lr ${lr} --max-images ${maxImages}` +
-        `${a.tiny ? ' --tiny' : ''}${config.stageBlocks ? ` --stage-blocks ${config.stageBlocks}` : ''}${a['init-from'] ? ` --init-from ${a['init-from']}` : ''}`,
+        `${a.tiny ? ' --tiny' : ''}${config.stageBlocks ? ` --stage-blocks ${config.stageBlocks}` : ''}${config.attnBlocks ? ` --attn-blocks ${config.attnBlocks}` : ''}${a['init-from'] ? ` --init-from ${a['init-from']}` : ''}`,
       dataset: data, steps: res.step, batch, lr, seed, trainImages: trainSet.count,
     },
   });

@@ -7,7 +7,7 @@ import { defaultPackageDir, loadPackage, writeComponent, type ComponentEntry } f
 import { InThreadRuntime, type Runtime } from '../runtime/index';
 import type { Tensor } from '../runtime/tensor';
 import { checkConfig, framesFor, hopOf, samplesFor, type AudioEncoderConfig } from './config';
-import { inferenceGraph, pretrainModel, type FrameLayer } from './model';
+import { checkFrameLayer, formatFrameLayer, frameDim, frameTaps, inferenceGraph, pretrainModel, type FrameLayer } from './model';
 import { buildTrainingGraph } from '../graph/index';
 
 /** Name of the component in a model package. */
@@ -66,15 +66,20 @@ export class AudioEncoder {
   private readonly key: string;
   private static counter = 0;
 
-  private constructor(readonly config: AudioEncoderConfig, private readonly source: Source, readonly buckets: number[], private readonly runtime: Runtime) {
+  /** Width of a frame vector (the model width times the number of context outputs given as frames). */
+  readonly frameDim: number;
+
+  private constructor(readonly config: AudioEncoderConfig, private readonly source: Source, readonly buckets: number[], private readonly runtime: Runtime, readonly frameLayer: FrameLayer) {
+    this.frameDim = frameDim(config, frameLayer);
     this.key = `audio-encoder-${AudioEncoder.counter++}`;
   }
 
   /** From weights in memory (training, evaluation before export). */
   static fromParams(cfg: AudioEncoderConfig, params: Readonly<Record<string, Float32Array>>, o: { buckets?: number[]; storage?: 'float32' | 'float16'; runtime?: Runtime; frameLayer?: FrameLayer } = {}): AudioEncoder {
     checkConfig(cfg);
-    const src: Source = (f) => toOnnx(inferenceGraph(cfg, f, 1, o.frameLayer), { params: { kind: 'initializers', values: params, storage: o.storage ?? 'float32' } }).model;
-    return new AudioEncoder(cfg, src, o.buckets ?? INFERENCE_BUCKETS, o.runtime ?? new InThreadRuntime());
+    const layer = checkFrameLayer(cfg, o.frameLayer ?? 'final');
+    const src: Source = (f) => toOnnx(inferenceGraph(cfg, f, 1, layer), { params: { kind: 'initializers', values: params, storage: o.storage ?? 'float32' } }).model;
+    return new AudioEncoder(cfg, src, o.buckets ?? INFERENCE_BUCKETS, o.runtime ?? new InThreadRuntime(), layer);
   }
 
   /** From a model package (default: the shipped one). */
@@ -85,7 +90,9 @@ export class AudioEncoder {
     checkConfig(cfg);
     const buckets = (c.config.buckets as number[]).slice().sort((a, b) => a - b);
     const src: Source = (f) => pkg.file(COMPONENT, `model_${f}`);
-    return new AudioEncoder(cfg, src, buckets, o.runtime ?? new InThreadRuntime());
+    // Packages from before frameLayer was recorded gave the final layer.
+    const layer = checkFrameLayer(cfg, (c.config.frameLayer as FrameLayer | undefined) ?? 'final');
+    return new AudioEncoder(cfg, src, buckets, o.runtime ?? new InThreadRuntime(), layer);
   }
 
   /** True when the package holds an audio encoder. */
@@ -116,7 +123,8 @@ export class AudioEncoder {
     const total = framesFor(cfg, samples.length);
     if (total === 0) throw new Error(`audio of ${samples.length} samples is shorter than one frame (${this.minSamples} samples)`);
     const G = cfg.codebookGroups;
-    const frames = new Float32Array(total * cfg.dim);
+    const D = this.frameDim;
+    const frames = new Float32Array(total * D);
     const codes = new Int32Array(total * G);
     const maxB = this.buckets[this.buckets.length - 1];
     const hop = hopOf(cfg);
@@ -135,11 +143,11 @@ export class AudioEncoder {
         padding: { dtype: 'float32', dims: [1, bucket], data: padding },
       };
       const out = await this.runtime.run(`${this.key}@${bucket}`, feeds);
-      frames.set((out.frames.data as Float32Array).subarray(0, n * cfg.dim), f0 * cfg.dim);
+      frames.set((out.frames.data as Float32Array).subarray(0, n * D), f0 * D);
       const c = out.codes.data as BigInt64Array;
       for (let i = 0; i < n * G; i++) codes[f0 * G + i] = Number(c[i]);
     }
-    return { length: total, dim: cfg.dim, frames, codes, groups: G, entries: cfg.codebookEntries };
+    return { length: total, dim: D, frames, codes, groups: G, entries: cfg.codebookEntries };
   }
 
   async close(): Promise<void> {
@@ -158,7 +166,10 @@ export function exportEncoder(dir: string, cfg: AudioEncoderConfig, params: Read
   frameLayer?: FrameLayer;
 }): void {
   const buckets = o.buckets ?? INFERENCE_BUCKETS;
-  const frameLayer = o.frameLayer ?? 'final';
+  const frameLayer = checkFrameLayer(cfg, o.frameLayer ?? 'final');
+  const taps = frameTaps(frameLayer);
+  const tapText = (t: (typeof taps)[number]) =>
+    (t === 'final' ? 'last layer, normalised' : t === 'input' ? 'Transformer input' : t === 'features' ? 'projected conv features' : `output of context layer ${t}`);
   const files: Record<string, { name: string; bytes: Uint8Array }> = {};
   for (const f of buckets) {
     files[`model_${f}`] = { name: `audio-encoder/encoder-${f}.onnx`, bytes: toOnnx(inferenceGraph(cfg, f, 1, frameLayer), { params: { kind: 'initializers', values: params, storage: o.storage } }).model };
@@ -177,7 +188,8 @@ export function exportEncoder(dir: string, cfg: AudioEncoderConfig, params: Read
     config: {
       model: cfg, buckets, storage: o.storage, frameLayer, sampleRate: cfg.sampleRate, hopSamples: hopOf(cfg), frameMs: (hopOf(cfg) / cfg.sampleRate) * 1000,
       inputs: { audio: 'f32 [1, samplesFor(bucket)] 16 kHz mono, loudness-normalised (front-end.ts), zero-padded', padding: 'f32 [1, bucket]: 1 for real frames' },
-      outputs: { frames: `f32 [1, bucket, ${cfg.dim}] context vectors (${frameLayer === 'final' ? 'last layer, normalised' : `output of context layer ${frameLayer}`})`, codes: `i64 [1, bucket, ${cfg.codebookGroups}] codebook entry per group` },
+      frameDim: frameDim(cfg, frameLayer),
+      outputs: { frames: `f32 [1, bucket, ${frameDim(cfg, frameLayer)}] context vectors (${taps.length === 1 ? tapText(taps[0]) : `${taps.map(tapText).join(', ')}: ${cfg.dim} each, concatenated in that order (${formatFrameLayer(frameLayer)})`})`, codes: `i64 [1, bucket, ${cfg.codebookGroups}] codebook entry per group` },
       maxAudioTokens: MAX_AUDIO_TOKENS, pooling: 'mean over windows of ceil(frames / 64) frames',
       speechTokens: `id = sum_g code_g * ${cfg.codebookEntries}^(G-1-g), vocabulary ${cfg.codebookEntries ** cfg.codebookGroups}`,
     },

@@ -32,7 +32,8 @@ export function featureEncoder(b: GraphBuilder, audio: Value, cfg: AudioEncoderC
 
 /**
  * Context network on h [B,T,D] with padding [B,T] (1 = frame, 0 = pad): position conv, Transformer layers.
- * `taps`, when given, receives each Transformer layer's output (before the final LayerNorm).
+ * `taps`, when given, receives the Transformer's input (after the position conv and its LayerNorm), then each
+ * Transformer layer's output (before the final LayerNorm).
  */
 export function contextNetwork(b: GraphBuilder, h: Value, padding: Value, cfg: AudioEncoderConfig, taps?: Value[]): Value {
   const [, t, d] = h.shape;
@@ -45,6 +46,7 @@ export function contextNetwork(b: GraphBuilder, h: Value, padding: Value, cfg: A
     return b.gelu(b.transpose(y, [0, 2, 1]));
   });
   x = nn.layerNorm(b, b.add(x, pos), 'ctx_ln');
+  taps?.push(x);
   const bias = nn.attentionBias(b, t, { padding });
   for (let i = 0; i < cfg.layers; i++) {
     x = nn.transformerEncoderLayer(b, x, `ctx.${i}`, { heads: cfg.heads, ffn: cfg.ffn, norm: 'pre' }, bias);
@@ -155,28 +157,57 @@ export function pretrainModel(cfg: AudioEncoderConfig, batch: number, frames: nu
 }
 
 /**
- * Which context-network output an inference graph gives as `frames`: 'final' (the last layer, normalised, the
- * default) or the output of Transformer layer i (0-based). Probing studies of wav2vec 2.0 find the phonetic
- * content peaks in the middle layers, as the last ones specialise in the contrastive task.
+ * Which context-network output(s) an inference graph gives as `frames`: 'features' (the projected conv
+ * features, the context network's input), 'input' (the Transformer's input, after the position conv), the output of Transformer layer i (0-based), 'final' (the last layer, normalised), or a
+ * list of these, concatenated per frame in the order given (`frames` is then dim x count wide). Probing studies of
+ * wav2vec 2.0 find the phonetic content peaks in the middle layers, as the last ones specialise in the contrastive
+ * task; all layers together carry more than any one (README: "Which layers").
  */
-export type FrameLayer = 'final' | number;
+export type FrameTap = 'features' | 'input' | 'final' | number;
+export type FrameLayer = FrameTap | readonly FrameTap[];
 
-/** Throws unless `layer` is 'final' or one of the config's Transformer layers. */
+/** The taps of a FrameLayer as a list. */
+export function frameTaps(layer: FrameLayer): readonly FrameTap[] {
+  return typeof layer === 'object' ? layer : [layer];
+}
+
+/** Throws unless every tap is 'features', 'input', 'final' or one of the config's Transformer layers, once each. */
 export function checkFrameLayer(cfg: AudioEncoderConfig, layer: FrameLayer): FrameLayer {
-  if (layer !== 'final' && !(Number.isInteger(layer) && layer >= 0 && layer < cfg.layers)) {
-    throw new Error(`frameLayer must be 'final' or a layer from 0 to ${cfg.layers - 1}, got ${String(layer)}`);
+  const taps = frameTaps(layer);
+  if (taps.length === 0) throw new Error('frameLayer lists no layer');
+  for (const t of taps) {
+    if (t !== 'final' && t !== 'input' && t !== 'features' && !(Number.isInteger(t) && t >= 0 && t < cfg.layers)) {
+      throw new Error(`frameLayer must be 'features', 'input', 'final' or a layer from 0 to ${cfg.layers - 1} (or a list of these), got ${String(t)}`);
+    }
   }
+  if (new Set(taps).size !== taps.length) throw new Error(`frameLayer lists a layer twice: ${taps.join('+')}`);
   return layer;
 }
 
-/** A FrameLayer from a command-line value ("final" or a layer number), checked against the config. */
+/** A FrameLayer from a command-line value ("final", a layer number, "input", "features", or several joined by "+"), checked. */
 export function parseFrameLayer(cfg: AudioEncoderConfig, s: string): FrameLayer {
-  return checkFrameLayer(cfg, s === 'final' ? 'final' : Number(s));
+  const taps = s.split('+').map((t): FrameTap => (t === 'final' || t === 'input' || t === 'features' ? t : /^\d+$/.test(t) ? Number(t) : NaN));
+  return checkFrameLayer(cfg, taps.length === 1 ? taps[0] : taps);
+}
+
+/** Every context output, concatenated: the Transformer's input, each layer's output, the normalised final output. */
+export function allFrameTaps(cfg: AudioEncoderConfig): FrameTap[] {
+  return ['input', ...Array.from({ length: cfg.layers }, (_, i) => i), 'final'];
+}
+
+/** The command-line form of a FrameLayer ("0+1+final"). */
+export function formatFrameLayer(layer: FrameLayer): string {
+  return frameTaps(layer).join('+');
+}
+
+/** Width of one frame vector: the model width times the number of taps. */
+export function frameDim(cfg: AudioEncoderConfig, layer: FrameLayer): number {
+  return cfg.dim * frameTaps(layer).length;
 }
 
 /**
  * The inference graph for one utterance padded to `frames` frames: inputs audio f32 [1, samplesFor(frames)] and
- * padding f32 [1,T]; outputs `frames` f32 [1,T,dim] (context vectors, from `frameLayer`) and `codes` i64 [1,T,G]
+ * padding f32 [1,T]; outputs `frames` f32 [1,T,frameDim] (context vectors, from `frameLayer`) and `codes` i64 [1,T,G]
  * (codebook entry per group: the speech tokens).
  */
 export function inferenceGraph(cfg: AudioEncoderConfig, frames: number, batch = 1, frameLayer: FrameLayer = 'final'): Graph {
@@ -189,6 +220,7 @@ export function inferenceGraph(cfg: AudioEncoderConfig, frames: number, batch = 
     const taps: Value[] = [];
     const c = contextNetwork(b, h, padding, cfg, taps);
     const codes = b.argmax(quantizerLogits(b, featN, cfg), -1);
-    return { frames: frameLayer === 'final' ? c : taps[frameLayer], codes };
+    const out = frameTaps(frameLayer).map((t) => (t === 'final' ? c : t === 'features' ? h : t === 'input' ? taps[0] : taps[t + 1]));
+    return { frames: out.length === 1 ? out[0] : b.concat(out, 2), codes };
   });
 }

@@ -2,7 +2,7 @@
 // codebook ids and back. One file for the model: config, encoder, decoder, the vector quantiser with its EMA
 // codebook and dead-code restarts (computed in the training graph as extra carried outputs), and the two
 // exported inference graphs `encode` and `decode`. Why VQ-VAE and not DALL-E's Gumbel dVAE: see README.md.
-import { GraphBuilder, buildTrainingGraph, type TrainingGraph, type Value } from '../graph/index';
+import { GraphBuilder, buildTrainingGraph, nn, type TrainingGraph, type Value } from '../graph/index';
 
 /** Model size and quantiser settings; stored in the package's component config. */
 export interface DvaeConfig {
@@ -24,6 +24,13 @@ export interface DvaeConfig {
    * (packages trained before the field existed).
    */
   stageBlocks?: number;
+  /**
+   * Transformer layers over the code grid (pre-LN self-attention across all G x G cells plus a learned position
+   * table, see gridAttention), after the code-resolution residual blocks in the encoder and in the decoder: they
+   * give each code the whole image as context (backgrounds are global patterns that 3x3 convs only see a few
+   * cells of). Absent = 0 (packages trained before the field existed).
+   */
+  attnBlocks?: number;
   /** Commitment loss weight (VQ-VAE's beta). */
   beta: number;
   /** EMA decay of codebook statistics. */
@@ -91,6 +98,23 @@ function resBlock(b: GraphBuilder, x: Value, name: string): Value {
   });
 }
 
+/** Heads of the grid transformer layers (width = the code-resolution channels; FFN twice that). */
+export const GRID_ATTN_HEADS = 4;
+
+/**
+ * `n` pre-LN transformer layers over the cells of h [B,C,G,G]: [B,G*G,C] tokens plus a learned position table
+ * (`pos`, row-major cells), back to [B,C,G,G]. A warm start zeroes the table and each layer's two output
+ * projections (./train growParams), so added layers start as the identity.
+ */
+function gridAttention(b: GraphBuilder, h: Value, n: number): Value {
+  if (n === 0) return h;
+  const [bs, ch, g] = h.shape;
+  let x = b.transpose(b.reshape(h, [bs, ch, g * g]), [0, 2, 1]);
+  x = nn.positionEmbedding(b, x, 'pos');
+  for (let i = 0; i < n; i++) x = nn.transformerEncoderLayer(b, x, `attn${i}`, { heads: GRID_ATTN_HEADS, ffn: 2 * ch, norm: 'pre' });
+  return b.reshape(b.transpose(x, [0, 2, 1]), [bs, ch, g, g]);
+}
+
 /** Encoder: image [B,3,S,S] (centred) -> pre-quantisation vectors [B,D,G,G]. */
 export function encoder(b: GraphBuilder, x: Value, c: DvaeConfig): Value {
   return b.scope('enc', () => {
@@ -100,6 +124,7 @@ export function encoder(b: GraphBuilder, x: Value, c: DvaeConfig): Value {
       if (i < c.channels.length - 1) for (let j = 0; j < (c.stageBlocks ?? 0); j++) h = resBlock(b, h, `stage${i}.res${j}`);
     });
     for (let i = 0; i < c.resBlocks; i++) h = resBlock(b, h, `res${i}`);
+    h = gridAttention(b, h, c.attnBlocks ?? 0);
     return conv(b, b.relu(h), 'proj', c.codeDim, 1);
   });
 }
@@ -110,6 +135,7 @@ export function decoder(b: GraphBuilder, z: Value, c: DvaeConfig): Value {
     const top = c.channels[c.channels.length - 1];
     let h = conv(b, z, 'proj', top, 1);
     for (let i = 0; i < c.resBlocks; i++) h = resBlock(b, h, `res${i}`);
+    h = gridAttention(b, h, c.attnBlocks ?? 0);
     for (let i = c.channels.length - 1; i >= 1; i--) {
       h = upconv(b, b.relu(h), `up${i}`, c.channels[i - 1]);
       for (let j = 0; j < (c.stageBlocks ?? 0); j++) h = resBlock(b, h, `stage${i - 1}.res${j}`);

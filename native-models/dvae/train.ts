@@ -52,10 +52,15 @@ export function initialDvaeParams(c: DvaeConfig, batch: number, seed = 0): Recor
   return p;
 }
 
+/** Parameters a bigger config may add: residual blocks (stageBlocks, resBlocks) and grid transformer layers with their position table (attnBlocks). */
+const ADDED_BLOCK = /(\.res\d+\.conv[12]|\.attn\d+\.[\w.]+|\.pos)\.(weight|bias)$/;
+/** The added parameters that start at zero: each block's last conv, each layer's output projections, the position table. */
+const ZEROED_WHEN_ADDED = /(\.conv2\.|\.attn\.out\.|\.ffn2\.|\.pos\.)/;
+
 /**
  * Warm start of a grown model: every parameter of `init` that `from` has (same name and size) is copied; the
- * rest must be the residual blocks the bigger config adds, whose last conv is zeroed so each new block starts
- * as the identity and the grown model computes exactly what `from` did. Widths cannot grow (an error names the
+ * rest must be the residual blocks or grid transformer layers the bigger config adds, whose last projections
+ * are zeroed so each new block starts as the identity and the grown model computes exactly what `from` did. Widths cannot grow (an error names the
  * first mismatch). Returns the new parameters and the names that were added.
  */
 export function growParams(init: Record<string, Tensor>, from: Record<string, Tensor>): { params: Record<string, Tensor>; added: string[] } {
@@ -68,8 +73,8 @@ export function growParams(init: Record<string, Tensor>, from: Record<string, Te
       params[name] = { ...t, data: Float32Array.from(src.data as Float32Array) };
       continue;
     }
-    if (!/\.res\d+\.conv[12]\.(weight|bias)$/.test(name)) throw new Error(`dvae warm start: the checkpoint lacks '${name}', which is not part of an added residual block`);
-    params[name] = /\.conv2\./.test(name) ? { ...t, data: new Float32Array(t.data.length) } : t;
+    if (!ADDED_BLOCK.test(name)) throw new Error(`dvae warm start: the checkpoint lacks '${name}', which is not part of an added residual block or grid transformer layer`);
+    params[name] = ZEROED_WHEN_ADDED.test(name) ? { ...t, data: new Float32Array(t.data.length) } : t;
     added.push(name);
   }
   const dropped = Object.keys(from).filter((k) => !(k in init));
@@ -137,8 +142,8 @@ export async function trainDvae(o: DvaeTrainOptions): Promise<DvaeTrainResult> {
   if (o.out && latestCheckpoint(o.out)) {
     resume = latestCheckpoint(o.out)!;
     const saved = loadCheckpoint(resume).config as typeof runConfig;
-    // Key order does not matter, and checkpoints from before stageBlocks existed had none.
-    const canon = (r: typeof runConfig) => JSON.stringify({ ...r, model: { ...r.model, stageBlocks: r.model.stageBlocks ?? 0 } }, (_, v: unknown) =>
+    // Key order does not matter, and checkpoints from before stageBlocks/attnBlocks existed had none.
+    const canon = (r: typeof runConfig) => JSON.stringify({ ...r, model: { ...r.model, stageBlocks: r.model.stageBlocks ?? 0, attnBlocks: r.model.attnBlocks ?? 0 } }, (_, v: unknown) =>
       v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : 1))) : v);
     if (canon(saved) !== canon(runConfig)) {
       throw new Error(`${resume}: checkpoint was trained with ${JSON.stringify(saved)}, not ${JSON.stringify(runConfig)}; use another --out`);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildTrainingGraph, initParams, toOnnx, typecheck } from '../../../native-models/graph';
 import { TINY_CONFIG, framesFor, samplesFor } from '../../../native-models/audio/config';
-import { inferenceGraph, pretrainModel } from '../../../native-models/audio/model';
+import { frameDim, inferenceGraph, parseFrameLayer, pretrainModel } from '../../../native-models/audio/model';
 import { makePretrainFeeds } from '../../../native-models/audio/data';
 import { spanMask, sampleNegatives } from '../../../native-models/audio/masking';
 import { trainStepSpec, initialParams } from '../../../native-models/train/graph-spec';
@@ -66,7 +66,7 @@ describe('audio encoder graphs (tiny config)', () => {
     expect(g.outputs.map((o) => [o.name, o.value.dtype, o.value.shape])).toEqual([['frames', 'float32', [1, 32, cfg.dim]], ['codes', 'int64', [1, 32, cfg.codebookGroups]]]);
   });
 
-  it('can give an inner context layer as its frames (same codes, other vectors); other layers are refused', async () => {
+  it('can give an inner context layer, the Transformer input, or several concatenated as its frames (same codes); other layers are refused', async () => {
     const g = inferenceGraph(cfg, 32);
     const params = Object.fromEntries(initParams(g, 4));
     const rt = new InThreadRuntime();
@@ -74,9 +74,26 @@ describe('audio encoder graphs (tiny config)', () => {
     const feeds = { audio: { dtype: 'float32' as const, dims: [1, x.length], data: x }, padding: { dtype: 'float32' as const, dims: [1, 32], data: new Float32Array(32).fill(1) } };
     await rt.load('final', toOnnx(g, { params: { kind: 'initializers', values: params } }).model);
     await rt.load('inner', toOnnx(inferenceGraph(cfg, 32, 1, 0), { params: { kind: 'initializers', values: params } }).model);
+    await rt.load('input', toOnnx(inferenceGraph(cfg, 32, 1, 'input'), { params: { kind: 'initializers', values: params } }).model);
+    await rt.load('concat', toOnnx(inferenceGraph(cfg, 32, 1, parseFrameLayer(cfg, '0+input+final')), { params: { kind: 'initializers', values: params } }).model);
     const a = await rt.run('final', feeds);
     const b = await rt.run('inner', feeds);
+    const i = await rt.run('input', feeds);
+    const cat = await rt.run('concat', feeds);
     await rt.close();
+    // Concatenated taps: each frame is [layer 0 | input | final], in the order asked for.
+    const D = cfg.dim;
+    expect(cat.frames.dims).toEqual([1, 32, 3 * D]);
+    const row = (t: { data: unknown }, f: number, w: number) => [...(t.data as Float32Array).subarray(f * w, (f + 1) * w)];
+    for (const f of [0, 17, 31]) {
+      const want = [...row(b.frames, f, D), ...row(i.frames, f, D), ...row(a.frames, f, D)];
+      const got = row(cat.frames, f, 3 * D);
+      // Same values up to float rounding (ORT fuses the two graphs differently).
+      expect(Math.max(...got.map((v, k) => Math.abs(v - want[k])))).toBeLessThan(1e-5);
+    }
+    expect(frameDim(cfg, parseFrameLayer(cfg, '0+input+final'))).toBe(3 * D);
+    expect(() => parseFrameLayer(cfg, '0+0')).toThrow(/twice/);
+    expect(() => parseFrameLayer(cfg, 'last')).toThrow(/frameLayer/);
     expect([...(b.codes.data as BigInt64Array)]).toEqual([...(a.codes.data as BigInt64Array)]);
     expect(b.frames.dims).toEqual(a.frames.dims);
     expect([...(b.frames.data as Float32Array)]).not.toEqual([...(a.frames.data as Float32Array)]);
