@@ -11,6 +11,8 @@ import { loadSplit, planarToRgb, toPlanar } from '../native-models/dvae/data';
 import { codeUsage, psnr, ssim } from '../native-models/dvae/metrics';
 import { setDvaeMetrics } from '../native-models/dvae/codec';
 import { encodePng } from '../native-models/data/demo/raster';
+import { backgroundKindInCaption } from '../native-models/data/demo/scene';
+import { DatasetStore } from '../native-models/data/store/index';
 import { defaultPackageDir } from '../native-models/packages/format';
 
 const USAGE = `Usage: npm run eval:dvae -- --data DIR [--split test5k] [--limit N] [--package DIR] [--grid FILE.png] [--no-write]
@@ -37,6 +39,12 @@ const split = a.split ?? 'test5k';
 const pkg = resolve(a.package ?? defaultPackageDir());
 const threads = Number(a.threads ?? 2);
 const set = await loadSplit(resolve(a.data), split, { limit: a.limit ? Number(a.limit) : undefined });
+// EmojiScenes captions name each image's background (solid, gradient, stripes, ...): figures per kind show where
+// the error is. Other datasets get no breakdown.
+const store = DatasetStore.open(resolve(a.data));
+const kinds = set.ids.map((id) => backgroundKindInCaption(store.getItem(id).captions.map((c) => c.text).join(' ')));
+store.close();
+const perKind = new Map<string, { images: number; psnr: number; ssim: number }>();
 const dvae = await Dvae.load(pkg, { intraOpThreads: threads });
 const { imageSize: s, codebookSize: k } = dvae.config;
 console.log(`dvae: ${k} codes, ${dvae.grid}x${dvae.grid} grid, ${dvae.config.storage} weights; ${split}: ${set.count} images; ${threads} threads`);
@@ -55,8 +63,15 @@ for (let i = 0; i < set.count; i++) {
   const y = await dvae.decode(codes);
   ms += performance.now() - t;
   for (const c of codes) counts[Number(c)]++;
-  psnrSum += psnr(x, y);
-  ssimSum += ssim(x, y, s);
+  const p = psnr(x, y);
+  const q = ssim(x, y, s);
+  psnrSum += p;
+  ssimSum += q;
+  const kind = kinds[i];
+  if (kind) {
+    const e = perKind.get(kind) ?? { images: 0, psnr: 0, ssim: 0 };
+    perKind.set(kind, { images: e.images + 1, psnr: e.psnr + p, ssim: e.ssim + q });
+  }
   if (i < 16) recons.push(y);
   if (i % 1000 === 999) console.log(`  ${i + 1}/${set.count}: psnr ${(psnrSum / (i + 1)).toFixed(2)} ssim ${(ssimSum / (i + 1)).toFixed(4)}`);
 }
@@ -67,6 +82,12 @@ const figures = {
   psnr: +(psnrSum / n).toFixed(2), ssim: +(ssimSum / n).toFixed(4), code_usage: +usage.share.toFixed(4),
   perplexity: +usage.perplexity.toFixed(1), ms_per_image: +(ms / n).toFixed(2),
 };
+const byBackground = Object.fromEntries([...perKind].sort(([x], [y]) => (x < y ? -1 : 1))
+  .map(([kind, e]) => [kind, { images: e.images, psnr: +(e.psnr / e.images).toFixed(2), ssim: +(e.ssim / e.images).toFixed(4) }]));
+if (perKind.size) {
+  console.log('by background (EmojiScenes captions):');
+  for (const [kind, e] of Object.entries(byBackground)) console.log(`  ${kind.padEnd(9)} ${String(e.images).padStart(5)} images  psnr ${e.psnr.toFixed(2)}  ssim ${e.ssim.toFixed(4)}`);
+}
 console.log(`codes used ${usage.used}/${k} (${(usage.share * 100).toFixed(1)}%), perplexity ${usage.perplexity.toFixed(1)}`);
 
 if (a.grid) {
@@ -102,6 +123,7 @@ if (a.grid) {
   console.log(`grid: ${a.grid} (${m} originals, each above its reconstruction)`);
 }
 if (!a['no-write']) {
-  setDvaeMetrics(pkg, { ...figures, split, images: n, threads, command: `npm run eval:dvae -- --data ${a.data}${a.split ? ` --split ${split}` : ''}` });
+  setDvaeMetrics(pkg, { ...figures, split, images: n, threads, ...Object.fromEntries(Object.entries(byBackground).flatMap(([kind, e]) =>
+    [[`bg_${kind}_images`, e.images], [`bg_${kind}_psnr`, e.psnr], [`bg_${kind}_ssim`, e.ssim]])), command: `npm run eval:dvae -- --data ${a.data}${a.split ? ` --split ${split}` : ''}` });
 }
 console.log(`psnr=${figures.psnr} ssim=${figures.ssim} code_usage=${figures.code_usage} ms_per_image=${figures.ms_per_image}`);

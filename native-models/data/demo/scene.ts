@@ -134,3 +134,21 @@ export function layout(rng: Rng, opts: LayoutOptions): SceneObject[] {
   }
   return placed;
 }
+
+/** Words that name each patterned or shaded background in drawBackground's phrases (and so in the captions). */
+const BACKGROUND_WORDS: readonly [Background['kind'], RegExp][] = [
+  ['checks', /\bcheckered\b/], ['grid', /\bgrid\b/], ['dots', /\bdots\b/], ['stripes', /\bstripe[sd]\b/],
+  ['noise', /\b(mottled|cloudy)\b/], ['gradient', /\bgradient\b|\b(fading|glowing) from\b/],
+];
+
+/**
+ * The kind of background that EmojiScenes captions name (drawBackground's phrases); 'solid' when a caption speaks
+ * of a background in none of the other ways, undefined when it says nothing about one. For per-background
+ * figures of models evaluated on EmojiScenes (eval:dvae).
+ */
+export function backgroundKindInCaption(text: string): Background['kind'] | undefined {
+  const t = text.toLowerCase();
+  for (const [kind, re] of BACKGROUND_WORDS) if (re.test(t)) return kind;
+  return /\bbackground\b/.test(t) ? 'solid' : undefined;
+}
+

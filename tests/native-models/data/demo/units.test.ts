@@ -4,7 +4,7 @@ import { article, loadCatalog, plural, resolveClasses } from '../../../../native
 import { relation } from '../../../../native-models/data/demo/captions';
 import { hash32, Rng } from '../../../../native-models/data/demo/prng';
 import { downscaleRgb, encodePng } from '../../../../native-models/data/demo/raster';
-import type { SceneObject } from '../../../../native-models/data/demo/scene';
+import { backgroundKindInCaption, drawBackground, type SceneObject } from '../../../../native-models/data/demo/scene';
 import { wordTimings } from '../../../../native-models/data/demo/speech';
 import { assignSplits, defaultSplitSizes, heldOutPairs, parseSplitSizes } from '../../../../native-models/data/demo/splits';
 
@@ -137,3 +137,20 @@ describe('plural phrases', () => {
     expect(plural('cloud with lightning and rain')).toBe('clouds with lightning and rain');
   });
 });
+
+describe('background phrases', () => {
+  test('the kind of every drawn background is read back from its phrase and caption sentences', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 2000; i++) {
+      const { background, phrase } = drawBackground(Rng.for(5, 'bg', i));
+      seen.add(background.kind);
+      expect(backgroundKindInCaption(`Two dogs on ${article(phrase)} ${phrase}.`)).toBe(background.kind);
+      // The narrative's forms: "The background is <phrase without 'background'>." / "... a <that> pattern."
+      const bare = phrase.endsWith(' background') ? phrase.slice(0, -' background'.length).replace(/^plain /, '') : undefined;
+      if (bare) expect(backgroundKindInCaption(`The background is ${bare}.`)).toBe(background.kind);
+    }
+    expect(seen.size).toBe(7);
+    expect(backgroundKindInCaption('A dog and a cat.')).toBeUndefined();
+  });
+});
+
