@@ -7,7 +7,7 @@ import { defaultPackageDir, loadPackage, writeComponent, type ComponentEntry } f
 import { InThreadRuntime, type Runtime } from '../runtime/index';
 import type { Tensor } from '../runtime/tensor';
 import { checkConfig, framesFor, hopOf, samplesFor, type AudioEncoderConfig } from './config';
-import { checkFrameLayer, formatFrameLayer, frameDim, frameTaps, inferenceGraph, pretrainModel, type FrameLayer } from './model';
+import { checkFrameLayer, describeTap, formatFrameLayer, frameDim, frameTaps, inferenceGraph, pretrainModel, type FrameLayer } from './model';
 import { buildTrainingGraph } from '../graph/index';
 
 /** Name of the component in a model package. */
@@ -168,8 +168,6 @@ export function exportEncoder(dir: string, cfg: AudioEncoderConfig, params: Read
   const buckets = o.buckets ?? INFERENCE_BUCKETS;
   const frameLayer = checkFrameLayer(cfg, o.frameLayer ?? 'final');
   const taps = frameTaps(frameLayer);
-  const tapText = (t: (typeof taps)[number]) =>
-    (t === 'final' ? 'last layer, normalised' : t === 'input' ? 'Transformer input' : t === 'features' ? 'projected conv features' : `output of context layer ${t}`);
   const files: Record<string, { name: string; bytes: Uint8Array }> = {};
   for (const f of buckets) {
     files[`model_${f}`] = { name: `audio-encoder/encoder-${f}.onnx`, bytes: toOnnx(inferenceGraph(cfg, f, 1, frameLayer), { params: { kind: 'initializers', values: params, storage: o.storage } }).model };
@@ -189,7 +187,7 @@ export function exportEncoder(dir: string, cfg: AudioEncoderConfig, params: Read
       model: cfg, buckets, storage: o.storage, frameLayer, sampleRate: cfg.sampleRate, hopSamples: hopOf(cfg), frameMs: (hopOf(cfg) / cfg.sampleRate) * 1000,
       inputs: { audio: 'f32 [1, samplesFor(bucket)] 16 kHz mono, loudness-normalised (front-end.ts), zero-padded', padding: 'f32 [1, bucket]: 1 for real frames' },
       frameDim: frameDim(cfg, frameLayer),
-      outputs: { frames: `f32 [1, bucket, ${frameDim(cfg, frameLayer)}] context vectors (${taps.length === 1 ? tapText(taps[0]) : `${taps.map(tapText).join(', ')}: ${cfg.dim} each, concatenated in that order (${formatFrameLayer(frameLayer)})`})`, codes: `i64 [1, bucket, ${cfg.codebookGroups}] codebook entry per group` },
+      outputs: { frames: `f32 [1, bucket, ${frameDim(cfg, frameLayer)}] context vectors (${taps.length === 1 ? describeTap(taps[0]) : `${taps.map(describeTap).join(', ')}: ${cfg.dim} each, concatenated in that order (${formatFrameLayer(frameLayer)})`})`, codes: `i64 [1, bucket, ${cfg.codebookGroups}] codebook entry per group` },
       maxAudioTokens: MAX_AUDIO_TOKENS, pooling: 'mean over windows of ceil(frames / 64) frames',
       speechTokens: `id = sum_g code_g * ${cfg.codebookEntries}^(G-1-g), vocabulary ${cfg.codebookEntries ** cfg.codebookGroups}`,
     },

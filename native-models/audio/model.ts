@@ -157,18 +157,24 @@ export function pretrainModel(cfg: AudioEncoderConfig, batch: number, frames: nu
 }
 
 /**
- * Which context-network output(s) an inference graph gives as `frames`: 'features' (the projected conv
- * features, the context network's input), 'input' (the Transformer's input, after the position conv), the output of Transformer layer i (0-based), 'final' (the last layer, normalised), or a
- * list of these, concatenated per frame in the order given (`frames` is then dim x count wide). Probing studies of
- * wav2vec 2.0 find the phonetic content peaks in the middle layers, as the last ones specialise in the contrastive
- * task; all layers together carry more than any one (README: "Which layers").
+ * Which context-network output(s) an inference graph gives as `frames`: 'features' (the projected conv features,
+ * the context network's input), 'input' (the Transformer's input, after the position conv), the output of
+ * Transformer layer i (0-based), 'final' (the last layer, normalised), or a list of these, concatenated per frame
+ * in the order given (`frames` is then dim x count wide). Probing studies of wav2vec 2.0 find the phonetic content
+ * peaks in the middle layers, as the last ones specialise in the contrastive task; all the outputs together carry
+ * more than any one of them (README: "Which layers").
  */
 export type FrameTap = 'features' | 'input' | 'final' | number;
 export type FrameLayer = FrameTap | readonly FrameTap[];
 
 /** The taps of a FrameLayer as a list. */
 export function frameTaps(layer: FrameLayer): readonly FrameTap[] {
-  return typeof layer === 'object' ? layer : [layer];
+  return Array.isArray(layer) ? (layer as readonly FrameTap[]) : [layer as FrameTap];
+}
+
+/** What a tap is, in words (for the package's description of its outputs). */
+export function describeTap(t: FrameTap): string {
+  return t === 'final' ? 'last layer, normalised' : t === 'input' ? 'Transformer input' : t === 'features' ? 'projected conv features' : `output of context layer ${t}`;
 }
 
 /** Throws unless every tap is 'features', 'input', 'final' or one of the config's Transformer layers, once each. */
@@ -184,7 +190,7 @@ export function checkFrameLayer(cfg: AudioEncoderConfig, layer: FrameLayer): Fra
   return layer;
 }
 
-/** A FrameLayer from a command-line value ("final", a layer number, "input", "features", or several joined by "+"), checked. */
+/** A FrameLayer from a command-line value ("final", a layer number, "input", "features", or several joined by "+"). */
 export function parseFrameLayer(cfg: AudioEncoderConfig, s: string): FrameLayer {
   const taps = s.split('+').map((t): FrameTap => (t === 'final' || t === 'input' || t === 'features' ? t : /^\d+$/.test(t) ? Number(t) : NaN));
   return checkFrameLayer(cfg, taps.length === 1 ? taps[0] : taps);
