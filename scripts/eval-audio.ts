@@ -46,7 +46,7 @@ const trainC = SpeechCorpus.open(a.data, 'train', Number(a['probe-train']));
 const testC = SpeechCorpus.open(a.data, 'test5k', a.limit ? Number(a.limit) : Infinity);
 const probeOpts = { ...DEFAULT_PROBE, steps: Number(a['probe-steps']) };
 const log = (s: string) => console.log(s);
-log(`${useEnc ? `audio encoder from ${pkgDir} (frames: ${formatFrameLayer(enc!.frameLayer)}, ${enc!.frameDim}-d)${frameLayer === undefined ? '' : ` (frames from ${formatFrameLayer(frameLayer)})`}` : 'baselines only'}; probe: ${trainC.size} train recordings, ${probeOpts.steps} steps x ${probeOpts.batch} crops; test5k: ${testC.size} recordings`);
+log(`${useEnc ? `audio encoder from ${pkgDir} (frames: ${formatFrameLayer(enc!.frameLayer)}, ${enc!.frameDim}-d${frameLayer === undefined ? '' : ', asked for by --frame-layer'})` : 'baselines only'}; probe: ${trainC.size} train recordings, ${probeOpts.steps} steps x ${probeOpts.batch} crops; test5k: ${testC.size} recordings`);
 
 // Warm every bucket so session creation is not timed.
 for (const bkt of enc?.buckets ?? []) await enc!.encode(new Float32Array(samplesFor(cfg, bkt)));

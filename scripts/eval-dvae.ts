@@ -12,6 +12,7 @@ import { codeUsage, psnr, ssim } from '../native-models/dvae/metrics';
 import { setDvaeMetrics } from '../native-models/dvae/codec';
 import { encodePng } from '../native-models/data/demo/raster';
 import { backgroundKindInCaption } from '../native-models/data/demo/scene';
+import { readManifest } from '../native-models/data/demo/create';
 import { DatasetStore } from '../native-models/data/store/index';
 import { defaultPackageDir } from '../native-models/packages/format';
 
@@ -39,10 +40,12 @@ const split = a.split ?? 'test5k';
 const pkg = resolve(a.package ?? defaultPackageDir());
 const threads = Number(a.threads ?? 2);
 const set = await loadSplit(resolve(a.data), split, { limit: a.limit ? Number(a.limit) : undefined });
-// EmojiScenes captions name each image's background (solid, gradient, stripes, ...): figures per kind show where
-// the error is. Other datasets get no breakdown.
+// An EmojiScenes item's first caption (the narrative) names its background (solid, gradient, stripes, ...): figures
+// per kind show where the error is. Only for EmojiScenes datasets (their other captions carry object keywords such
+// as a zebra's "stripes", so only the narrative is read).
+const emojiScenes = readManifest(resolve(a.data)) !== undefined;
 const store = DatasetStore.open(resolve(a.data));
-const kinds = set.ids.map((id) => backgroundKindInCaption(store.getItem(id).captions.map((c) => c.text).join(' ')));
+const kinds = set.ids.map((id) => (emojiScenes ? backgroundKindInCaption(store.getItem(id).captions[0]?.text ?? '') : undefined));
 store.close();
 const perKind = new Map<string, { images: number; psnr: number; ssim: number }>();
 const dvae = await Dvae.load(pkg, { intraOpThreads: threads });

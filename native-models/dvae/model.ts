@@ -61,6 +61,13 @@ export function checkConfig(c: DvaeConfig): DvaeConfig {
     throw new Error(`dvae config: imageSize ${c.imageSize} must be grid ${c.grid} * 2^${stages} (one stride-2 stage per channels entry)`);
   }
   if (!(Number.isInteger(c.codebookSize) && c.codebookSize >= 2)) throw new Error(`dvae config: codebookSize must be an integer >= 2, got ${c.codebookSize}`);
+  for (const k of ['resBlocks', 'stageBlocks', 'attnBlocks'] as const) {
+    const v = c[k] ?? 0;
+    if (!(Number.isInteger(v) && v >= 0)) throw new Error(`dvae config: ${k} must be a whole number >= 0, got ${v}`);
+  }
+  if ((c.attnBlocks ?? 0) > 0 && c.channels[c.channels.length - 1] % GRID_ATTN_HEADS !== 0) {
+    throw new Error(`dvae config: ${c.channels[c.channels.length - 1]} code-resolution channels do not split into ${GRID_ATTN_HEADS} attention heads`);
+  }
   if (!(c.decay > 0 && c.decay < 1)) throw new Error(`dvae config: decay must be in (0,1), got ${c.decay}`);
   return c;
 }

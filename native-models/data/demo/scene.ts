@@ -142,9 +142,10 @@ const BACKGROUND_WORDS: readonly [Background['kind'], RegExp][] = [
 ];
 
 /**
- * The kind of background that EmojiScenes captions name (drawBackground's phrases); 'solid' when a caption speaks
- * of a background in none of the other ways, undefined when it says nothing about one. For per-background
- * figures of models evaluated on EmojiScenes (eval:dvae).
+ * The kind of background an EmojiScenes narrative (an item's first caption, which always names the background
+ * with drawBackground's phrase) describes; 'solid' when it speaks of a background in none of the other ways,
+ * undefined when it says nothing about one. Other caption styles can carry object keywords ("stripes" for a
+ * zebra), so give it the narrative. For per-background figures of models evaluated on EmojiScenes (eval:dvae).
  */
 export function backgroundKindInCaption(text: string): Background['kind'] | undefined {
   const t = text.toLowerCase();

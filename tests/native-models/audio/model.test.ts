@@ -91,6 +91,9 @@ describe('audio encoder graphs (tiny config)', () => {
       // Same values up to float rounding (ORT fuses the two graphs differently).
       expect(Math.max(...got.map((v, k) => Math.abs(v - want[k])))).toBeLessThan(1e-5);
     }
+    // Distinct taps: layer 0's output is not the Transformer's input, nor the final output.
+    expect(row(b.frames, 5, D)).not.toEqual(row(i.frames, 5, D));
+    expect(row(i.frames, 5, D)).not.toEqual(row(a.frames, 5, D));
     expect(frameDim(cfg, parseFrameLayer(cfg, '0+input+final'))).toBe(3 * D);
     expect(() => parseFrameLayer(cfg, '0+0')).toThrow(/twice/);
     expect(() => parseFrameLayer(cfg, 'last')).toThrow(/frameLayer/);

@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { describe, expect, test } from 'vitest';
 import { article, loadCatalog, plural, resolveClasses } from '../../../../native-models/data/demo/catalog';
-import { relation } from '../../../../native-models/data/demo/captions';
+import { describe as describeScene, relation } from '../../../../native-models/data/demo/captions';
 import { hash32, Rng } from '../../../../native-models/data/demo/prng';
 import { downscaleRgb, encodePng } from '../../../../native-models/data/demo/raster';
 import { backgroundKindInCaption, drawBackground, type SceneObject } from '../../../../native-models/data/demo/scene';
@@ -151,6 +151,20 @@ describe('background phrases', () => {
     }
     expect(seen.size).toBe(7);
     expect(backgroundKindInCaption('A dog and a cat.')).toBeUndefined();
+  });
+
+  test("an item's narrative names its background kind, whatever keywords its objects carry", () => {
+    const catalog = loadCatalog();
+    // Classes whose emojilib keywords include background words ("stripes", "striped", "cloudy").
+    const tricky = ['zebra face', 'barber pole', 'construction sign', 'cloud', 'sun behind cloud'].map((l) => catalog.find((c) => c.label === l)!);
+    for (let i = 0; i < 300; i++) {
+      const rng = Rng.for(9, 'scene', i);
+      const { background, phrase } = drawBackground(rng);
+      const cls = i % 2 ? tricky[i % tricky.length] : catalog[rng.int(0, catalog.length - 1)];
+      const obj: SceneObject = { cls, size: 64, left: 20, top: 30, box: [0.08, 0.12, 0.33, 0.37], colour: [120, 90, 60] };
+      const text = describeScene(Rng.for(9, 'captions', i), { background, backgroundPhrase: phrase, objects: [obj] });
+      expect(backgroundKindInCaption(text.captions[0])).toBe(background.kind);
+    }
   });
 });
 
