@@ -41,7 +41,7 @@ export interface DvaeConfig {
 
 /** The default: 1024 codes on an 8x8 grid of a 64x64 image, sized for a CPU budget. */
 export const DEFAULT_CONFIG: DvaeConfig = {
-  imageSize: 64, grid: 8, codebookSize: 1024, codeDim: 32, channels: [64, 96, 128], resBlocks: 2, stageBlocks: 1,
+  imageSize: 64, grid: 8, codebookSize: 1024, codeDim: 32, channels: [64, 96, 128], resBlocks: 2, stageBlocks: 1, attnBlocks: 2,
   beta: 0.25, decay: 0.99, deadThreshold: 0.03,
 };
 
