@@ -43,10 +43,12 @@ const set = await loadSplit(resolve(a.data), split, { limit: a.limit ? Number(a.
 // An EmojiScenes item's first caption (the narrative) names its background (solid, gradient, stripes, ...): figures
 // per kind show where the error is. Only for EmojiScenes datasets (their other captions carry object keywords such
 // as a zebra's "stripes", so only the narrative is read).
-const emojiScenes = readManifest(resolve(a.data)) !== undefined;
-const store = DatasetStore.open(resolve(a.data));
-const kinds = set.ids.map((id) => (emojiScenes ? backgroundKindInCaption(store.getItem(id).captions[0]?.text ?? '') : undefined));
-store.close();
+const kinds: (string | undefined)[] = [];
+if (readManifest(resolve(a.data)) !== undefined) {
+  const store = DatasetStore.open(resolve(a.data));
+  for (const id of set.ids) kinds.push(backgroundKindInCaption(store.getItem(id).captions[0]?.text ?? ''));
+  store.close();
+}
 const perKind = new Map<string, { images: number; psnr: number; ssim: number }>();
 const dvae = await Dvae.load(pkg, { intraOpThreads: threads });
 const { imageSize: s, codebookSize: k } = dvae.config;

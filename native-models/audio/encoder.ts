@@ -168,6 +168,7 @@ export function exportEncoder(dir: string, cfg: AudioEncoderConfig, params: Read
   const buckets = o.buckets ?? INFERENCE_BUCKETS;
   const frameLayer = checkFrameLayer(cfg, o.frameLayer ?? 'final');
   const taps = frameTaps(frameLayer);
+  const width = frameDim(cfg, frameLayer);
   const files: Record<string, { name: string; bytes: Uint8Array }> = {};
   for (const f of buckets) {
     files[`model_${f}`] = { name: `audio-encoder/encoder-${f}.onnx`, bytes: toOnnx(inferenceGraph(cfg, f, 1, frameLayer), { params: { kind: 'initializers', values: params, storage: o.storage } }).model };
@@ -186,8 +187,8 @@ export function exportEncoder(dir: string, cfg: AudioEncoderConfig, params: Read
     config: {
       model: cfg, buckets, storage: o.storage, frameLayer, sampleRate: cfg.sampleRate, hopSamples: hopOf(cfg), frameMs: (hopOf(cfg) / cfg.sampleRate) * 1000,
       inputs: { audio: 'f32 [1, samplesFor(bucket)] 16 kHz mono, loudness-normalised (front-end.ts), zero-padded', padding: 'f32 [1, bucket]: 1 for real frames' },
-      frameDim: frameDim(cfg, frameLayer),
-      outputs: { frames: `f32 [1, bucket, ${frameDim(cfg, frameLayer)}] context vectors (${taps.length === 1 ? describeTap(taps[0]) : `${taps.map(describeTap).join(', ')}: ${cfg.dim} each, concatenated in that order (${formatFrameLayer(frameLayer)})`})`, codes: `i64 [1, bucket, ${cfg.codebookGroups}] codebook entry per group` },
+      frameDim: width,
+      outputs: { frames: `f32 [1, bucket, ${width}] context vectors (${taps.length === 1 ? describeTap(taps[0]) : `${taps.map(describeTap).join(', ')}: ${cfg.dim} each, concatenated in that order (${formatFrameLayer(frameLayer)})`})`, codes: `i64 [1, bucket, ${cfg.codebookGroups}] codebook entry per group` },
       maxAudioTokens: MAX_AUDIO_TOKENS, pooling: 'mean over windows of ceil(frames / 64) frames',
       speechTokens: `id = sum_g code_g * ${cfg.codebookEntries}^(G-1-g), vocabulary ${cfg.codebookEntries ** cfg.codebookGroups}`,
     },

@@ -54,6 +54,11 @@ export const TINY_CONFIG: DvaeConfig = {
 /** Pixels are fed as (rgb/255 - 0.5): centred, and the decoder's output + 0.5 is the image. */
 export const PIXEL_OFFSET = 0.5;
 
+/** The config with its optional block counts filled in (absent = 0: packages and checkpoints from before them). */
+export function withBlockDefaults(c: DvaeConfig): DvaeConfig & { stageBlocks: number; attnBlocks: number } {
+  return { ...c, stageBlocks: c.stageBlocks ?? 0, attnBlocks: c.attnBlocks ?? 0 };
+}
+
 /** Checks a config's internal consistency, naming what is wrong. */
 export function checkConfig(c: DvaeConfig): DvaeConfig {
   const stages = c.channels.length;
@@ -61,11 +66,11 @@ export function checkConfig(c: DvaeConfig): DvaeConfig {
     throw new Error(`dvae config: imageSize ${c.imageSize} must be grid ${c.grid} * 2^${stages} (one stride-2 stage per channels entry)`);
   }
   if (!(Number.isInteger(c.codebookSize) && c.codebookSize >= 2)) throw new Error(`dvae config: codebookSize must be an integer >= 2, got ${c.codebookSize}`);
+  const full = withBlockDefaults(c);
   for (const k of ['resBlocks', 'stageBlocks', 'attnBlocks'] as const) {
-    const v = c[k] ?? 0;
-    if (!(Number.isInteger(v) && v >= 0)) throw new Error(`dvae config: ${k} must be a whole number >= 0, got ${v}`);
+    if (!(Number.isInteger(full[k]) && full[k] >= 0)) throw new Error(`dvae config: ${k} must be a whole number >= 0, got ${full[k]}`);
   }
-  if ((c.attnBlocks ?? 0) > 0 && c.channels[c.channels.length - 1] % GRID_ATTN_HEADS !== 0) {
+  if (full.attnBlocks > 0 && c.channels[c.channels.length - 1] % GRID_ATTN_HEADS !== 0) {
     throw new Error(`dvae config: ${c.channels[c.channels.length - 1]} code-resolution channels do not split into ${GRID_ATTN_HEADS} attention heads`);
   }
   if (!(c.decay > 0 && c.decay < 1)) throw new Error(`dvae config: decay must be in (0,1), got ${c.decay}`);
@@ -123,29 +128,31 @@ function gridAttention(b: GraphBuilder, h: Value, n: number): Value {
 }
 
 /** Encoder: image [B,3,S,S] (centred) -> pre-quantisation vectors [B,D,G,G]. */
-export function encoder(b: GraphBuilder, x: Value, c: DvaeConfig): Value {
+export function encoder(b: GraphBuilder, x: Value, config: DvaeConfig): Value {
+  const c = withBlockDefaults(config);
   return b.scope('enc', () => {
     let h = x;
     c.channels.forEach((ch, i) => {
       h = conv(b, i === 0 ? h : b.relu(h), `down${i}`, ch, 4, 2);
-      if (i < c.channels.length - 1) for (let j = 0; j < (c.stageBlocks ?? 0); j++) h = resBlock(b, h, `stage${i}.res${j}`);
+      if (i < c.channels.length - 1) for (let j = 0; j < c.stageBlocks; j++) h = resBlock(b, h, `stage${i}.res${j}`);
     });
     for (let i = 0; i < c.resBlocks; i++) h = resBlock(b, h, `res${i}`);
-    h = gridAttention(b, h, c.attnBlocks ?? 0);
+    h = gridAttention(b, h, c.attnBlocks);
     return conv(b, b.relu(h), 'proj', c.codeDim, 1);
   });
 }
 
 /** Decoder: code vectors [B,D,G,G] -> image [B,3,S,S] (centred, unclamped). */
-export function decoder(b: GraphBuilder, z: Value, c: DvaeConfig): Value {
+export function decoder(b: GraphBuilder, z: Value, config: DvaeConfig): Value {
+  const c = withBlockDefaults(config);
   return b.scope('dec', () => {
     const top = c.channels[c.channels.length - 1];
     let h = conv(b, z, 'proj', top, 1);
     for (let i = 0; i < c.resBlocks; i++) h = resBlock(b, h, `res${i}`);
-    h = gridAttention(b, h, c.attnBlocks ?? 0);
+    h = gridAttention(b, h, c.attnBlocks);
     for (let i = c.channels.length - 1; i >= 1; i--) {
       h = upconv(b, b.relu(h), `up${i}`, c.channels[i - 1]);
-      for (let j = 0; j < (c.stageBlocks ?? 0); j++) h = resBlock(b, h, `stage${i - 1}.res${j}`);
+      for (let j = 0; j < c.stageBlocks; j++) h = resBlock(b, h, `stage${i - 1}.res${j}`);
     }
     return upconv(b, b.relu(h), 'up0', 3);
   });

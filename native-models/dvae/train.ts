@@ -9,7 +9,7 @@ import { train, type Progress, type TrainResult } from '../train/trainer';
 import type { LrSchedule } from '../train/schedule';
 import { Dvae, exportOnnx, inferenceWeights, type DvaeComponentConfig } from './codec';
 import { toPlanar, type ImageSet } from './data';
-import { checkConfig, trainingGraph, VQ_STATE, type DvaeConfig } from './model';
+import { checkConfig, trainingGraph, VQ_STATE, withBlockDefaults, type DvaeConfig } from './model';
 import { psnr } from './metrics';
 
 export interface DvaeTrainOptions {
@@ -142,8 +142,8 @@ export async function trainDvae(o: DvaeTrainOptions): Promise<DvaeTrainResult> {
   if (o.out && latestCheckpoint(o.out)) {
     resume = latestCheckpoint(o.out)!;
     const saved = loadCheckpoint(resume).config as typeof runConfig;
-    // Key order does not matter, and checkpoints from before stageBlocks/attnBlocks existed had none.
-    const canon = (r: typeof runConfig) => JSON.stringify({ ...r, model: { ...r.model, stageBlocks: r.model.stageBlocks ?? 0, attnBlocks: r.model.attnBlocks ?? 0 } }, (_, v: unknown) =>
+    // Key order does not matter, and checkpoints from before the optional block counts existed had none.
+    const canon = (r: typeof runConfig) => JSON.stringify({ ...r, model: withBlockDefaults(r.model) }, (_, v: unknown) =>
       v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : 1))) : v);
     if (canon(saved) !== canon(runConfig)) {
       throw new Error(`${resume}: checkpoint was trained with ${JSON.stringify(saved)}, not ${JSON.stringify(runConfig)}; use another --out`);
