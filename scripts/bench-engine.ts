@@ -6,7 +6,8 @@
 // Options (environment): OPT_PROVIDERS (engine provider preference; default cpu only), BENCH_THREADS (2), BENCH_ROUNDS (5), BENCH_ITERS (3 per round),
 // BENCH_PROFILE=dir (write ORT profiles of 4 train and 4 encoder-inference runs and summarise the last 3), BENCH_WORKER=0 (skip
 // the WorkerRuntime figure),
-// BENCH_PYTHON (python with torch; default /usr/bin/python3, then python3).
+// BENCH_PYTHON (python with torch; default /usr/bin/python3, then python3), BENCH_DISABLE_OPTIMIZERS (ORT graph transformers
+// to skip, comma-separated, 'none' for none; default the runtime's DEFAULT_DISABLED_OPTIMIZERS).
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { buildGraph, buildTrainingGraph, nn, toOnnx, type GraphBuilder, type Value } from '../native-models/graph/index';
-import { InThreadRuntime, WorkerRuntime, cloneTensor, formatProviderReport, tensor, item, type Tensor } from '../native-models/runtime/index';
+import { DEFAULT_DISABLED_OPTIMIZERS, InThreadRuntime, WorkerRuntime, cloneTensor, formatProviderReport, tensor, item, type Tensor } from '../native-models/runtime/index';
 import { initialParams, trainStepSpec } from '../native-models/train/graph-spec';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -23,6 +24,9 @@ const THREADS = Number(process.env.BENCH_THREADS ?? 2);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const ITERS = Number(process.env.BENCH_ITERS ?? 3);
 const PROFILE = process.env.BENCH_PROFILE;
+/** ORT transformers to skip (comma-separated; 'none' = skip none); default: the runtime's DEFAULT_DISABLED_OPTIMIZERS. */
+const DISABLE = process.env.BENCH_DISABLE_OPTIMIZERS === undefined ? undefined
+  : process.env.BENCH_DISABLE_OPTIMIZERS.split(',').filter((x) => x && x !== 'none');
 
 // ---- the model, written once with graph/ --------------------------------------------------------------
 
@@ -194,13 +198,17 @@ async function main(): Promise<void> {
   if (profDir) mkdirSync(profDir, { recursive: true });
   const rt = new InThreadRuntime();
   // CPU against torch CPU by default; OPT_PROVIDERS=cuda (etc.) runs the engine on that provider instead.
-  const opts = { intraOpThreads: THREADS, ...(process.env.OPT_PROVIDERS ? {} : { providers: ['cpu' as const] }) };
+  const opts = {
+    intraOpThreads: THREADS, ...(process.env.OPT_PROVIDERS ? {} : { providers: ['cpu' as const] }),
+    ...(DISABLE !== undefined ? { disableOptimizers: DISABLE } : {}),
+  };
   const carry: Record<string, string> = {};
   for (const t of [...spec.params, ...spec.state]) if (t.output) carry[t.output] = t.input;
   const info = await rt.load('train', trainBytes, { ...opts, carry });
   await rt.load('infer', inferBytes, opts);
   await rt.load('infer-head', inferHeadBytes, opts);
   console.log(`engine provider: ${formatProviderReport(info.provider)}`);
+  console.log(`ORT graph transformers skipped: ${(DISABLE ?? DEFAULT_DISABLED_OPTIMIZERS).join(', ') || 'none'}`);
   const state: Record<string, Tensor> = {};
   for (const p of spec.params) state[p.input] = params[p.name];
   for (const s of spec.state) state[s.input] = tensor('float32', s.dims);

@@ -273,6 +273,13 @@ export class GraphBuilder {
   // ---- normalisation and activations
   softmax(x: Value, axis = -1): Value { return this.one('Softmax', [x], { axis: normAxis(axis, x.shape.length) }); }
   logSoftmax(x: Value, axis = -1): Value { return this.one('LogSoftmax', [x], { axis: normAxis(axis, x.shape.length) }); }
+  /**
+   * Multi-head scaled dot-product attention, one op: q [B,T,D], k and v [B,S,D], heads of D/heads, optional
+   * additive bias [B|1, heads|1, T|1, S] (see nn.attentionBias); scale defaults to 1/sqrt(D/heads). -> [B,T,D].
+   */
+  multiHeadAttention(q: Value, k: Value, v: Value, heads: number, bias?: Value, scale = 1 / Math.sqrt(q.shape[q.shape.length - 1] / heads)): Value {
+    return this.one('MultiHeadAttention', bias ? [q, k, v, bias] : [q, k, v], { heads, scale });
+  }
   /** Per-row softmax cross-entropy of logits [N,V] against int64 targets [N] (in range); see nn.crossEntropy. */
   softmaxCrossEntropy(logits: Value, targets: Value, labelSmoothing = 0): Value {
     return this.apply('SoftmaxCrossEntropy', [logits, targets], { labelSmoothing })[0];

@@ -75,35 +75,23 @@ export function scaledDotProductAttention(b: GraphBuilder, q: Value, k: Value, v
   return b.matmul(b.softmax(s, -1), v);
 }
 
-/** [B,T,D] -> [B,H,T,D/H]. */
-function heads(b: GraphBuilder, x: Value, h: number): Value {
-  const [bs, t, d] = x.shape;
-  return b.transpose(b.reshape(x, [bs, t, h, d / h]), [0, 2, 1, 3]);
-}
-
 /**
  * Multi-head attention on x [B,T,D]. Self-attention (memory omitted) uses one fused QKV projection;
  * cross-attention takes queries from x and keys/values from memory [B,S,Dm] (one fused KV projection).
- * `bias` broadcasts to [B,H,T,S] (see attentionBias).
+ * `bias` is [B|1, 1, T|1, S] (see attentionBias). The heads' attention itself is one op (b.multiHeadAttention,
+ * a single kernel in onnxruntime), so no [B,H,T,hd] transposes are materialised in the forward pass.
  */
 export function multiHeadAttention(b: GraphBuilder, x: Value, name: string, nHeads: number, bias?: Value, memory?: Value): Value {
-  const [bs, t, d] = x.shape;
+  const d = x.shape[x.shape.length - 1];
   if (d % nHeads !== 0) throw new Error(`model width ${d} is not divisible by ${nHeads} heads`);
-  const hd = d / nHeads;
   return b.scope(name, () => {
     let q: Value, k: Value, v: Value;
-    if (!memory) {
-      const qkv = linear(b, x, 'qkv', 3 * d); // [B,T,3D]
-      const split = b.transpose(b.reshape(qkv, [bs, t, 3, nHeads, hd]), [2, 0, 3, 1, 4]); // [3,B,H,T,hd]
-      [q, k, v] = b.split(split, 0, [1, 1, 1]).map((z) => b.reshape(z, [bs, nHeads, t, hd]));
-    } else {
-      const s = memory.shape[1];
-      q = heads(b, linear(b, x, 'q', d), nHeads);
-      const kv = b.transpose(b.reshape(linear(b, memory, 'kv', 2 * d), [bs, s, 2, nHeads, hd]), [2, 0, 3, 1, 4]);
-      [k, v] = b.split(kv, 0, [1, 1]).map((z) => b.reshape(z, [bs, nHeads, s, hd]));
+    if (!memory) [q, k, v] = b.split(linear(b, x, 'qkv', 3 * d), -1, [d, d, d]); // [B,T,D] each
+    else {
+      q = linear(b, x, 'q', d);
+      [k, v] = b.split(linear(b, memory, 'kv', 2 * d), -1, [d, d]);
     }
-    const o = scaledDotProductAttention(b, q, k, v, bias); // [B,H,T,hd]
-    return linear(b, b.reshape(b.transpose(o, [0, 2, 1, 3]), [bs, t, d]), 'out', d);
+    return linear(b, b.multiHeadAttention(q, k, v, nHeads, bias), 'out', d);
   });
 }
 

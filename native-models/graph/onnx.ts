@@ -6,6 +6,8 @@ import { ONNX_DTYPE, rules } from './ops';
 import type { AttrIn, Lowering } from './ops';
 
 export const OPSET = 20;
+/** Opset versions of the non-standard domains a lowering may use. */
+const CONTRIB_OPSET: Record<string, number> = { 'com.microsoft': 1 };
 const IR_VERSION = 9;
 
 // ---- protobuf encoding ------------------------------------------------------------------------------------
@@ -354,6 +356,8 @@ export function toOnnx(source: Graph, opts: OnnxOptions = {}): OnnxModel {
   m.string(2, 'opt-studio');
   m.msg(7, g);
   m.msg(8, new Pb().string(1, '').varint(2, OPSET));
+  // Contrib ops (com.microsoft, e.g. MultiHeadAttention) need their domain's opset declared too.
+  for (const d of new Set(nodes.flatMap((n) => (n.domain ? [n.domain] : [])))) m.msg(8, new Pb().string(1, d).varint(2, CONTRIB_OPSET[d] ?? 1));
   const result: OnnxModel = { model: m.finish(), nodes };
   if (mode.kind === 'external') {
     const ext = new Uint8Array(externalLength);

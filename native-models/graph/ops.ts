@@ -38,6 +38,7 @@ export interface OpAttrs {
   LogSoftmax: { axis: number };
   SoftmaxCrossEntropy: { labelSmoothing: number };
   LayerNorm: { axis: number; epsilon: number };
+  MultiHeadAttention: { heads: number; scale: number };
   Conv: ConvAttrs;
   ConvTranspose: ConvAttrs & { outputPadding: number[] };
   MaxPool: Pool;
@@ -731,6 +732,66 @@ export const rules: { [K in OpName]: OpRule<K> } = {
       const gs = b.mul(g!, scale);
       const dx = b.mul(r, b.sub(b.sub(gs, b.reduceMean(gs, axes, true)), b.mul(xh, b.reduceMean(b.mul(gs, xh), axes, true))));
       return [dx, b.sumTo(b.mul(g!, xh), scale.shape), b.sumTo(g!, bias.shape)];
+    },
+  },
+
+  MultiHeadAttention: {
+    // q [B,T,D], k and v [B,S,D], optional additive bias [B|1, 1|H, T|1, S] -> [B,T,D]: per head h (D/H wide),
+    // softmax(q_h k_h^T * scale + bias) v_h, heads concatenated. One fused kernel (onnxruntime's contrib
+    // MultiHeadAttention) in place of the split into heads, transposes, scaled matmul, softmax and merge.
+    infer: (ins, a) => {
+      arity(ins, 3, 4);
+      const [q, k, v, bias] = ins;
+      needFloat(q, 'q');
+      for (const t of [k, v, bias]) if (t) sameDtype(q, t);
+      if (q.shape.length !== 3 || k.shape.length !== 3 || v.shape.length !== 3) throw new Error(`needs q [B,T,D], k and v [B,S,D], got ${fmtType(q)}, ${fmtType(k)}, ${fmtType(v)}`);
+      const [bs, t, d] = q.shape;
+      const s = k.shape[1];
+      if (k.shape.join() !== v.shape.join() || k.shape[0] !== bs || k.shape[2] !== d) throw new Error(`k ${fmtType(k)} and v ${fmtType(v)} must both be [${bs},S,${d}] for q ${fmtType(q)}`);
+      if (!(Number.isInteger(a.heads) && a.heads > 0 && d % a.heads === 0)) throw new Error(`width ${d} is not divisible into ${a.heads} heads`);
+      if (bias) {
+        const full = [bs, a.heads, t, s];
+        if (bias.shape.length !== 4 || bias.shape[3] !== s || bias.shape.slice(0, 3).some((x, i) => x !== 1 && x !== full[i])) {
+          throw new Error(`bias ${fmtType(bias)} must be [${bs}|1, ${a.heads}|1, ${t}|1, ${s}]`);
+        }
+      }
+      return [q];
+    },
+    lower: (L, [q, k, v, bias], outs, a, n) => {
+      let ab = '';
+      if (bias) {
+        // The kernel broadcasts the bias over batch and heads, not over query positions: a key-padding bias
+        // [B,1,1,S] is expanded to [B,1,T,S].
+        const [bs, , t, s] = n.inputs[3].shape;
+        const tq = n.inputs[0].shape[1];
+        ab = bias;
+        if (t !== tq) {
+          ab = L.tmp();
+          L.node('Expand', [bias, L.ints([bs, n.inputs[3].shape[1], tq, s])], [ab]);
+        }
+      }
+      L.node('MultiHeadAttention', [q, k, v, '', '', ...(ab ? [ab] : [])], outs, { num_heads: a.heads, scale: f(a.scale) }, 'com.microsoft');
+    },
+    // Recomputes the attention weights p = softmax(s), s = q_h k_h^T * scale + bias, per head, then
+    // dv_h = p^T g_h, dp = g_h v_h^T, ds = p*(dp - sum(dp*p)), dq_h = ds k_h * scale, dk_h = ds^T q_h * scale,
+    // dbias = ds summed to the bias's shape.
+    vjp: (b, { inputs: [q, k, v, bias], attrs: { heads, scale } }, [g]) => {
+      const [bs, t, d] = q.shape;
+      const s = k.shape[1];
+      const hd = d / heads;
+      const split = (x: Value, n: number) => b.transpose(b.reshape(x, [bs, n, heads, hd]), [0, 2, 1, 3]); // [B,H,n,hd]
+      const merge = (x: Value, n: number) => b.reshape(b.transpose(x, [0, 2, 1, 3]), [bs, n, d]);
+      const [qh, kh, vh, gh] = [split(q, t), split(k, s), split(v, s), split(g!, t)];
+      const kT = b.transpose(kh, [0, 1, 3, 2]);
+      let sc = b.matmul(b.mul(qh, scale), kT);
+      if (bias) sc = b.add(sc, bias);
+      const p = b.softmax(sc, -1);
+      const dv = b.matmul(b.transpose(p, [0, 1, 3, 2]), gh);
+      const dp = b.matmul(gh, b.transpose(vh, [0, 1, 3, 2]));
+      const ds = b.mul(p, b.sub(dp, b.reduceSum(b.mul(dp, p), [3], true)));
+      const dq = b.matmul(b.mul(ds, scale), kh);
+      const dk = b.matmul(b.transpose(b.mul(ds, scale), [0, 1, 3, 2]), qh);
+      return [merge(dq, t), merge(dk, s), merge(dv, s), bias ? b.sumTo(ds, bias.shape) : undefined];
     },
   },
 

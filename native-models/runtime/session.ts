@@ -18,6 +18,10 @@ export interface SessionOptions {
   parallel?: boolean;
   /** ONNX Runtime's graph optimisation level (default 'all'). */
   optimization?: 'disabled' | 'basic' | 'extended' | 'layout' | 'all';
+  /**
+   * ONNX Runtime graph transformers to skip, by name (default DEFAULT_DISABLED_OPTIMIZERS; [] skips none).
+   */
+  disableOptimizers?: readonly string[];
   /** Provider preference; CPU is always appended. Default: OPT_PROVIDERS or DEFAULT_PROVIDERS. */
   providers?: readonly ProviderName[];
   /** Let idle intra-op threads spin (default true: lower latency; false frees the CPU for others). */
@@ -64,6 +68,14 @@ function sourceName(model: ModelSource, name?: string): string {
   return 'model';
 }
 
+/**
+ * Transformers skipped by default. SkipLayerNormFusion folds a residual Add into the following LayerNormalization;
+ * onnxruntime's CPU SkipLayerNormalization kernel is several times slower than the two ops it replaces (on the
+ * engine benchmark's encoder, [2048,256]: 1.2 ms against 0.2 + 0.15 ms each; the whole forward 36.1 -> 30.5 ms
+ * without the fusion, see native-models/train/PERF.md).
+ */
+export const DEFAULT_DISABLED_OPTIMIZERS: readonly string[] = ['SkipLayerNormFusion'];
+
 /** Session options in onnxruntime-node's own form. */
 function ortOptions(o: SessionOptions, provider: ProviderName): ort.InferenceSession.SessionOptions {
   const opts: ort.InferenceSession.SessionOptions = {
@@ -77,7 +89,11 @@ function ortOptions(o: SessionOptions, provider: ProviderName): ort.InferenceSes
     // Errors are thrown to the caller with their text; ORT's own stderr logger only repeats them.
     logSeverityLevel: 3,
   };
-  if (o.spin === false) opts.extra = { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } };
+  const extra: Record<string, Record<string, unknown>> = {};
+  if (o.spin === false) extra.session = { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } };
+  const disabled = o.disableOptimizers ?? DEFAULT_DISABLED_OPTIMIZERS;
+  if (disabled.length) extra.optimization = { disable_specified_optimizers: disabled.join(';') };
+  if (Object.keys(extra).length) opts.extra = extra;
   if (o.profilePrefix) {
     opts.enableProfiling = true;
     opts.profileFilePrefix = o.profilePrefix;

@@ -110,6 +110,18 @@ const cases: { [K in OpName]: Entry } = {
     dtype: 'float64',
     build: (b, inp) => { const x = inp([2, 3, 4]); return [b.layerNorm(x, inp([4]), inp([4])), b.layerNorm(x, inp([3, 4]), inp([3, 4]), 1e-5, 1)]; },
   },
+  MultiHeadAttention: {
+    dtype: 'float32', // onnxruntime's fused kernel is float32 only
+    build: (b, inp) => {
+      const q = inp([2, 3, 4]);
+      const mem = inp([2, 5, 4]);
+      return [
+        b.multiHeadAttention(q, inp([2, 3, 4]), inp([2, 3, 4]), 2, inp([2, 1, 3, 3])), // self, per-example bias
+        b.multiHeadAttention(q, mem, inp([2, 5, 4]), 2, inp([1, 2, 1, 5])), // cross, per-head key bias (expanded over T)
+        b.multiHeadAttention(q, mem, mem, 1, undefined, 0.3), // no bias, one head, explicit scale
+      ];
+    },
+  },
   Conv: {
     dtype: 'float32',
     build: (b, inp) => [

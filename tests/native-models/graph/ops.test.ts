@@ -2,7 +2,7 @@
 // through, RoiAlign) and forward values of composed ops, all run in onnxruntime.
 import { describe, expect, it } from 'vitest';
 import { buildGraph, GraphBuilder, grad, nn, toOnnx } from '../../../native-models/graph/index';
-import type { Graph } from '../../../native-models/graph/index';
+import type { Graph, Value } from '../../../native-models/graph/index';
 import { load } from './run-model';
 import type { Feed } from './run-model';
 
@@ -115,6 +115,37 @@ describe('gradient-shaping ops', () => {
     const out = await run(g, { q: { dtype: 'float32', shape: [1, 1, 3, 2], data: [1, 2, 3, 4, 5, 6] }, pad: { dtype: 'float32', shape: [1, 3], data: [1, 1, 0] } });
     expect(out.o.data.slice(0, 2)).toEqual([1, 0]); // row 0 sees only key 0
     expect(out.o.data[4] + out.o.data[5]).toBeCloseTo(1, 5); // row 2: key 2 is padding, weights on keys 0,1 only
+  });
+
+  it('the fused multi-head op equals per-head scaled dot-product attention, with padding and causal masks', async () => {
+    const [B, T, S, D, H] = [2, 4, 5, 6, 3];
+    const heads = (b: GraphBuilder, x: Value) => b.transpose(b.reshape(x, [B, x.shape[1], H, D / H]), [0, 2, 1, 3]);
+    const g = buildGraph((b) => {
+      const q = b.input('q', 'float32', [B, T, D]);
+      const k = b.input('k', 'float32', [B, S, D]);
+      const v = b.input('v', 'float32', [B, S, D]);
+      const keyPad = nn.attentionBias(b, S, { padding: b.input('pad', 'float32', [B, S]) })!; // [B,1,1,S]
+      const causal = nn.attentionBias(b, T, { causal: true })!; // [1,1,T,T]
+      const ref = (kk: Value, vv: Value, bias: Value) =>
+        b.reshape(b.transpose(nn.scaledDotProductAttention(b, heads(b, q), heads(b, kk), heads(b, vv), bias), [0, 2, 1, 3]), [B, T, D]);
+      const qT = b.slice(k, [1], [0], [T]);
+      const vT = b.slice(v, [1], [0], [T]);
+      return {
+        cross: b.multiHeadAttention(q, k, v, H, keyPad), crossRef: ref(k, v, keyPad),
+        self: b.multiHeadAttention(q, qT, vT, H, causal), selfRef: ref(qT, vT, causal),
+      };
+    });
+    const r = (n: number) => Array.from({ length: n }, (_, i) => Math.sin(i * 1.7) * 2);
+    const out = await run(g, {
+      q: { dtype: 'float32', shape: [B, T, D], data: r(B * T * D) },
+      k: { dtype: 'float32', shape: [B, S, D], data: r(B * S * D).reverse() },
+      v: { dtype: 'float32', shape: [B, S, D], data: r(B * S * D).map((x) => x * 3 + 1) },
+      pad: { dtype: 'float32', shape: [B, S], data: [1, 1, 1, 0, 0, 1, 1, 1, 1, 1] },
+    });
+    for (const [a, b] of [['cross', 'crossRef'], ['self', 'selfRef']]) {
+      expect(out[a].shape).toEqual([B, T, D]);
+      out[a].data.forEach((x, i) => expect(x).toBeCloseTo(out[b].data[i], 5));
+    }
   });
 });
 
