@@ -14,6 +14,26 @@ export function linear(b: GraphBuilder, x: Value, name: string, out: number, o: 
   });
 }
 
+/**
+ * Several linear maps of x stored as ONE [in, sum(sizes)] weight and bias (as `linear(b, x, name, sum)` names
+ * and initialises them), computed as one product per column block: y_i = x@W[:, block_i] + b[block_i]. Same
+ * result as splitting linear()'s output, without copying it apart; with constant weights onnxruntime folds the
+ * slices at load.
+ */
+export function linearSplit(b: GraphBuilder, x: Value, name: string, sizes: readonly number[], o: { std?: number } = {}): Value[] {
+  const inDim = x.shape[x.shape.length - 1];
+  const out = sizes.reduce((p, q) => p + q, 0);
+  return b.scope(name, () => {
+    const w = b.param('weight', [inDim, out], { init: { kind: 'normal', std: o.std ?? 1 / Math.sqrt(inDim) } });
+    const bias = b.param('bias', [out], { init: { kind: 'zeros' } });
+    let at = 0;
+    return sizes.map((n) => {
+      const [s, e] = [at, (at += n)];
+      return b.linear(x, b.slice(w, [1], [s], [e]), b.slice(bias, [0], [s], [e]));
+    });
+  });
+}
+
 /** LayerNorm over the last axis with learned scale (ones) and bias (zeros). */
 export function layerNorm(b: GraphBuilder, x: Value, name: string, eps = 1e-5): Value {
   const d = x.shape[x.shape.length - 1];
@@ -86,10 +106,10 @@ export function multiHeadAttention(b: GraphBuilder, x: Value, name: string, nHea
   if (d % nHeads !== 0) throw new Error(`model width ${d} is not divisible by ${nHeads} heads`);
   return b.scope(name, () => {
     let q: Value, k: Value, v: Value;
-    if (!memory) [q, k, v] = b.split(linear(b, x, 'qkv', 3 * d), -1, [d, d, d]); // [B,T,D] each
+    if (!memory) [q, k, v] = linearSplit(b, x, 'qkv', [d, d, d]); // [B,T,D] each
     else {
       q = linear(b, x, 'q', d);
-      [k, v] = b.split(linear(b, memory, 'kv', 2 * d), -1, [d, d]);
+      [k, v] = linearSplit(b, memory, 'kv', [d, d]);
     }
     return linear(b, b.multiHeadAttention(q, k, v, nHeads, bias), 'out', d);
   });
