@@ -13,7 +13,7 @@ import { allFrameTaps, formatFrameLayer, parseFrameLayer, pretrainModel } from '
 import { DEFAULT_BATCHES, pretrainBatches, SpeechCorpus } from '../native-models/audio/data';
 import { exportEncoder } from '../native-models/audio/encoder';
 import { trainStepSpec, initialParams } from '../native-models/train/graph-spec';
-import { train } from '../native-models/train/trainer';
+import { checkpointHistory, formatHistory, train } from '../native-models/train/trainer';
 import { latestCheckpoint, loadCheckpoint } from '../native-models/train/checkpoint';
 import { WorkerRuntime } from '../native-models/runtime/index';
 import { defaultPackageDir } from '../native-models/packages/format';
@@ -58,11 +58,14 @@ process.on('SIGINT', () => ctl.abort());
 process.on('SIGTERM', () => ctl.abort());
 const resume = existsSync(a.out) && latestCheckpoint(a.out) ? a.out : undefined;
 if (resume) console.log(`resuming from ${latestCheckpoint(a.out)}`);
+// This run's command line, kept in the checkpoints' run history and the package manifest.
+const command = `npm run train:audio -- --data ${a.data} --out ${a.out} --steps ${steps} --batch ${batchOpts.batch} --lr ${a.lr} --seed ${seed}` +
+  `${a['frame-layer'] === undefined ? '' : ` --frame-layer ${formatFrameLayer(frameLayer)}`}`;
 const started = Date.now();
 const res = await train({
   runtime, spec, data: pretrainBatches(cfg, corpus, batchOpts),
   schedule: { kind: 'cosine', peak: Number(a.lr), warmup: Math.min(500, Math.floor(steps / 10)), total: steps, minRatio: 0.05 },
-  steps, seed, ...(resume ? { resume } : { params: initialParams(spec.graph.graph, seed) }),
+  steps, seed, ...(resume ? { resume } : { params: initialParams(spec.graph.graph, seed) }), run: { command },
   ...(a.threads ? { threads: Number(a.threads) } : {}),
   checkpoint: { dir: a.out, every: Number(a.every), keep: 2, config: { model: cfg, batches: batchOpts, adam } },
   signal: ctl.signal,
@@ -84,7 +87,7 @@ if (!a['no-export']) {
   const dir = a.package ?? defaultPackageDir();
   exportEncoder(dir, cfg, params, {
     storage: 'float16', frameLayer,
-    training: { command: `npm run train:audio -- --data ${a.data} --steps ${steps} --batch ${batchOpts.batch} --lr ${a.lr} --seed ${seed}${a['frame-layer'] === undefined ? '' : ` --frame-layer ${formatFrameLayer(frameLayer)}`}`, steps: ck.step, seed, dataset: a.data, recordings: corpus.size },
+    training: { command, history: formatHistory(res.history.length ? res.history : checkpointHistory(ck)), steps: ck.step, seed, dataset: a.data, recordings: corpus.size },
   });
   console.log(`exported the encoder (fp16) into ${dir}; run npm run eval:audio to measure it`);
 }

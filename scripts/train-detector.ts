@@ -17,6 +17,7 @@ import { defaultPackageDir } from '../native-models/packages/format';
 import { InThreadRuntime, type Tensor } from '../native-models/runtime/index';
 import { RegionDetector } from '../native-models/tasks/detect-regions';
 import { loadCheckpoint } from '../native-models/train/checkpoint';
+import { checkpointHistory, formatHistory } from '../native-models/train/trainer';
 
 const USAGE = `Usage: npm run train:detector -- --data DIR [options]
 
@@ -87,7 +88,7 @@ async function main(): Promise<number> {
     console.log(`exporting step ${ck.step} from ${runDir}`);
     await exportChecked(pkgDir, cfgSaved, classes, ck.params, path.resolve(v.data), {
       command: `npm run train:detector -- --data ${v.data} --steps ${steps} --batch ${batch} --lr ${lr} (exported at step ${ck.step})`,
-      dataset: path.resolve(v.data), trainItems: examples.length, steps: ck.step, batch, seed, lr, imagesSeen: ck.step * batch,
+      history: formatHistory(checkpointHistory(ck)), dataset: path.resolve(v.data), trainItems: examples.length, steps: ck.step, batch, seed, lr, imagesSeen: ck.step * batch,
     });
     return 0;
   }
@@ -103,8 +104,10 @@ async function main(): Promise<number> {
 
   const runtime = new InThreadRuntime();
   const started = Date.now();
+  const command = `npm run train:detector -- --data ${v.data} --run ${v.run ?? '.cache/detector-run'} --steps ${steps} --batch ${batch} --lr ${lr}` +
+    `${v.limit ? ` --limit ${v.limit}` : ''}${v.tiny ? ' --tiny' : ''}${v.mosaic ? ` --mosaic ${v.mosaic}` : ''}${v.seed ? ` --seed ${seed}` : ''}`;
   const res = await trainDetector({
-    runtime, config: cfg, examples, batch, steps, seed, runDir, resume: v.resume ?? false, mosaic: num(v.mosaic, 0.75, 'mosaic'),
+    runtime, config: cfg, command, examples, batch, steps, seed, runDir, resume: v.resume ?? false, mosaic: num(v.mosaic, 0.75, 'mosaic'),
     checkpointEvery: num(v['checkpoint-every'], 200, 'checkpoint-every'),
     schedule: { kind: 'cosine', peak: lr, warmup, total: steps, minRatio: 0.05 },
     meta: { classes: classes.length, data: path.resolve(v.data) },
@@ -120,7 +123,7 @@ async function main(): Promise<number> {
   console.log(`trained to step ${res.step}${res.cancelled ? ' (stopped early)' : ''} in ${minutes.toFixed(1)} min, ${res.meanStepMs.toFixed(0)} ms/step; checkpoint ${res.checkpoint ?? '-'}`);
   if (v['no-export']) return 0;
   await exportChecked(pkgDir, cfg, classes, res.params, path.resolve(v.data), {
-      command: `npm run train:detector -- --data ${v.data} --steps ${steps} --batch ${batch} --lr ${lr}${v.limit ? ` --limit ${v.limit}` : ''}${v.tiny ? ' --tiny' : ''}`,
+      command, history: formatHistory(res.history),
       mosaic: num(v.mosaic, 0.75, 'mosaic'), dataset: path.resolve(v.data), trainItems: examples.length, steps: res.step, batch, seed, lr,
       imagesSeen: res.step * batch, meanStepMs: Math.round(res.meanStepMs),
   });

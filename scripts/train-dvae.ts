@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { DEFAULT_CONFIG, TINY_CONFIG, type DvaeConfig } from '../native-models/dvae/model';
 import { loadSplit } from '../native-models/dvae/data';
 import { trainDvae, evalPsnr } from '../native-models/dvae/train';
+import { formatHistory } from '../native-models/train/trainer';
 import { exportOnnx, inferenceWeights, writeDvaeComponent } from '../native-models/dvae/codec';
 import { defaultPackageDir } from '../native-models/packages/format';
 
@@ -75,6 +76,11 @@ const val = await loadSplit(data, 'val', { limit: 256, cache: `${out}/pixels-val
 });
 log(`train images ${trainSet.count}, val ${val?.count ?? 0}; config ${JSON.stringify(config)}; steps ${steps}, batch ${batch}, lr ${lr}`);
 
+// This run's command line, kept in the checkpoints' run history and the package manifest.
+const command = `npm run train:dvae -- --data ${a.data} --out ${a.out} --steps ${steps} --lr ${lr} --max-images ${maxImages}` +
+  `${a.tiny ? ' --tiny' : ''}${config.stageBlocks ? ` --stage-blocks ${config.stageBlocks}` : ''}${config.attnBlocks ? ` --attn-blocks ${config.attnBlocks}` : ''}` +
+  `${a['init-from'] ? ` --init-from ${a['init-from']}` : ''}${a.batch ? ` --batch ${batch}` : ''}${a.codebook ? ` --codebook ${config.codebookSize}` : ''}${a.seed ? ` --seed ${seed}` : ''}`;
+
 // Ctrl-C / SIGTERM: stop after the current step, checkpoint, and still export what was trained.
 const stop = new AbortController();
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
@@ -84,7 +90,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 const res = await trainDvae({
-  config, train: trainSet, val, steps, batch, lr, out, seed, threads, signal: stop.signal, initFrom: a['init-from'] ? resolve(a['init-from']) : undefined,
+  config, train: trainSet, val, steps, batch, lr, out, seed, threads, signal: stop.signal, command, initFrom: a['init-from'] ? resolve(a['init-from']) : undefined,
   evalEvery: num(a['eval-every'], 'eval-every', 500), checkpointEvery: 250,
   onProgress: (p) => {
     if (p.step % 25 !== 0 && p.step !== steps) return;
@@ -111,8 +117,7 @@ if (!a['no-export']) {
   writeDvaeComponent(pkg, config, exportOnnx(config, weights, { batch: 1, storage }), {
     batch: 1, storage,
     training: {
-      command: `npm run train:dvae -- --data ${a.data} --out ${a.out} --steps ${steps} --lr ${lr} --max-images ${maxImages}` +
-        `${a.tiny ? ' --tiny' : ''}${config.stageBlocks ? ` --stage-blocks ${config.stageBlocks}` : ''}${config.attnBlocks ? ` --attn-blocks ${config.attnBlocks}` : ''}${a['init-from'] ? ` --init-from ${a['init-from']}` : ''}`,
+      command, history: formatHistory(res.history),
       dataset: data, steps: res.step, batch, lr, seed, trainImages: trainSet.count,
     },
   });

@@ -145,6 +145,8 @@ export interface TrainDetectorOptions {
   mosaic?: number;
   /** Recorded in checkpoints (vocabulary, data path...). */
   meta?: Record<string, unknown>;
+  /** The command line of this run, for the checkpoints' run history (see TrainOptions.run). */
+  command?: string;
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
 }
@@ -171,6 +173,7 @@ export async function trainDetector(o: TrainDetectorOptions): Promise<TrainResul
     name: 'detector-train',
     ...(o.resume && o.runDir ? { resume: o.runDir } : { params: initialParams(spec.graph.graph, o.seed ?? 0) }),
     ...(o.runDir ? { checkpoint: { dir: o.runDir, every: o.checkpointEvery ?? 200, keep: 2, config: { detector: c, ...o.meta } } } : {}),
+    ...(o.command ? { run: { command: o.command } } : {}),
     signal: o.signal,
     onProgress: o.onProgress,
   });

@@ -5,7 +5,7 @@ import { InThreadRuntime, type Runtime, type Tensor } from '../runtime/index';
 import { loadCheckpoint, latestCheckpoint } from '../train/checkpoint';
 import { initialParams, trainStepSpec } from '../train/graph-spec';
 import { sampledBatches } from '../train/batching';
-import { train, type Progress, type TrainResult } from '../train/trainer';
+import { checkpointHistory, train, type Progress, type TrainResult } from '../train/trainer';
 import type { LrSchedule } from '../train/schedule';
 import { Dvae, exportOnnx, inferenceWeights, type DvaeComponentConfig } from './codec';
 import { toPlanar, type ImageSet } from './data';
@@ -21,6 +21,8 @@ export interface DvaeTrainOptions {
   batch: number;
   lr: number;
   warmup?: number;
+  /** The command line that started this run, for the checkpoints' run history (see TrainOptions.run). */
+  command?: string;
   /** Start a new run (not a resume) from this checkpoint's weights, adding blocks the config has and it lacks (growParams). */
   initFrom?: string;
   /** Run directory for checkpoints; resumes from its latest checkpoint when it has one. */
@@ -159,6 +161,7 @@ export async function trainDvae(o: DvaeTrainOptions): Promise<DvaeTrainResult> {
     const res = await train({
       runtime: rt, spec, data, schedule, steps: o.steps, seed: o.seed ?? 0, name: 'dvae', signal: o.signal,
       ...(resume ? { resume } : { params: startParams(c, o) }),
+      ...(o.command ? { run: { command: o.command, ...(!resume && o.initFrom ? { before: checkpointHistory(loadCheckpoint(o.initFrom)) } : {}) } } : {}),
       ...(o.out ? { checkpoint: { dir: o.out, every: o.checkpointEvery ?? 250, keep: 2, config: runConfig } } : {}),
       ...(o.val && o.evalEvery ? {
         evaluate: {

@@ -113,6 +113,28 @@ export interface TrainOptions {
   providers?: readonly ProviderName[];
   /** Intra-op threads for the training sessions (runtime default: 2). */
   threads?: number;
+  /**
+   * This run's command line, kept in every checkpoint's run history (extra.history) so a model trained in
+   * several runs (resumes with new step counts, a new run grown from another's weights) can say how it was
+   * made. `before`: the history of a run this one starts from without resuming it (e.g. an --init-from).
+   */
+  run?: { command: string; before?: readonly RunRecord[] };
+}
+
+/** One run of a training history: its command and the optimizer steps it took (from, to]. */
+export interface RunRecord { command: string; from: number; to: number }
+
+/** "cmd (steps 0-1500); cmd2 (steps 1500-5000)": a history for a manifest or a log. */
+export function formatHistory(history: readonly RunRecord[]): string {
+  return history.map((r) => `${r.command} (steps ${r.from}-${r.to})`).join('; ');
+}
+
+/** The run history saved in a checkpoint's meta (a checkpoint from before histories were kept gets one unrecorded run). */
+export function checkpointHistory(ck: { step: number; extra?: Record<string, unknown> }): RunRecord[] {
+  const h = ck.extra?.history;
+  const valid = Array.isArray(h) && h.every((r) => r && typeof r.command === 'string' && Number.isInteger(r.from) && Number.isInteger(r.to));
+  if (valid) return (h as RunRecord[]).map((r) => ({ ...r }));
+  return ck.step > 0 ? [{ command: '(earlier runs not recorded in the checkpoint)', from: 0, to: ck.step }] : [];
 }
 
 export interface TrainResult {
@@ -122,6 +144,8 @@ export interface TrainResult {
   /** Last checkpoint written by this run, if any. */
   checkpoint?: string;
   meanStepMs: number;
+  /** The runs that made these parameters, this one last (when opts.run was given). */
+  history: RunRecord[];
 }
 
 function scalarLike(info: ModelInfo, name: string, value: number): Tensor {
@@ -163,6 +187,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   // Initial state: a checkpoint, or the given params with zeroed optimizer state.
   let step = 0;
   let rngState: RngState | undefined;
+  let history: RunRecord[] = opts.run?.before ? opts.run.before.map((r) => ({ ...r })) : [];
   const initial: Record<string, Tensor> = {};
   const resumeFrom = opts.resume !== undefined ? (latestCheckpoint(opts.resume) ?? opts.resume) : undefined;
   if (resumeFrom !== undefined) {
@@ -180,6 +205,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     }
     rngState = (ck.rng as { seed?: RngState } | undefined)?.seed;
     data.restore(ck.data);
+    history = checkpointHistory(ck);
   } else {
     if (!opts.params) throw new Error('train: give params (initial values) or resume (a checkpoint)');
     for (const p of spec.params) {
@@ -199,6 +225,14 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   }
   await runtime.setState(initial);
   const rng = new Rng(rngState ?? opts.seed ?? 0);
+  // This run's record: the same command continuing where it stopped (a resume after a cancel) extends its entry;
+  // a run that takes no step (a finished run re-run to export) adds none.
+  let current: RunRecord | undefined;
+  if (opts.run) {
+    const last = history[history.length - 1];
+    current = last && last.command === opts.run.command && last.to === step ? history.pop()! : { command: opts.run.command, from: step, to: step };
+  }
+  const historyNow = (): RunRecord[] => (current && current.to > current.from ? [...history, { ...current }] : history.map((r) => ({ ...r })));
 
   const saveNow = (s: number, dataState: unknown, snapshot: Record<string, Tensor>): string => {
     const c = opts.checkpoint!;
@@ -206,7 +240,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const optim: Record<string, Tensor> = {};
     for (const p of spec.params) params[p.name] = snapshot[p.input];
     for (const st of spec.state) optim[st.name] = snapshot[st.input];
-    return saveCheckpoint(c.dir, { step: s, params, optimizer: optim, config: c.config ?? null, optimizerInfo: spec.optimizer, rng: { seed: rng.state() }, data: dataState }, c.keep ?? 3);
+    if (current) current.to = s;
+    return saveCheckpoint(c.dir, {
+      step: s, params, optimizer: optim, config: c.config ?? null, optimizerInfo: spec.optimizer, rng: { seed: rng.state() }, data: dataState,
+      ...(historyNow().length ? { extra: { history: historyNow() } } : {}),
+    }, c.keep ?? 3);
   };
   const checkpoint = async (s: number, dataState: unknown): Promise<string | undefined> => {
     if (!opts.checkpoint) return undefined;
@@ -335,5 +373,6 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   if (opts.checkpoint && lastSavedStep !== step && (cancelled || step >= opts.steps)) {
     lastCheckpoint = await checkpoint(step, consumedState);
   }
-  return { step, losses, cancelled, checkpoint: lastCheckpoint, meanStepMs: stepsRun ? (performance.now() - started) / stepsRun : 0 };
+  if (current) current.to = step;
+  return { step, losses, cancelled, checkpoint: lastCheckpoint, meanStepMs: stepsRun ? (performance.now() - started) / stepsRun : 0, history: historyNow() };
 }

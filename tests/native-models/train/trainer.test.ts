@@ -8,7 +8,7 @@ import { listCheckpoints, loadCheckpoint } from '../../../native-models/train/ch
 import { initialParams, trainStepSpec } from '../../../native-models/train/graph-spec';
 import { Rng } from '../../../native-models/train/rng';
 import { lrAt } from '../../../native-models/train/schedule';
-import { train, type Progress } from '../../../native-models/train/trainer';
+import { checkpointHistory, formatHistory, train, type Progress } from '../../../native-models/train/trainer';
 import { makeBatch, tinyGraph } from './tiny-model';
 
 const runtimes: Runtime[] = [];
@@ -89,6 +89,29 @@ describe('trainer', () => {
     const more = await train({ runtime: rt(new InThreadRuntime()), spec, schedule, steps: 12, data: sampledBatches(EXAMPLES, 4, (ix) => makeBatch(ix), 1), resume: dir });
     expect(more.losses.length).toBe(2);
     expect(more.step).toBe(12);
+  });
+
+  it('keeps a run history in its checkpoints: resumes extend it, a new command starts an entry, an export-only re-run adds none', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'history-'));
+    const data = () => sampledBatches(EXAMPLES, 4, (ix) => makeBatch(ix), 1);
+    const ac = new AbortController();
+    const go = (steps: number, command: string, more: object = {}) => train({
+      runtime: rt(new InThreadRuntime()), spec, schedule, steps, data: data(), checkpoint: { dir, every: 100 }, run: { command }, ...more,
+    });
+    await go(6, 'a --steps 6', { params, signal: ac.signal, onProgress: (p: Progress) => { if (p.step === 3) ac.abort(); } });
+    expect(checkpointHistory(loadCheckpoint(dir))).toEqual([{ command: 'a --steps 6', from: 0, to: 3 }]);
+    await go(6, 'a --steps 6', { resume: dir }); // the same command continuing after a cancel
+    await go(8, 'b --steps 8', { resume: dir });
+    const res = await go(8, 'b --steps 8', { resume: dir }); // nothing left to train
+    const want = [{ command: 'a --steps 6', from: 0, to: 6 }, { command: 'b --steps 8', from: 6, to: 8 }];
+    expect(checkpointHistory(loadCheckpoint(dir))).toEqual(want);
+    expect(res.history).toEqual(want);
+    expect(formatHistory(res.history)).toBe('a --steps 6 (steps 0-6); b --steps 8 (steps 6-8)');
+    // A new run grown from another's weights starts from that run's history; an old checkpoint had none recorded.
+    const grown = await train({ runtime: rt(new InThreadRuntime()), spec, schedule, steps: 2, params, data: data(), run: { command: 'c', before: res.history } });
+    expect(grown.history.map((r) => r.command)).toEqual(['a --steps 6', 'b --steps 8', 'c']);
+    expect(checkpointHistory({ step: 40 })).toEqual([{ command: '(earlier runs not recorded in the checkpoint)', from: 0, to: 40 }]);
+    expect(checkpointHistory({ step: 0 })).toEqual([]);
   });
 
   it('accumulates gradients over micro-batches: 2 x 4 examples match one batch of 8', async () => {
