@@ -689,11 +689,11 @@ export const rules: { [K in OpName]: OpRule<K> } = {
       L.node('Reshape', [sum, L.ints([n.inputs[0].shape[0]])], [loss]);
     },
     // With w = g (per row): dx = softmax(x)*w - (1-eps)*w*onehot(t) - eps*w/V, i.e. three passes over [N,V]
-    // (exp, scale, in-place scatter) instead of differentiating logSoftmax + gather generically.
-    // A cotangent on logp (if the caller used it) adds logSoftmax's rule: gl - exp(logp)*sum(gl).
-    vjp: (b, { inputs: [x, t], outputs: [, logp], attrs: a }, [g, gl]) => {
+    // (softmax, scale, in-place scatter) instead of differentiating logSoftmax + gather generically.
+    // A cotangent on logp (if the caller used it) adds logSoftmax's rule: gl - softmax(x)*sum(gl).
+    vjp: (b, { inputs: [x, t], attrs: a }, [g, gl]) => {
       const [n, V] = x.shape;
-      const p = b.exp(logp);
+      const p = b.softmax(x, 1); // recomputed, not exp(logp): ORT's Softmax kernel beat Exp over [2048,8000] (9.8 vs 14.9 ms)
       let dx: Value | undefined;
       if (g) {
         const w = b.reshape(g, [n, 1]);
