@@ -2,7 +2,7 @@
 // the codebook's EMA statistics carried as extra state outputs), batches of 64x64 images, checkpoints and
 // exact resume, a small validation PSNR during training, and the export of the encode/decode graphs.
 import { InThreadRuntime, type Runtime, type Tensor } from '../runtime/index';
-import { loadCheckpoint, latestCheckpoint } from '../train/checkpoint';
+import { loadCheckpoint, latestCheckpoint, readCheckpointMeta } from '../train/checkpoint';
 import { initialParams, trainStepSpec } from '../train/graph-spec';
 import { sampledBatches } from '../train/batching';
 import { checkpointHistory, train, type Progress, type TrainResult } from '../train/trainer';
@@ -161,7 +161,7 @@ export async function trainDvae(o: DvaeTrainOptions): Promise<DvaeTrainResult> {
     const res = await train({
       runtime: rt, spec, data, schedule, steps: o.steps, seed: o.seed ?? 0, name: 'dvae', signal: o.signal,
       ...(resume ? { resume } : { params: startParams(c, o) }),
-      ...(o.command ? { run: { command: o.command, ...(!resume && o.initFrom ? { before: checkpointHistory(loadCheckpoint(o.initFrom)) } : {}) } } : {}),
+      ...(o.command ? { run: { command: o.command, ...(!resume && o.initFrom ? { before: checkpointHistory(readCheckpointMeta(o.initFrom)) } : {}) } } : {}),
       ...(o.out ? { checkpoint: { dir: o.out, every: o.checkpointEvery ?? 250, keep: 2, config: runConfig } } : {}),
       ...(o.val && o.evalEvery ? {
         evaluate: {

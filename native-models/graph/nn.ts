@@ -4,32 +4,34 @@ import type { GraphBuilder } from './builder';
 import { fmtType } from './ir';
 import type { Value } from './ir';
 
+interface LinearOptions { bias?: boolean; std?: number }
+
+/** A linear layer's params in the current scope: weight [in, out] ~ normal(0, std ?? 1/sqrt(in)), bias zeros. */
+function linearParams(b: GraphBuilder, inDim: number, out: number, o: LinearOptions): { w: Value; bias?: Value } {
+  const w = b.param('weight', [inDim, out], { init: { kind: 'normal', std: o.std ?? 1 / Math.sqrt(inDim) } });
+  return { w, bias: o.bias === false ? undefined : b.param('bias', [out], { init: { kind: 'zeros' } }) };
+}
+
 /** y = x@W + b with W [in, out] (normal(0, std) init, std default 1/sqrt(in)). */
-export function linear(b: GraphBuilder, x: Value, name: string, out: number, o: { bias?: boolean; std?: number } = {}): Value {
-  const inDim = x.shape[x.shape.length - 1];
+export function linear(b: GraphBuilder, x: Value, name: string, out: number, o: LinearOptions = {}): Value {
   return b.scope(name, () => {
-    const w = b.param('weight', [inDim, out], { init: { kind: 'normal', std: o.std ?? 1 / Math.sqrt(inDim) } });
-    const bias = o.bias === false ? undefined : b.param('bias', [out], { init: { kind: 'zeros' } });
+    const { w, bias } = linearParams(b, x.shape[x.shape.length - 1], out, o);
     return b.linear(x, w, bias);
   });
 }
 
 /**
- * Several linear maps of x stored as ONE [in, sum(sizes)] weight and bias (as `linear(b, x, name, sum)` names
- * and initialises them), computed as one product per column block: y_i = x@W[:, block_i] + b[block_i]. Same
- * result as splitting linear()'s output, without copying it apart; with constant weights onnxruntime folds the
- * slices at load.
+ * Several linear maps of x stored as ONE [in, sum(sizes)] weight and bias (the params `linear(b, x, name, sum)`
+ * has), computed as one product per column block: y_i = x@W[:, block_i] + b[block_i]. Same result as splitting
+ * linear()'s output, without copying it apart; with constant weights onnxruntime folds the slices at load.
  */
-export function linearSplit(b: GraphBuilder, x: Value, name: string, sizes: readonly number[], o: { std?: number } = {}): Value[] {
-  const inDim = x.shape[x.shape.length - 1];
-  const out = sizes.reduce((p, q) => p + q, 0);
+export function linearSplit(b: GraphBuilder, x: Value, name: string, sizes: readonly number[], o: LinearOptions = {}): Value[] {
   return b.scope(name, () => {
-    const w = b.param('weight', [inDim, out], { init: { kind: 'normal', std: o.std ?? 1 / Math.sqrt(inDim) } });
-    const bias = b.param('bias', [out], { init: { kind: 'zeros' } });
+    const { w, bias } = linearParams(b, x.shape[x.shape.length - 1], sizes.reduce((p, q) => p + q, 0), o);
     let at = 0;
     return sizes.map((n) => {
       const [s, e] = [at, (at += n)];
-      return b.linear(x, b.slice(w, [1], [s], [e]), b.slice(bias, [0], [s], [e]));
+      return b.linear(x, b.slice(w, [1], [s], [e]), bias && b.slice(bias, [0], [s], [e]));
     });
   });
 }

@@ -742,7 +742,8 @@ export const rules: { [K in OpName]: OpRule<K> } = {
     infer: (ins, a) => {
       arity(ins, 3, 4);
       const [q, k, v, bias] = ins;
-      needFloat(q, 'q');
+      needDtype(q, ['float32'], 'q (onnxruntime\'s fused kernel is float32 only)');
+      if (!(a.scale > 0)) throw new Error(`scale must be positive, got ${a.scale}`);
       for (const t of [k, v, bias]) if (t) sameDtype(q, t);
       if (q.shape.length !== 3 || k.shape.length !== 3 || v.shape.length !== 3) throw new Error(`needs q [B,T,D], k and v [B,S,D], got ${fmtType(q)}, ${fmtType(k)}, ${fmtType(v)}`);
       const [bs, t, d] = q.shape;

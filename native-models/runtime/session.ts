@@ -19,7 +19,8 @@ export interface SessionOptions {
   /** ONNX Runtime's graph optimisation level (default 'all'). */
   optimization?: 'disabled' | 'basic' | 'extended' | 'layout' | 'all';
   /**
-   * ONNX Runtime graph transformers to skip, by name (default DEFAULT_DISABLED_OPTIMIZERS; [] skips none).
+   * ONNX Runtime graph transformers to skip, by name (default: DEFAULT_DISABLED_OPTIMIZERS on the CPU provider,
+   * none on others; [] skips none).
    */
   disableOptimizers?: readonly string[];
   /** Provider preference; CPU is always appended. Default: OPT_PROVIDERS or DEFAULT_PROVIDERS. */
@@ -91,7 +92,8 @@ function ortOptions(o: SessionOptions, provider: ProviderName): ort.InferenceSes
   };
   const extra: Record<string, Record<string, unknown>> = {};
   if (o.spin === false) extra.session = { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } };
-  const disabled = o.disableOptimizers ?? DEFAULT_DISABLED_OPTIMIZERS;
+  // The default list was measured on the CPU provider; other providers get ORT's fusions unless told otherwise.
+  const disabled = o.disableOptimizers ?? (provider === 'cpu' ? DEFAULT_DISABLED_OPTIMIZERS : []);
   if (disabled.length) extra.optimization = { disable_specified_optimizers: disabled.join(';') };
   if (Object.keys(extra).length) opts.extra = extra;
   if (o.profilePrefix) {

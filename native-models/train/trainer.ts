@@ -129,12 +129,17 @@ export function formatHistory(history: readonly RunRecord[]): string {
   return history.map((r) => `${r.command} (steps ${r.from}-${r.to})`).join('; ');
 }
 
+const UNRECORDED = '(earlier runs not recorded in the checkpoint)';
+
 /** The run history saved in a checkpoint's meta (a checkpoint from before histories were kept gets one unrecorded run). */
 export function checkpointHistory(ck: { step: number; extra?: Record<string, unknown> }): RunRecord[] {
   const h = ck.extra?.history;
   const valid = Array.isArray(h) && h.every((r) => r && typeof r.command === 'string' && Number.isInteger(r.from) && Number.isInteger(r.to));
-  if (valid) return (h as RunRecord[]).map((r) => ({ ...r }));
-  return ck.step > 0 ? [{ command: '(earlier runs not recorded in the checkpoint)', from: 0, to: ck.step }] : [];
+  const out = valid ? (h as RunRecord[]).map((r) => ({ ...r })) : [];
+  // Steps past the last record were taken by runs that kept no history (e.g. train() called without `run`).
+  const upTo = out.length ? out[out.length - 1].to : 0;
+  if (ck.step > upTo) out.push({ command: UNRECORDED, from: upTo, to: ck.step });
+  return out;
 }
 
 export interface TrainResult {

@@ -126,13 +126,15 @@ describe('gradient-shaping ops', () => {
       const v = b.input('v', 'float32', [B, S, D]);
       const keyPad = nn.attentionBias(b, S, { padding: b.input('pad', 'float32', [B, S]) })!; // [B,1,1,S]
       const causal = nn.attentionBias(b, T, { causal: true })!; // [1,1,T,T]
+      const fullBias = b.input('bias', 'float32', [B, H, T, T]);
       const ref = (kk: Value, vv: Value, bias: Value) =>
         b.reshape(b.transpose(nn.scaledDotProductAttention(b, heads(b, q), heads(b, kk), heads(b, vv), bias), [0, 2, 1, 3]), [B, T, D]);
-      const qT = b.slice(k, [1], [0], [T]);
+      const kT = b.slice(k, [1], [0], [T]);
       const vT = b.slice(v, [1], [0], [T]);
       return {
         cross: b.multiHeadAttention(q, k, v, H, keyPad), crossRef: ref(k, v, keyPad),
-        self: b.multiHeadAttention(q, qT, vT, H, causal), selfRef: ref(qT, vT, causal),
+        self: b.multiHeadAttention(q, kT, vT, H, causal), selfRef: ref(kT, vT, causal),
+        full: b.multiHeadAttention(q, kT, vT, H, fullBias), fullRef: ref(kT, vT, fullBias),
       };
     });
     const r = (n: number) => Array.from({ length: n }, (_, i) => Math.sin(i * 1.7) * 2);
@@ -141,11 +143,40 @@ describe('gradient-shaping ops', () => {
       k: { dtype: 'float32', shape: [B, S, D], data: r(B * S * D).reverse() },
       v: { dtype: 'float32', shape: [B, S, D], data: r(B * S * D).map((x) => x * 3 + 1) },
       pad: { dtype: 'float32', shape: [B, S], data: [1, 1, 1, 0, 0, 1, 1, 1, 1, 1] },
+      bias: { dtype: 'float32', shape: [B, H, T, T], data: r(B * H * T * T).map((x) => x * 2) },
     });
-    for (const [a, b] of [['cross', 'crossRef'], ['self', 'selfRef']]) {
+    for (const [a, b] of [['cross', 'crossRef'], ['self', 'selfRef'], ['full', 'fullRef']]) {
       expect(out[a].shape).toEqual([B, T, D]);
       out[a].data.forEach((x, i) => expect(x).toBeCloseTo(out[b].data[i], 5));
     }
+  });
+});
+
+describe('attention block', () => {
+  it('nn.multiHeadAttention gives what the composed block gave with the same stored params (checkpoints stay valid)', async () => {
+    const [B, T, D, H] = [2, 3, 4, 2];
+    const b = new GraphBuilder();
+    const x = b.input('x', 'float32', [B, T, D]);
+    const bias = nn.attentionBias(b, T, { padding: b.input('pad', 'float32', [B, T]), causal: true })!;
+    const y = nn.multiHeadAttention(b, x, 'attn', H, bias);
+    // The earlier composition: one QKV product, reshaped to [3,B,H,T,hd] and split; merge; output projection.
+    const p = (n: string) => b.params.find((q) => q.value.name === `attn.${n}`)!.value;
+    const qkv = b.transpose(b.reshape(b.linear(x, p('qkv.weight'), p('qkv.bias')), [B, T, 3, H, D / H]), [2, 0, 3, 1, 4]);
+    const [q, k, v] = b.split(qkv, 0, [1, 1, 1]).map((z) => b.reshape(z, [B, H, T, D / H]));
+    const o = b.reshape(b.transpose(nn.scaledDotProductAttention(b, q, k, v, bias), [0, 2, 1, 3]), [B, T, D]);
+    b.output('y', y);
+    b.output('ref', b.linear(o, p('out.weight'), p('out.bias')));
+    const graph = b.build();
+    const feed: Feed = {
+      x: { dtype: 'float32', shape: [B, T, D], data: Array.from({ length: B * T * D }, (_, i) => Math.cos(i)) },
+      pad: { dtype: 'float32', shape: [B, T], data: [1, 1, 0, 1, 1, 1] },
+    };
+    for (const { value } of graph.params) {
+      const n = value.shape.reduce((s, d) => s * d, 1);
+      feed[`param:${value.name}`] = { dtype: 'float32', shape: [...value.shape], data: Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + n)) };
+    }
+    const out = await run(graph, feed);
+    out.y.data.forEach((v, i) => expect(v).toBeCloseTo(out.ref.data[i], 5));
   });
 });
 

@@ -112,6 +112,8 @@ describe('trainer', () => {
     expect(grown.history.map((r) => r.command)).toEqual(['a --steps 6', 'b --steps 8', 'c']);
     expect(checkpointHistory({ step: 40 })).toEqual([{ command: '(earlier runs not recorded in the checkpoint)', from: 0, to: 40 }]);
     expect(checkpointHistory({ step: 0 })).toEqual([]);
+    // Steps taken by a run that kept no history show as a gap, not as part of the previous run.
+    expect(checkpointHistory({ step: 10, extra: { history: want } })).toEqual([...want, { command: '(earlier runs not recorded in the checkpoint)', from: 8, to: 10 }]);
   });
 
   it('accumulates gradients over micro-batches: 2 x 4 examples match one batch of 8', async () => {
