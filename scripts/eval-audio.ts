@@ -82,6 +82,10 @@ for (const rep of REPS) {
   const probe = await trainProbe(utts, dims[rep], probeOpts, (s, l) => { if (s % 250 === 0) log(`  probe[${rep}] step ${s} ctc=${l.toFixed(3)}`); });
   log(`probe[${rep}] trained in ${((performance.now() - t0) / 1000).toFixed(0)} s, final ctc loss ${probe.finalLoss.toFixed(3)}`);
   probes[rep] = { st, probe };
+  // The same probe on the (whole) recordings it was trained on: a test CER far above this is a generalisation gap;
+  // close to it, the frames themselves (read linearly) are the limit.
+  const seen = errorRates(trainSets[rep].map((u, i) => ({ ref: u.transcript, hyp: probeDecode(probe, utts[i].data, u.frames) })));
+  log(`probe[${rep}] on its own ${utts.length} training recordings: CER ${seen.cer.toFixed(4)} WER ${seen.wer.toFixed(4)}`);
   trainSets[rep] = [];
 }
 

@@ -27,13 +27,14 @@ const USAGE = `Usage: npm run train:dvae -- --data DIR --out RUN_DIR --steps N [
   --eval-every N        validation PSNR every N steps (default 500; 0 = never)
   --package DIR         model package to write the component into (default: the shipped default package)
   --no-export           train only
-  --seed S              init and data-order seed (default 0)`;
+  --seed S              init and data-order seed (default 0)
+  --ssim-weight W       add W * (1 - SSIM) to the loss (default 0: MSE only); part of the model config`;
 
 const { values: a } = parseArgs({
   options: {
     data: { type: 'string' }, out: { type: 'string' }, steps: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' },
     codebook: { type: 'string' }, 'stage-blocks': { type: 'string' }, 'attn-blocks': { type: 'string' }, 'init-from': { type: 'string' }, tiny: { type: 'boolean' }, 'max-images': { type: 'string' }, threads: { type: 'string' },
-    'eval-every': { type: 'string' }, package: { type: 'string' }, 'no-export': { type: 'boolean' }, seed: { type: 'string' },
+    'eval-every': { type: 'string' }, package: { type: 'string' }, 'no-export': { type: 'boolean' }, seed: { type: 'string' }, 'ssim-weight': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
   strict: true,
@@ -56,6 +57,7 @@ const base = a.tiny ? TINY_CONFIG : DEFAULT_CONFIG;
 const config: DvaeConfig = {
   ...base, codebookSize: num(a.codebook, 'codebook', base.codebookSize), stageBlocks: num(a['stage-blocks'], 'stage-blocks', base.stageBlocks ?? 0),
   attnBlocks: num(a['attn-blocks'], 'attn-blocks', base.attnBlocks ?? 0),
+  ...(num(a['ssim-weight'], 'ssim-weight', 0) > 0 ? { ssimWeight: num(a['ssim-weight'], 'ssim-weight', 0) } : {}),
 };
 const steps = num(a.steps, 'steps', 2000);
 const batch = num(a.batch, 'batch', 32);
@@ -79,7 +81,7 @@ log(`train images ${trainSet.count}, val ${val?.count ?? 0}; config ${JSON.strin
 // This run's command line, kept in the checkpoints' run history and the package manifest.
 const command = `npm run train:dvae -- --data ${a.data} --out ${a.out} --steps ${steps} --lr ${lr} --max-images ${maxImages}` +
   `${a.tiny ? ' --tiny' : ''}${config.stageBlocks ? ` --stage-blocks ${config.stageBlocks}` : ''}${config.attnBlocks ? ` --attn-blocks ${config.attnBlocks}` : ''}` +
-  `${a['init-from'] ? ` --init-from ${a['init-from']}` : ''}${a.batch ? ` --batch ${batch}` : ''}${a.codebook ? ` --codebook ${config.codebookSize}` : ''}${a.seed ? ` --seed ${seed}` : ''}`;
+  `${a['init-from'] ? ` --init-from ${a['init-from']}` : ''}${a.batch ? ` --batch ${batch}` : ''}${a.codebook ? ` --codebook ${config.codebookSize}` : ''}${a.seed ? ` --seed ${seed}` : ''}${config.ssimWeight ? ` --ssim-weight ${config.ssimWeight}` : ''}`;
 
 // Ctrl-C / SIGTERM: stop after the current step, checkpoint, and still export what was trained.
 const stop = new AbortController();
@@ -97,7 +99,7 @@ const res = await trainDvae({
     const m = p.metrics;
     const psnr = 10 * Math.log10(1 / m['metric:mse']);
     log(`step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(5)} psnr~${psnr.toFixed(2)} commit ${m['metric:commit'].toFixed(5)} ` +
-      `perplexity ${m['metric:perplexity'].toFixed(0)} restarted ${m['metric:restarted']} lr ${p.lr.toExponential(2)} ` +
+      `${m['metric:ssim'] === undefined ? '' : `ssim ${m['metric:ssim'].toFixed(4)} `}perplexity ${m['metric:perplexity'].toFixed(0)} restarted ${m['metric:restarted']} lr ${p.lr.toExponential(2)} ` +
       `${p.meanStepMs.toFixed(0)} ms/step eta ${(p.etaSeconds / 60).toFixed(1)} min`);
   },
   onEval: (step, m) => log(`step ${step}: val psnr ${m.val_psnr.toFixed(2)} dB`),

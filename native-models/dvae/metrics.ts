@@ -13,7 +13,8 @@ export function psnr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return mse === 0 ? Number.POSITIVE_INFINITY : 10 * Math.log10(1 / mse);
 }
 
-function gaussian(size = 11, sigma = 1.5): Float64Array {
+/** The normalised 1-d Gaussian window of SSIM (Wang et al.: 11 taps, sigma 1.5); the training loss uses it too. */
+export function gaussian(size = 11, sigma = 1.5): Float64Array {
   const w = new Float64Array(size);
   const h = (size - 1) / 2;
   let s = 0;

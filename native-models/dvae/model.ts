@@ -3,6 +3,7 @@
 // codebook and dead-code restarts (computed in the training graph as extra carried outputs), and the two
 // exported inference graphs `encode` and `decode`. Why VQ-VAE and not DALL-E's Gumbel dVAE: see README.md.
 import { GraphBuilder, buildTrainingGraph, nn, type TrainingGraph, type Value } from '../graph/index';
+import { gaussian } from './metrics';
 
 /** Model size and quantiser settings; stored in the package's component config. */
 export interface DvaeConfig {
@@ -31,6 +32,11 @@ export interface DvaeConfig {
    * cells of). Absent = 0 (packages trained before the field existed).
    */
   attnBlocks?: number;
+  /**
+   * Weight of an SSIM term in the training loss: MSE + ssimWeight * (1 - SSIM(recon, image)), SSIM as the
+   * evaluation computes it (11x11 Gaussian window, per channel). Absent = 0 (MSE only).
+   */
+  ssimWeight?: number;
   /** Commitment loss weight (VQ-VAE's beta). */
   beta: number;
   /** EMA decay of codebook statistics. */
@@ -74,6 +80,7 @@ export function checkConfig(c: DvaeConfig): DvaeConfig {
     throw new Error(`dvae config: ${c.channels[c.channels.length - 1]} code-resolution channels do not split into ${GRID_ATTN_HEADS} attention heads`);
   }
   if (!(c.decay > 0 && c.decay < 1)) throw new Error(`dvae config: decay must be in (0,1), got ${c.decay}`);
+  if (c.ssimWeight !== undefined && !(c.ssimWeight >= 0)) throw new Error(`dvae config: ssimWeight must be >= 0, got ${c.ssimWeight}`);
   return c;
 }
 
@@ -213,7 +220,9 @@ export function trainingGraph(c: DvaeConfig, batch: number): TrainingGraph {
     const recon = decoder(b, fromRows(b, zst, batch, c.grid), c);
     const diff = b.sub(recon, x);
     const mse = b.reduceMean(b.mul(diff, diff));
-    const loss = b.add(mse, b.mul(commit, c.beta));
+    let loss = b.add(mse, b.mul(commit, c.beta));
+    const ssimTerm = c.ssimWeight ? meanSsim(b, recon, x) : undefined; // on centred pixels: SSIM uses them + 0.5
+    if (ssimTerm) loss = b.add(loss, b.mul(b.sub(1, ssimTerm), c.ssimWeight!));
 
     // EMA codebook update and dead-code restarts (no gradients: integer ids and stopped vectors only).
     const K = c.codebookSize;
@@ -241,9 +250,33 @@ export function trainingGraph(c: DvaeConfig, batch: number): TrainingGraph {
     const perplexity = b.exp(b.neg(b.reduceSum(b.mul(p, b.log(b.add(p, 1e-10))))));
     return {
       loss,
-      metrics: { mse, commit, perplexity, restarted: b.reduceSum(b.cast(dead, 'float32')) },
+      metrics: { mse, commit, perplexity, restarted: b.reduceSum(b.cast(dead, 'float32')), ...(ssimTerm ? { ssim: ssimTerm } : {}) },
     };
   }, { weightDecay: 0, clipNorm: 1 });
+}
+
+/**
+ * Mean SSIM of two batches of centred images [B,C,S,S] (pixels - 0.5), in the graph: the statistics of metrics.ts's
+ * ssim (Gaussian window, 'valid' positions, data range 1) as depthwise convolutions, so the loss and the
+ * evaluation measure the same thing.
+ */
+export function meanSsim(b: GraphBuilder, a: Value, y: Value): Value {
+  const ch = a.shape[1];
+  const g = gaussian();
+  const k = g.length;
+  const w2 = Array.from({ length: ch * k * k }, (_, i) => g[Math.floor((i % (k * k)) / k)] * g[i % k]);
+  const win = b.constant(w2, [ch, 1, k, k]);
+  const f = (z: Value) => b.conv(z, win, undefined, { group: ch });
+  const [p, q] = [b.add(a, PIXEL_OFFSET), b.add(y, PIXEL_OFFSET)];
+  const [mp, mq] = [f(p), f(q)];
+  const [mpp, mqq, mpq] = [b.mul(mp, mp), b.mul(mq, mq), b.mul(mp, mq)];
+  const vp = b.sub(f(b.mul(p, p)), mpp);
+  const vq = b.sub(f(b.mul(q, q)), mqq);
+  const cov = b.sub(f(b.mul(p, q)), mpq);
+  const [c1, c2] = [0.01 ** 2, 0.03 ** 2];
+  const num = b.mul(b.add(b.mul(mpq, 2), c1), b.add(b.mul(cov, 2), c2));
+  const den = b.mul(b.add(b.add(mpp, mqq), c1), b.add(b.add(vp, vq), c2));
+  return b.reduceMean(b.div(num, den));
 }
 
 /** Inference graph `encode`: image f32 [B,3,S,S] in [0,1] -> code ids [B,G,G] int64. */

@@ -4,12 +4,13 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { typecheck } from '../../../native-models/graph/index';
+import { GraphBuilder, toOnnx, typecheck } from '../../../native-models/graph/index';
+import { load } from '../graph/run-model';
 import { defaultPackageDir } from '../../../native-models/packages/format';
 import { Dvae, exportOnnx, inferenceWeights, type DvaeComponentConfig } from '../../../native-models/dvae/codec';
 import { toPlanar, type ImageSet } from '../../../native-models/dvae/data';
 import { codeUsage, psnr, ssim } from '../../../native-models/dvae/metrics';
-import { TINY_CONFIG, trainingGraph } from '../../../native-models/dvae/model';
+import { meanSsim, PIXEL_OFFSET, TINY_CONFIG, trainingGraph } from '../../../native-models/dvae/model';
 import { encodePng } from '../../../native-models/data/demo/raster';
 import { decodeImage } from '../../../native-models/data/image';
 import { rgbToPlanar, tokenizeImage } from '../../../native-models/tasks/tokenize-image';
@@ -36,6 +37,11 @@ describe('dvae (tiny config)', () => {
     const outs = tg.graph.outputs.map((o) => o.name);
     expect(outs).toEqual(expect.arrayContaining(['loss', 'vq_new:codebook', 'vq_new:ema_count', 'vq_new:ema_sum', 'metric:perplexity']));
     expect(tg.params.find((p) => p.name === 'vq.codebook')?.trainable).toBe(false);
+    expect(outs).not.toContain('metric:ssim');
+    const withSsim = trainingGraph({ ...TINY_CONFIG, ssimWeight: 0.1 }, 2);
+    typecheck(withSsim.graph);
+    expect(withSsim.graph.outputs.map((o) => o.name)).toContain('metric:ssim');
+    expect(() => trainingGraph({ ...TINY_CONFIG, ssimWeight: -1 }, 2)).toThrow(/ssimWeight must be >= 0/);
   });
 
   it('trains (falling loss), exports encode/decode with the right shapes and ranges, round-trips flat colours', async () => {
@@ -116,6 +122,22 @@ describe('dvae warm start (growParams)', () => {
 });
 
 describe('dvae metrics', () => {
+  it('the training loss\'s in-graph SSIM equals the evaluation\'s SSIM', async () => {
+    const n = 2 * 3 * S * S;
+    const x = Array.from({ length: n }, (_, i) => 0.5 + 0.4 * Math.sin(i * 0.013) * Math.cos(i * 0.0007));
+    const y = x.map((v, i) => Math.min(1, Math.max(0, v + 0.15 * Math.sin(i * 1.3))));
+    const b = new GraphBuilder();
+    const centred = (name: string) => b.sub(b.input(name, 'float32', [2, 3, S, S]), PIXEL_OFFSET);
+    b.output('ssim', meanSsim(b, centred('a'), centred('b')));
+    const out = await (await load(toOnnx(b.build()).model)).run({
+      a: { dtype: 'float32', shape: [2, 3, S, S], data: x }, b: { dtype: 'float32', shape: [2, 3, S, S], data: y },
+    });
+    const half = n / 2;
+    const want = (ssim(x.slice(0, half), y.slice(0, half), S) + ssim(x.slice(half), y.slice(half), S)) / 2;
+    expect(want).toBeLessThan(0.95);
+    expect(out.ssim.data[0]).toBeCloseTo(want, 4);
+  });
+
   it('PSNR, SSIM and code usage on known cases', () => {
     const a = new Float32Array(3 * S * S).map((_, i) => (i % 7) / 7);
     expect(psnr(a, a)).toBe(Number.POSITIVE_INFINITY);
