@@ -15,7 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { buildGraph, buildTrainingGraph, nn, toOnnx, type GraphBuilder, type Value } from '../native-models/graph/index';
-import { DEFAULT_DISABLED_OPTIMIZERS, InThreadRuntime, WorkerRuntime, cloneTensor, formatProviderReport, tensor, item, type Tensor } from '../native-models/runtime/index';
+import { disabledOptimizers, InThreadRuntime, WorkerRuntime, cloneTensor, formatProviderReport, tensor, item, type Tensor } from '../native-models/runtime/index';
 import { initialParams, trainStepSpec } from '../native-models/train/graph-spec';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -208,7 +208,7 @@ async function main(): Promise<void> {
   await rt.load('infer', inferBytes, opts);
   await rt.load('infer-head', inferHeadBytes, opts);
   console.log(`engine provider: ${formatProviderReport(info.provider)}`);
-  console.log(`ORT graph transformers skipped: ${(DISABLE ?? DEFAULT_DISABLED_OPTIMIZERS).join(', ') || 'none'}`);
+  console.log(`ORT graph transformers skipped: ${disabledOptimizers(opts, info.provider.active).join(', ') || 'none'}`);
   const state: Record<string, Tensor> = {};
   for (const p of spec.params) state[p.input] = params[p.name];
   for (const s of spec.state) state[s.input] = tensor('float32', s.dims);

@@ -13,7 +13,7 @@ import { allFrameTaps, formatFrameLayer, parseFrameLayer, pretrainModel } from '
 import { DEFAULT_BATCHES, pretrainBatches, SpeechCorpus } from '../native-models/audio/data';
 import { exportEncoder } from '../native-models/audio/encoder';
 import { trainStepSpec, initialParams } from '../native-models/train/graph-spec';
-import { checkpointHistory, formatHistory, train } from '../native-models/train/trainer';
+import { formatHistory, train } from '../native-models/train/trainer';
 import { latestCheckpoint, loadCheckpoint } from '../native-models/train/checkpoint';
 import { WorkerRuntime } from '../native-models/runtime/index';
 import { defaultPackageDir } from '../native-models/packages/format';
@@ -87,7 +87,7 @@ if (!a['no-export']) {
   const dir = a.package ?? defaultPackageDir();
   exportEncoder(dir, cfg, params, {
     storage: 'float16', frameLayer,
-    training: { command, history: formatHistory(res.history.length ? res.history : checkpointHistory(ck)), steps: ck.step, seed, dataset: a.data, recordings: corpus.size },
+    training: { command, history: formatHistory(res.history), steps: ck.step, seed, dataset: a.data, recordings: corpus.size },
   });
   console.log(`exported the encoder (fp16) into ${dir}; run npm run eval:audio to measure it`);
 }

@@ -54,10 +54,11 @@ const num = (v: string | undefined, name: string, dflt: number): number => {
 };
 
 const base = a.tiny ? TINY_CONFIG : DEFAULT_CONFIG;
+const ssimWeight = num(a['ssim-weight'], 'ssim-weight', 0);
 const config: DvaeConfig = {
   ...base, codebookSize: num(a.codebook, 'codebook', base.codebookSize), stageBlocks: num(a['stage-blocks'], 'stage-blocks', base.stageBlocks ?? 0),
   attnBlocks: num(a['attn-blocks'], 'attn-blocks', base.attnBlocks ?? 0),
-  ...(num(a['ssim-weight'], 'ssim-weight', 0) > 0 ? { ssimWeight: num(a['ssim-weight'], 'ssim-weight', 0) } : {}),
+  ...(ssimWeight > 0 ? { ssimWeight } : {}),
 };
 const steps = num(a.steps, 'steps', 2000);
 const batch = num(a.batch, 'batch', 32);

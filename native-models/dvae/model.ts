@@ -221,8 +221,11 @@ export function trainingGraph(c: DvaeConfig, batch: number): TrainingGraph {
     const diff = b.sub(recon, x);
     const mse = b.reduceMean(b.mul(diff, diff));
     let loss = b.add(mse, b.mul(commit, c.beta));
-    const ssimTerm = c.ssimWeight ? meanSsim(b, recon, x) : undefined; // on centred pixels: SSIM uses them + 0.5
-    if (ssimTerm) loss = b.add(loss, b.mul(b.sub(1, ssimTerm), c.ssimWeight!));
+    let ssimTerm: Value | undefined;
+    if (c.ssimWeight) {
+      ssimTerm = meanSsim(b, recon, x); // on centred pixels: meanSsim adds the offset back
+      loss = b.add(loss, b.mul(b.sub(1, ssimTerm), c.ssimWeight));
+    }
 
     // EMA codebook update and dead-code restarts (no gradients: integer ids and stopped vectors only).
     const K = c.codebookSize;

@@ -1,6 +1,6 @@
 // The runtime's public surface: the only way the rest of the project runs ONNX models.
 export * from './tensor';
 export * from './providers';
-export { Session, DEFAULT_DISABLED_OPTIMIZERS, type ModelSource, type SessionOptions, type ValueInfo, type RunOptions } from './session';
+export { Session, DEFAULT_DISABLED_OPTIMIZERS, disabledOptimizers, type ModelSource, type SessionOptions, type ValueInfo, type RunOptions } from './session';
 export * from './runtime';
 export { WorkerRuntime } from './worker-runtime';

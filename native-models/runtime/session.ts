@@ -77,6 +77,11 @@ function sourceName(model: ModelSource, name?: string): string {
  */
 export const DEFAULT_DISABLED_OPTIMIZERS: readonly string[] = ['SkipLayerNormFusion'];
 
+/** The transformers a session on `provider` skips: the caller's list, else the default (measured on CPU only). */
+export function disabledOptimizers(o: Pick<SessionOptions, 'disableOptimizers'>, provider: ProviderName): readonly string[] {
+  return o.disableOptimizers ?? (provider === 'cpu' ? DEFAULT_DISABLED_OPTIMIZERS : []);
+}
+
 /** Session options in onnxruntime-node's own form. */
 function ortOptions(o: SessionOptions, provider: ProviderName): ort.InferenceSession.SessionOptions {
   const opts: ort.InferenceSession.SessionOptions = {
@@ -92,8 +97,7 @@ function ortOptions(o: SessionOptions, provider: ProviderName): ort.InferenceSes
   };
   const extra: Record<string, Record<string, unknown>> = {};
   if (o.spin === false) extra.session = { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } };
-  // The default list was measured on the CPU provider; other providers get ORT's fusions unless told otherwise.
-  const disabled = o.disableOptimizers ?? (provider === 'cpu' ? DEFAULT_DISABLED_OPTIMIZERS : []);
+  const disabled = disabledOptimizers(o, provider);
   if (disabled.length) extra.optimization = { disable_specified_optimizers: disabled.join(';') };
   if (Object.keys(extra).length) opts.extra = extra;
   if (o.profilePrefix) {

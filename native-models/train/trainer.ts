@@ -246,9 +246,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     for (const p of spec.params) params[p.name] = snapshot[p.input];
     for (const st of spec.state) optim[st.name] = snapshot[st.input];
     if (current) current.to = s;
+    const h = historyNow();
     return saveCheckpoint(c.dir, {
       step: s, params, optimizer: optim, config: c.config ?? null, optimizerInfo: spec.optimizer, rng: { seed: rng.state() }, data: dataState,
-      ...(historyNow().length ? { extra: { history: historyNow() } } : {}),
+      ...(h.length ? { extra: { history: h } } : {}),
     }, c.keep ?? 3);
   };
   const checkpoint = async (s: number, dataState: unknown): Promise<string | undefined> => {
