@@ -9,12 +9,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildTrainingGraph } from '../native-models/graph/index';
 import { DEFAULT_CONFIG, TINY_CONFIG, type AudioEncoderConfig } from '../native-models/audio/config';
-import { allFrameTaps, formatFrameLayer, parseFrameLayer, pretrainModel } from '../native-models/audio/model';
+import { allFrameTaps, AUDIO_GROW_RULE, formatFrameLayer, parseFrameLayer, pretrainModel } from '../native-models/audio/model';
 import { DEFAULT_BATCHES, pretrainBatches, SpeechCorpus } from '../native-models/audio/data';
 import { exportEncoder } from '../native-models/audio/encoder';
 import { trainStepSpec, initialParams } from '../native-models/train/graph-spec';
-import { formatHistory, train } from '../native-models/train/trainer';
-import { latestCheckpoint, loadCheckpoint } from '../native-models/train/checkpoint';
+import { checkpointHistory, formatHistory, train } from '../native-models/train/trainer';
+import { latestCheckpoint, loadCheckpoint, readCheckpointMeta } from '../native-models/train/checkpoint';
+import { growParams } from '../native-models/train/grow';
 import { WorkerRuntime } from '../native-models/runtime/index';
 import { defaultPackageDir } from '../native-models/packages/format';
 
@@ -24,11 +25,11 @@ const { values: a } = parseArgs({
     minutes: { type: 'string' }, batch: { type: 'string', default: '8' }, lr: { type: 'string', default: '5e-4' },
     config: { type: 'string', default: 'default' }, package: { type: 'string' }, 'no-export': { type: 'boolean', default: false },
     seed: { type: 'string', default: '1' }, set: { type: 'string', multiple: true }, 'tau-max': { type: 'string' }, 'tau-decay': { type: 'string' }, limit: { type: 'string' }, every: { type: 'string', default: '250' },
-    'frame-layer': { type: 'string' }, threads: { type: 'string' },
+    'frame-layer': { type: 'string' }, threads: { type: 'string' }, 'init-from': { type: 'string' },
   },
 });
 if (!a.data) {
-  console.error('usage: npm run train:audio -- --data DATASET_DIR [--out RUN_DIR] [--steps N] [--minutes M] [--batch B] [--lr LR] [--config default|tiny] [--package DIR] [--no-export] [--frame-layer TAPS (default: input+0+...+final, all concatenated)] [--threads N]');
+  console.error('usage: npm run train:audio -- --data DATASET_DIR [--out RUN_DIR] [--steps N] [--minutes M] [--batch B] [--lr LR] [--config default|tiny] [--package DIR] [--no-export] [--frame-layer TAPS (default: input+0+...+final, all concatenated)] [--threads N] [--init-from CKPT (new run from a checkpoint\'s weights; with --set layers=N, the added layers start as the identity)]');
   process.exit(2);
 }
 const cfg: AudioEncoderConfig = { ...(a.config === 'tiny' ? TINY_CONFIG : DEFAULT_CONFIG) };
@@ -60,12 +61,22 @@ const resume = existsSync(a.out) && latestCheckpoint(a.out) ? a.out : undefined;
 if (resume) console.log(`resuming from ${latestCheckpoint(a.out)}`);
 // This run's command line, kept in the checkpoints' run history and the package manifest.
 const command = `npm run train:audio -- --data ${a.data} --out ${a.out} --steps ${steps} --batch ${batchOpts.batch} --lr ${a.lr} --seed ${seed}` +
+  `${(a.set ?? []).map((kv) => ` --set ${kv}`).join('')}${a['tau-max'] ? ` --tau-max ${a['tau-max']}` : ''}${a['init-from'] ? ` --init-from ${a['init-from']}` : ''}` +
   `${a['frame-layer'] === undefined ? '' : ` --frame-layer ${formatFrameLayer(frameLayer)}`}`;
+// A new run: the seeded init, or (--init-from) a checkpoint's weights grown into this config, whose history it carries.
+function startParams() {
+  const init = initialParams(spec.graph.graph, seed);
+  if (!a['init-from']) return { params: init };
+  const { params, added } = growParams(init, loadCheckpoint(a['init-from']).params, AUDIO_GROW_RULE);
+  console.log(`warm start from ${a['init-from']}: ${added.length} tensors added (starting as the identity)`);
+  return { params, before: checkpointHistory(readCheckpointMeta(a['init-from'])) };
+}
+const start = resume ? undefined : startParams();
 const started = Date.now();
 const res = await train({
   runtime, spec, data: pretrainBatches(cfg, corpus, batchOpts),
   schedule: { kind: 'cosine', peak: Number(a.lr), warmup: Math.min(500, Math.floor(steps / 10)), total: steps, minRatio: 0.05 },
-  steps, seed, ...(resume ? { resume } : { params: initialParams(spec.graph.graph, seed) }), run: { command },
+  steps, seed, ...(start ? { params: start.params } : { resume }), run: { command, ...(start?.before ? { before: start.before } : {}) },
   ...(a.threads ? { threads: Number(a.threads) } : {}),
   checkpoint: { dir: a.out, every: Number(a.every), keep: 2, config: { model: cfg, batches: batchOpts, adam } },
   signal: ctl.signal,

@@ -12,6 +12,7 @@
 // in attention, so an utterance's frames are the same padded or not (tested).
 import { nn, type GraphBuilder, type ModelOutputs, type Value, type Graph, buildGraph } from '../graph/index';
 import { checkConfig, samplesFor, type AudioEncoderConfig } from './config';
+import type { GrowRule } from '../train/grow';
 
 /** Conv feature encoder: [B,N] samples -> [B,T,C] frames (valid convolutions; T = framesFor(cfg, N)). */
 export function featureEncoder(b: GraphBuilder, audio: Value, cfg: AudioEncoderConfig): Value {
@@ -54,6 +55,15 @@ export function contextNetwork(b: GraphBuilder, h: Value, padding: Value, cfg: A
   }
   return nn.layerNorm(b, x, 'ctx_final_ln');
 }
+
+/** What a deeper audio config may add (--set layers=N with --init-from): context-network layers, whose attention
+ * output and second FFN projections start at zero, so each added pre-LN layer starts as the identity. */
+export const AUDIO_GROW_RULE: GrowRule = {
+  model: 'audio encoder',
+  added: /^ctx\.\d+\.[\w.]+$/,
+  zeroed: /\.(attn\.out|ffn2)\./,
+  addedWhat: 'an added context-network layer',
+};
 
 /** Codebook logits [B,T,G,V] from the normalised encoder features. */
 export function quantizerLogits(b: GraphBuilder, featN: Value, cfg: AudioEncoderConfig): Value {

@@ -108,7 +108,7 @@ function upconv(b: GraphBuilder, x: Value, name: string, out: number): Value {
 }
 
 /** x + conv1x1(relu(conv3x3(relu(x)))); the last conv starts small so each block begins near identity
- * (a warm start from a model without the block zeroes it, so the block starts as the identity: ./train growParams). */
+ * (a warm start from a model without the block zeroes it, so the block starts as the identity: DVAE_GROW_RULE in ./train). */
 function resBlock(b: GraphBuilder, x: Value, name: string): Value {
   const c = x.shape[1];
   return b.scope(name, () => {
@@ -123,7 +123,7 @@ export const GRID_ATTN_HEADS = 4;
 /**
  * `n` pre-LN transformer layers over the cells of h [B,C,G,G]: [B,G*G,C] tokens plus a learned position table
  * (`pos`, row-major cells), back to [B,C,G,G]. A warm start zeroes the table and each layer's two output
- * projections (./train growParams), so added layers start as the identity.
+ * projections (DVAE_GROW_RULE in ./train), so added layers start as the identity.
  */
 function gridAttention(b: GraphBuilder, h: Value, n: number): Value {
   if (n === 0) return h;

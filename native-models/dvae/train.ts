@@ -5,6 +5,7 @@ import { InThreadRuntime, type Runtime, type Tensor } from '../runtime/index';
 import { loadCheckpoint, latestCheckpoint, readCheckpointMeta } from '../train/checkpoint';
 import { initialParams, trainStepSpec } from '../train/graph-spec';
 import { sampledBatches } from '../train/batching';
+import { growParams, type GrowRule } from '../train/grow';
 import { checkpointHistory, train, type Progress, type TrainResult } from '../train/trainer';
 import type { LrSchedule } from '../train/schedule';
 import { Dvae, exportOnnx, inferenceWeights, type DvaeComponentConfig } from './codec';
@@ -54,40 +55,19 @@ export function initialDvaeParams(c: DvaeConfig, batch: number, seed = 0): Recor
   return p;
 }
 
-/** Parameters a bigger config may add: residual blocks (stageBlocks, resBlocks) and grid transformer layers with their position table (attnBlocks). */
-const ADDED_BLOCK = /(\.res\d+\.conv[12]|\.attn\d+\.[\w.]+|\.pos)\.(weight|bias)$/;
-/** The added parameters that start at zero: each block's last conv, each layer's output projections, the position table. */
-const ZEROED_WHEN_ADDED = /(\.conv2\.|\.attn\.out\.|\.ffn2\.|\.pos\.)/;
-
-/**
- * Warm start of a grown model: every parameter of `init` that `from` has (same name and size) is copied; the
- * rest must be the residual blocks or grid transformer layers the bigger config adds, whose last projections
- * are zeroed so each new block starts as the identity and the grown model computes exactly what `from` did. Widths cannot grow (an error names the
- * first mismatch). Returns the new parameters and the names that were added.
- */
-export function growParams(init: Record<string, Tensor>, from: Record<string, Tensor>): { params: Record<string, Tensor>; added: string[] } {
-  const params: Record<string, Tensor> = {};
-  const added: string[] = [];
-  for (const [name, t] of Object.entries(init)) {
-    const src = from[name];
-    if (src) {
-      if (src.data.length !== t.data.length) throw new Error(`dvae warm start: '${name}' has ${src.data.length} values in the checkpoint, ${t.data.length} in this config (widths cannot grow)`);
-      params[name] = { ...t, data: Float32Array.from(src.data as Float32Array) };
-      continue;
-    }
-    if (!ADDED_BLOCK.test(name)) throw new Error(`dvae warm start: the checkpoint lacks '${name}', which is not part of an added residual block or grid transformer layer`);
-    params[name] = ZEROED_WHEN_ADDED.test(name) ? { ...t, data: new Float32Array(t.data.length) } : t;
-    added.push(name);
-  }
-  const dropped = Object.keys(from).filter((k) => !(k in init));
-  if (dropped.length) throw new Error(`dvae warm start: this config has no '${dropped[0]}' (${dropped.length} checkpoint tensors unused)`);
-  return { params, added };
-}
+/** What a bigger dVAE config may add: residual blocks (stageBlocks, resBlocks) and grid transformer layers with their
+ * position table (attnBlocks); each block's last conv, each layer's output projections and the table start at zero. */
+export const DVAE_GROW_RULE: GrowRule = {
+  model: 'dvae',
+  added: /(\.res\d+\.conv[12]|\.attn\d+\.[\w.]+|\.pos)\.(weight|bias)$/,
+  zeroed: /(\.conv2\.|\.attn\.out\.|\.ffn2\.|\.pos\.)/,
+  addedWhat: 'an added residual block or grid transformer layer',
+};
 
 /** A new run's parameters: the seeded init, or a checkpoint's weights grown into this config (o.initFrom). */
 function startParams(c: DvaeConfig, o: DvaeTrainOptions): Record<string, Tensor> {
   const init = initialDvaeParams(c, o.batch, o.seed ?? 0);
-  return o.initFrom ? growParams(init, loadCheckpoint(o.initFrom).params).params : init;
+  return o.initFrom ? growParams(init, loadCheckpoint(o.initFrom).params, DVAE_GROW_RULE).params : init;
 }
 
 /** The runtime with every session single- (or n-) threaded and not spinning: the CPU is shared. */

@@ -8,3 +8,4 @@ export * from './schedule';
 export * from './rng';
 export { writeFileAtomic, fsyncDir } from './atomic';
 export * from './metrics';
+export * from './grow';

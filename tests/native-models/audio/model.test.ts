@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { buildTrainingGraph, initParams, toOnnx, typecheck } from '../../../native-models/graph';
 import { TINY_CONFIG, framesFor, samplesFor } from '../../../native-models/audio/config';
-import { frameDim, inferenceGraph, parseFrameLayer, pretrainModel } from '../../../native-models/audio/model';
+import { AUDIO_GROW_RULE, frameDim, inferenceGraph, parseFrameLayer, pretrainModel } from '../../../native-models/audio/model';
+import { growParams } from '../../../native-models/train/grow';
 import { makePretrainFeeds } from '../../../native-models/audio/data';
 import { spanMask, sampleNegatives } from '../../../native-models/audio/masking';
 import { trainStepSpec, initialParams } from '../../../native-models/train/graph-spec';
@@ -101,6 +102,31 @@ describe('audio encoder graphs (tiny config)', () => {
     expect(b.frames.dims).toEqual(a.frames.dims);
     expect([...(b.frames.data as Float32Array)]).not.toEqual([...(a.frames.data as Float32Array)]);
     expect(() => inferenceGraph(cfg, 32, 1, cfg.layers)).toThrow(/frameLayer/);
+  });
+
+  it('grows deeper from a checkpoint (--init-from with more layers): the added layers start as the identity', async () => {
+    const deep = { ...cfg, layers: cfg.layers + 2 };
+    const asTensors = (m: Map<string, Float32Array>) => Object.fromEntries([...m].map(([k, v]) => [k, { dtype: 'float32' as const, dims: [v.length], data: v }]));
+    const from = asTensors(initParams(inferenceGraph(cfg, 32), 4));
+    const { params, added } = growParams(asTensors(initParams(inferenceGraph(deep, 32), 9)), from, AUDIO_GROW_RULE);
+    expect(added.length).toBe(2 * 12);
+    expect(added.every((k) => k.startsWith(`ctx.${cfg.layers}.`) || k.startsWith(`ctx.${cfg.layers + 1}.`))).toBe(true);
+    expect(params[`ctx.${cfg.layers}.ffn2.weight`].data.every((v) => v === 0)).toBe(true);
+    expect(params[`ctx.${cfg.layers}.ffn1.weight`].data.some((v) => v !== 0)).toBe(true);
+    const values = (p: Record<string, { data: unknown }>) => new Map(Object.entries(p).map(([k, t]) => [k, t.data as Float32Array]));
+    const rt = new InThreadRuntime();
+    const x = voice(1, 5).subarray(0, samplesFor(cfg, 32));
+    const feeds = { audio: { dtype: 'float32' as const, dims: [1, x.length], data: x }, padding: { dtype: 'float32' as const, dims: [1, 32], data: new Float32Array(32).fill(1) } };
+    await rt.load('small', toOnnx(inferenceGraph(cfg, 32, 1, parseFrameLayer(cfg, `input+${cfg.layers - 1}+final`)), { params: { kind: 'initializers', values: values(from) } }).model);
+    await rt.load('deep', toOnnx(inferenceGraph(deep, 32, 1, parseFrameLayer(deep, `input+${deep.layers - 1}+final`)), { params: { kind: 'initializers', values: values(params) } }).model);
+    const a = await rt.run('small', feeds);
+    const b = await rt.run('deep', feeds);
+    await rt.close();
+    // Same taps (the new last layer passes the old last layer's output through), same codes.
+    expect([...(b.frames.data as Float32Array)]).toEqual([...(a.frames.data as Float32Array)]);
+    expect([...(b.codes.data as BigInt64Array)]).toEqual([...(a.codes.data as BigInt64Array)]);
+    expect(() => growParams(asTensors(initParams(inferenceGraph({ ...cfg, dim: 2 * cfg.dim, ffn: 2 * cfg.ffn }, 32), 1)), from, AUDIO_GROW_RULE)).toThrow(/widths cannot grow/);
+    expect(() => growParams(from, params, AUDIO_GROW_RULE)).toThrow(/has no 'ctx\.\d\./);
   });
 
   it('a few training steps reduce the loss (the engine trainer, one fixed batch)', async () => {

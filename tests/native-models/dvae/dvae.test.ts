@@ -15,7 +15,8 @@ import { encodePng } from '../../../native-models/data/demo/raster';
 import { decodeImage } from '../../../native-models/data/image';
 import { rgbToPlanar, tokenizeImage } from '../../../native-models/tasks/tokenize-image';
 import { decodeImageCodes, parseCodes } from '../../../native-models/tasks/decode-image-codes';
-import { evalPsnr, growParams, initialDvaeParams, trainDvae } from '../../../native-models/dvae/train';
+import { DVAE_GROW_RULE, evalPsnr, initialDvaeParams, trainDvae } from '../../../native-models/dvae/train';
+import { growParams } from '../../../native-models/train/grow';
 
 const S = 64;
 /** Eight flat colours spread over the RGB cube. */
@@ -102,7 +103,7 @@ describe('dvae warm start (growParams)', () => {
     const small = await trainDvae({ config: TINY_CONFIG, train: noisy, steps: 20, batch: 4, lr: 3e-3, warmup: 2, seed: 3 });
     const big = { ...TINY_CONFIG, stageBlocks: 1, attnBlocks: 1 };
     const from = Object.fromEntries([...small.params].map(([k, v]) => [k, { dtype: 'float32' as const, dims: [v.length], data: v }]));
-    const { params, added } = growParams(initialDvaeParams(big, 4, 9), from);
+    const { params, added } = growParams(initialDvaeParams(big, 4, 9), from, DVAE_GROW_RULE);
     const attn = ['ln1', 'attn.qkv', 'attn.out', 'ln2', 'ffn1', 'ffn2'].flatMap((l) => [`attn0.${l}.weight`, `attn0.${l}.bias`]).concat('pos.weight');
     expect(added.sort()).toEqual([
       ...['dec.stage0', 'dec.stage1', 'enc.stage0', 'enc.stage1'].flatMap((s) => ['conv1.bias', 'conv1.weight', 'conv2.bias', 'conv2.weight'].map((p) => `${s}.res0.${p}`)),
@@ -116,8 +117,8 @@ describe('dvae warm start (growParams)', () => {
     expect(params['dec.attn0.attn.qkv.weight'].data.some((v) => v !== 0)).toBe(true);
     expect(params['dec.attn0.ffn2.weight'].data.every((v) => v === 0)).toBe(true);
 
-    expect(() => growParams(initialDvaeParams({ ...TINY_CONFIG, channels: [16, 24, 40] }, 4), from)).toThrow(/widths cannot grow/);
-    expect(() => growParams(initialDvaeParams(TINY_CONFIG, 4), params)).toThrow(/has no 'enc.stage0.res0.conv1.weight'/);
+    expect(() => growParams(initialDvaeParams({ ...TINY_CONFIG, channels: [16, 24, 40] }, 4), from, DVAE_GROW_RULE)).toThrow(/widths cannot grow/);
+    expect(() => growParams(initialDvaeParams(TINY_CONFIG, 4), params, DVAE_GROW_RULE)).toThrow(/has no 'enc.stage0.res0.conv1.weight'/);
   }, 60_000);
 });
 
