@@ -7,7 +7,8 @@
 // BENCH_PROFILE=dir (write ORT profiles of 4 train and 4 encoder-inference runs and summarise the last 3), BENCH_WORKER=0 (skip
 // the WorkerRuntime figure),
 // BENCH_PYTHON (python with torch; default /usr/bin/python3, then python3), BENCH_DISABLE_OPTIMIZERS (ORT graph transformers
-// to skip, comma-separated, 'none' for none; default the runtime's DEFAULT_DISABLED_OPTIMIZERS).
+// to skip, comma-separated, 'none' for none; default the runtime's DEFAULT_DISABLED_OPTIMIZERS), BENCH_PLAIN_HEAD=1 (the training
+// loss as crossEntropy(linear(...)) instead of the fused nn.linearCrossEntropy).
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -50,7 +51,11 @@ function trainingGraph() {
   return buildTrainingGraph((b) => {
     const ids = b.input('tokens', 'int64', [CFG.batch, CFG.seq]);
     const targets = b.input('targets', 'int64', [CFG.batch, CFG.seq]);
-    return { loss: nn.crossEntropy(b, head(b, encoder(b, ids)), b.reshape(targets, [CFG.batch * CFG.seq])) };
+    // The head and its cross-entropy as one rule (nn.linearCrossEntropy: same params and loss as
+    // crossEntropy(head(...)), a gradient without the [B*T, V] bias and row-scale passes); BENCH_PLAIN_HEAD=1 for the composed one.
+    const h = encoder(b, ids);
+    const t = b.reshape(targets, [CFG.batch * CFG.seq]);
+    return { loss: process.env.BENCH_PLAIN_HEAD ? nn.crossEntropy(b, head(b, h), t) : nn.linearCrossEntropy(b, h, 'head', CFG.vocab, t) };
   }, { weightDecay: 0.01 });
 }
 

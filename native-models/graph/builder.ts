@@ -284,6 +284,11 @@ export class GraphBuilder {
   softmaxCrossEntropy(logits: Value, targets: Value, labelSmoothing = 0): Value {
     return this.apply('SoftmaxCrossEntropy', [logits, targets], { labelSmoothing })[0];
   }
+  /** Per-row cross-entropy of x@w (+ bias) [N,V] against int64 targets [N]: the output layer and its loss as one
+   * rule (no [N,V] bias or row-scale passes); see nn.linearCrossEntropy. */
+  linearSoftmaxCrossEntropy(x: Value, w: Value, targets: Value, bias?: Value, labelSmoothing = 0): Value {
+    return this.apply('LinearSoftmaxCrossEntropy', bias ? [x, w, targets, bias] : [x, w, targets], { labelSmoothing })[0];
+  }
   /** LayerNormalization over the trailing axes from `axis`. */
   layerNorm(x: Value, scale: Value, bias: Value, epsilon = 1e-5, axis = -1): Value {
     return this.one('LayerNorm', [x, scale, bias], { axis: normAxis(axis, x.shape.length), epsilon });

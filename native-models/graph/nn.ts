@@ -217,19 +217,41 @@ export function mlp(b: GraphBuilder, x: Value, name: string, hidden: number, out
  * neither in the sum nor the mean; label smoothing eps mixes the one-hot target with the uniform distribution:
  * loss_i = -(1-eps)*logp_i[t_i] - eps*mean_v(logp_i[v]).
  */
-export function crossEntropy(b: GraphBuilder, logits: Value, targets: Value, o: { ignoreIndex?: number; labelSmoothing?: number } = {}): Value {
+export function crossEntropy(b: GraphBuilder, logits: Value, targets: Value, o: CrossEntropyOptions = {}): Value {
   const V = logits.shape[logits.shape.length - 1];
   if (targets.shape.join() !== logits.shape.slice(0, -1).join()) throw new Error(`targets ${fmtType(targets)} must be logits ${fmtType(logits)} without the last axis`);
   const flat = b.reshape(logits, [-1, V]);
-  const n = flat.shape[0];
-  let t = b.reshape(targets, [n]);
+  return meanOverTargets(b, targets, logits.dtype, o, (t) => b.softmaxCrossEntropy(flat, t, o.labelSmoothing ?? 0));
+}
+
+export interface CrossEntropyOptions { ignoreIndex?: number; labelSmoothing?: number }
+
+/**
+ * An output layer over `vocab` classes and its mean cross-entropy: crossEntropy(linear(x, name, vocab), targets)
+ * with the same params (`name.weight` [in, vocab], `name.bias`) and the same value, as one rule
+ * (LinearSoftmaxCrossEntropy), whose gradient skips the [N,vocab] bias and row-scale passes. For training losses
+ * of big vocabulary heads; x [..., in], targets [...].
+ */
+export function linearCrossEntropy(b: GraphBuilder, x: Value, name: string, vocab: number, targets: Value, o: CrossEntropyOptions & LinearOptions = {}): Value {
+  const K = x.shape[x.shape.length - 1];
+  if (targets.shape.join() !== x.shape.slice(0, -1).join()) throw new Error(`targets ${fmtType(targets)} must be x ${fmtType(x)} without the last axis`);
+  return b.scope(name, () => {
+    const { w, bias } = linearParams(b, K, vocab, o);
+    const flat = b.reshape(x, [-1, K]);
+    return meanOverTargets(b, targets, x.dtype, o, (t) => b.linearSoftmaxCrossEntropy(flat, w, t, bias, o.labelSmoothing ?? 0));
+  });
+}
+
+/** Mean of per-row losses (`perRow` of the flattened targets), leaving out targets equal to o.ignoreIndex. */
+function meanOverTargets(b: GraphBuilder, targets: Value, dtype: Value['dtype'], o: CrossEntropyOptions, perRow: (t: Value) => Value): Value {
+  let t = b.reshape(targets, [-1]);
   let valid: Value | undefined;
   if (o.ignoreIndex !== undefined) {
     const keep = b.not(b.equal(t, b.scalar(o.ignoreIndex, t.dtype)));
-    valid = b.cast(keep, logits.dtype);
+    valid = b.cast(keep, dtype);
     t = b.where(keep, t, b.scalar(0, t.dtype));
   }
-  const per = b.softmaxCrossEntropy(flat, t, o.labelSmoothing ?? 0); // [n]
+  const per = perRow(t); // [n]
   if (!valid) return b.reduceMean(per);
   return b.div(b.reduceSum(b.mul(per, valid)), b.max(b.reduceSum(valid), 1));
 }

@@ -37,6 +37,7 @@ export interface OpAttrs {
   Softmax: { axis: number };
   LogSoftmax: { axis: number };
   SoftmaxCrossEntropy: { labelSmoothing: number };
+  LinearSoftmaxCrossEntropy: { labelSmoothing: number };
   LayerNorm: { axis: number; epsilon: number };
   MultiHeadAttention: { heads: number; scale: number };
   Conv: ConvAttrs;
@@ -136,6 +137,28 @@ function reduceInfer(ins: readonly TensorType[], a: Reduce): TensorType[] {
   if (axes.length === 0) throw new Error('axes must not be empty (list every axis to reduce all)');
   const shape = a.keepdims ? ins[0].shape.map((d, i) => (axes.includes(i) ? 1 : d)) : ins[0].shape.filter((_, i) => !axes.includes(i));
   return [{ dtype: ins[0].dtype, shape }];
+}
+/** Per-row cross-entropy of logits [N,V] against targets [N] (ONNX names): logp = LogSoftmax (written to `logp`),
+ * loss = -(1-eps)*logp[t] - eps*mean_v(logp). Shared by SoftmaxCrossEntropy and LinearSoftmaxCrossEntropy. */
+function lowerCrossEntropy(L: Lowering, x: string, t: string, loss: string, logp: string, eps: number, dt: DType, rows: number): void {
+  L.node('LogSoftmax', [x], [logp], { axis: 1 });
+  const t2 = L.tmp();
+  L.node('Unsqueeze', [t, L.ints([1])], [t2]);
+  const picked = L.tmp();
+  L.node('GatherElements', [logp, t2], [picked], { axis: 1 });
+  if (eps === 0) {
+    const neg = L.tmp();
+    L.node('Neg', [picked], [neg]);
+    L.node('Reshape', [neg, L.ints([rows])], [loss]);
+    return;
+  }
+  const mean = L.tmp();
+  L.node('ReduceMean', [logp, L.ints([1])], [mean], { keepdims: 1 });
+  const p1 = L.tmp(), p2 = L.tmp(), sum = L.tmp();
+  L.node('Mul', [picked, L.scalar(eps - 1, dt)], [p1]);
+  L.node('Mul', [mean, L.scalar(-eps, dt)], [p2]);
+  L.node('Add', [p1, p2], [sum]);
+  L.node('Reshape', [sum, L.ints([rows])], [loss]);
 }
 const reduceLower = (op: string) => (L: Lowering, ins: string[], outs: string[], a: Reduce) =>
   L.node(op, [ins[0], L.ints(a.axes)], outs, { keepdims: a.keepdims ? 1 : 0 });
@@ -667,27 +690,7 @@ export const rules: { [K in OpName]: OpRule<K> } = {
       return [{ dtype: x.dtype, shape: [x.shape[0]] }, x];
     },
     // Outputs per-row loss l = -(1-eps)*logp[t] - eps*mean_v(logp) and logp = logSoftmax(x) (kept for the gradient).
-    lower: (L, [x, t], [loss, logp], a, n) => {
-      L.node('LogSoftmax', [x], [logp], { axis: 1 });
-      const t2 = L.tmp();
-      L.node('Unsqueeze', [t, L.ints([1])], [t2]);
-      const picked = L.tmp();
-      L.node('GatherElements', [logp, t2], [picked], { axis: 1 });
-      const dt = n.inputs[0].dtype;
-      if (a.labelSmoothing === 0) {
-        const neg = L.tmp();
-        L.node('Neg', [picked], [neg]);
-        L.node('Reshape', [neg, L.ints([n.inputs[0].shape[0]])], [loss]);
-        return;
-      }
-      const mean = L.tmp();
-      L.node('ReduceMean', [logp, L.ints([1])], [mean], { keepdims: 1 });
-      const p1 = L.tmp(), p2 = L.tmp(), sum = L.tmp();
-      L.node('Mul', [picked, L.scalar(a.labelSmoothing - 1, dt)], [p1]);
-      L.node('Mul', [mean, L.scalar(-a.labelSmoothing, dt)], [p2]);
-      L.node('Add', [p1, p2], [sum]);
-      L.node('Reshape', [sum, L.ints([n.inputs[0].shape[0]])], [loss]);
-    },
+    lower: (L, [x, t], [loss, logp], a, n) => lowerCrossEntropy(L, x, t, loss, logp, a.labelSmoothing, n.inputs[0].dtype, n.inputs[0].shape[0]),
     // With w = g (per row): dx = softmax(x)*w - (1-eps)*w*onehot(t) - eps*w/V, i.e. three passes over [N,V]
     // (softmax, scale, in-place scatter) instead of differentiating logSoftmax + gather generically.
     // A cotangent on logp (if the caller used it) adds logSoftmax's rule: gl - softmax(x)*sum(gl).
@@ -705,6 +708,65 @@ export const rules: { [K in OpName]: OpRule<K> } = {
         dx = dx ? b.add(dx, d2) : d2;
       }
       return [dx, undefined];
+    },
+  },
+  // The output layer and its cross-entropy as one rule: per-row loss of logits = x@w (+ bias) against targets,
+  // for the big vocabulary heads, where the [N,V] passes dominate. Forward: the bias rides in the product as an
+  // extra row of w against a column of ones in x (no broadcast pass over [N,V]). Backward with per-row weights
+  // w_r = g: G = softmax(logits) - (1-eps)*onehot(t) - eps/V is left unscaled and w_r goes on the small operands:
+  // dx = w_r*(G@w^T), [dw; dbias] = [x*w_r, w_r]^T@G (the bias gradient in the same product, no column sum).
+  // Inputs x [N,K], w [K,V], targets [N] and an optional bias [V]. Outputs: per-row loss [N] and the logits
+  // [N,V] (kept for the gradient; a cotangent on them is honoured with the plain linear-layer gradient).
+  LinearSoftmaxCrossEntropy: {
+    infer: (ins, a) => {
+      arity(ins, 3, 4);
+      const [x, w, t, bias] = ins;
+      needFloat(x, 'x');
+      sameDtype(x, w);
+      needDtype(t, ['int64'], 'targets');
+      if (x.shape.length !== 2 || w.shape.length !== 2 || x.shape[1] !== w.shape[0] || t.shape.join() !== String(x.shape[0])) {
+        throw new Error(`needs x [N,K], w [K,V] and targets [N], got ${fmtType(x)}, ${fmtType(w)}, ${fmtType(t)}`);
+      }
+      if (bias) {
+        sameDtype(x, bias);
+        if (bias.shape.join() !== String(w.shape[1])) throw new Error(`bias ${fmtType(bias)} must be [${w.shape[1]}]`);
+      }
+      if (!(a.labelSmoothing >= 0 && a.labelSmoothing < 1)) throw new Error(`label smoothing ${a.labelSmoothing} must be in [0,1)`);
+      return [{ dtype: x.dtype, shape: [x.shape[0]] }, { dtype: x.dtype, shape: [x.shape[0], w.shape[1]] }];
+    },
+    lower: (L, [x, w, t, bias], [loss, logits], a, n) => {
+      const dt = n.inputs[0].dtype;
+      const rows = n.inputs[0].shape[0];
+      if (bias) {
+        const ones = L.tmp(), x1 = L.tmp(), b1 = L.tmp(), w1 = L.tmp();
+        L.node('Expand', [L.scalar(1, dt), L.ints([rows, 1])], [ones]);
+        L.node('Concat', [x, ones], [x1], { axis: 1 });
+        L.node('Unsqueeze', [bias, L.ints([0])], [b1]);
+        L.node('Concat', [w, b1], [w1], { axis: 0 });
+        L.node('MatMul', [x1, w1], [logits]);
+      } else {
+        L.node('MatMul', [x, w], [logits]);
+      }
+      lowerCrossEntropy(L, logits, t, loss, L.tmp(), a.labelSmoothing, dt, rows);
+    },
+    vjp: (b, { inputs: [x, w, t, bias], outputs: [, logits], attrs: a }, [g, gl]) => {
+      const [n, V] = logits.shape;
+      const eps = a.labelSmoothing;
+      // G = softmax - (1-eps)*onehot(t) - eps/V, unscaled (in-place scatter at the targets).
+      let G = b.scatterElementsAdd(b.softmax(logits, 1), b.reshape(t, [n, 1]), b.constant(new Array<number>(n).fill(eps - 1), [n, 1], x.dtype), 1);
+      if (eps > 0) G = b.sub(G, b.scalar(eps / V, x.dtype));
+      if (!g || gl) {
+        // A cotangent on the logits too: the plain linear-layer gradient of dlogits = w_r*G + gl.
+        const d = g ? b.add(b.mul(G, b.reshape(g, [n, 1])), gl!) : gl!;
+        return [b.gemm(d, w, undefined, { transB: true }), b.gemm(x, d, undefined, { transA: true }), undefined, bias && b.reduceSum(d, [0])];
+      }
+      const wr = b.reshape(g, [n, 1]);
+      const dx = b.mul(b.gemm(G, w, undefined, { transB: true }), wr);
+      const xs = b.mul(x, wr);
+      if (!bias) return [dx, b.gemm(xs, G, undefined, { transA: true }), undefined];
+      const K = x.shape[1];
+      const dwb = b.gemm(b.concat([xs, wr], 1), G, undefined, { transA: true }); // [K+1, V]
+      return [dx, b.slice(dwb, [0], [0], [K]), undefined, b.reshape(b.slice(dwb, [0], [K], [K + 1]), [V])];
     },
   },
   LayerNorm: {

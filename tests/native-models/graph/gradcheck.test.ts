@@ -106,6 +106,24 @@ const cases: { [K in OpName]: Entry } = {
       return [b.softmaxCrossEntropy(x, t), b.softmaxCrossEntropy(x, t, 0.2), logp]; // logp's cotangent too
     },
   },
+  LinearSoftmaxCrossEntropy: {
+    dtype: 'float64',
+    build: (b, inp) => {
+      const x = inp([4, 3]);
+      const w = inp([3, 5]);
+      const bias = inp([5]);
+      const t = ints(b, [0, 3, 3, 4], [4]);
+      const both = b.apply('LinearSoftmaxCrossEntropy', [x, w, t, bias], { labelSmoothing: 0.1 });
+      const [, logitsOnly] = b.apply('LinearSoftmaxCrossEntropy', [x, w, t], { labelSmoothing: 0 });
+      return [
+        b.linearSoftmaxCrossEntropy(x, w, t, bias), // per-row weights folded into x and dx, bias in the same product
+        b.linearSoftmaxCrossEntropy(x, w, t, bias, 0.2),
+        b.linearSoftmaxCrossEntropy(x, w, t), // no bias
+        ...both, // cotangents on the loss and the logits
+        logitsOnly, // on the logits alone
+      ];
+    },
+  },
   LayerNorm: {
     dtype: 'float64',
     build: (b, inp) => { const x = inp([2, 3, 4]); return [b.layerNorm(x, inp([4]), inp([4])), b.layerNorm(x, inp([3, 4]), inp([3, 4]), 1e-5, 1)]; },

@@ -70,13 +70,14 @@ describe('nn blocks: gradients of tiny configs match finite differences', () => 
     return [pooled, seq, nn.groupNorm(b, c, 'gn', 2)];
   }));
 
-  it('losses: cross-entropy (ignore-index, smoothing), InfoNCE, sigmoid BCE, MSE, smooth L1', () => checkBlock('losses', (b) => {
+  it('losses: cross-entropy (ignore-index, smoothing; also fused with its output layer), InfoNCE, sigmoid BCE, MSE, smooth L1', () => checkBlock('losses', (b) => {
     const logits = b.input('logits', 'float32', [2, 3, 5]);
     const t = b.input('t', 'int64', [2, 3]);
     const a = b.input('a', 'float32', [3, 4]);
     const c = b.input('c', 'float32', [3, 4]);
     return [
       nn.crossEntropy(b, logits, t, { ignoreIndex: -100, labelSmoothing: 0.1 }),
+      nn.linearCrossEntropy(b, b.input('h', 'float32', [2, 3, 4]), 'head', 5, t, { ignoreIndex: -100, labelSmoothing: 0.1 }),
       nn.infoNce(b, a, c, 0.3),
       nn.sigmoidBce(b, a, b.sigmoid(c)),
       nn.mse(b, a, c),

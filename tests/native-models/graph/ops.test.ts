@@ -196,6 +196,32 @@ describe('losses', () => {
     expect(out.l.data[0]).toBeCloseTo((ref[0] + ref[1]) / 2, 5);
   });
 
+  it('linearCrossEntropy (one rule) equals crossEntropy(linear(...)): same params, loss and gradients', async () => {
+    // Both graphs declare the same params (head.weight, head.bias), fed as inputs here.
+    const feed: Feed = {
+      x: { dtype: 'float32', shape: [2, 3, 4], data: Array.from({ length: 24 }, (_, i) => Math.sin(i * 1.7)) },
+      t: { dtype: 'int64', shape: [2, 3], data: [0, 4, -100, 2, 2, 1] },
+      'param:head.weight': { dtype: 'float32', shape: [4, 5], data: Array.from({ length: 20 }, (_, i) => Math.cos(i * 0.9)) },
+      'param:head.bias': { dtype: 'float32', shape: [5], data: [0.1, -0.2, 0.3, 0, 0.5] },
+    };
+    const build = async (fused: boolean) => {
+      const b = new GraphBuilder();
+      const x = b.input('x', 'float32', [2, 3, 4]);
+      const t = b.input('t', 'int64', [2, 3]);
+      const o = { ignoreIndex: -100, labelSmoothing: 0.1 };
+      const loss = fused ? nn.linearCrossEntropy(b, x, 'head', 5, t, o) : nn.crossEntropy(b, nn.linear(b, x, 'head', 5), t, o);
+      const [dx, dw, db] = grad(b, loss, [x, ...b.params.map((p) => p.value)]);
+      for (const [k, v] of Object.entries({ loss, dx, dw, db })) b.output(k, v);
+      return (await load(toOnnx(b.build(), { params: { kind: 'inputs' } }).model)).run(feed);
+    };
+    const [plain, fused] = [await build(false), await build(true)];
+    for (const k of ['loss', 'dx', 'dw', 'db']) {
+      expect(fused[k].shape).toEqual(plain[k].shape);
+      fused[k].data.forEach((v, i) => expect(v).toBeCloseTo(plain[k].data[i], 6));
+    }
+    expect(plain.db.data.some((v) => v !== 0)).toBe(true);
+  });
+
   it('sigmoid BCE, MSE and InfoNCE give their textbook values', async () => {
     const g = buildGraph((b) => {
       const x = b.input('x', 'float32', [2, 2]);
