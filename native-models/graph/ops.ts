@@ -204,6 +204,8 @@ const convLowerAttrs = (a: ConvAttrs, k: number[]): Record<string, AttrIn> => ({
  */
 function convWeightGrad(b: GraphBuilder, x: Value, dOut: Value, wShape: readonly number[], a: ConvAttrs): Value {
   const r = x.shape.length - 2;
+  const kernel = wShape.slice(2);
+  if (a.group === 1 && a.strides.every((s) => s === 1) && x.shape[1] >= 16 && numel(kernel) <= 9) return convWeightGradGemm(b, x, dOut, kernel, a);
   const sp = Array.from({ length: r }, (_, i) => i + 2);
   const [n, c] = x.shape;
   const G = a.group;
@@ -212,9 +214,36 @@ function convWeightGrad(b: GraphBuilder, x: Value, dOut: Value, wShape: readonly
   const xT = b.reshape(b.transpose(xg, [2, 1, 0, ...sp.map((i) => i + 1)]), [cg, G * n, ...x.shape.slice(2)]);
   const gT = b.transpose(dOut, [1, 0, ...sp]);
   let dw = b.apply('Conv', [xT, gT], { strides: a.dilations, dilations: a.strides, pads: a.pads, group: G })[0]; // [Cg, M, k'...]
-  const k = wShape.slice(2);
-  if (dw.shape.slice(2).some((d, i) => d !== k[i])) dw = b.slice(dw, sp, k.map(() => 0), k);
+  if (dw.shape.slice(2).some((d, i) => d !== kernel[i])) dw = b.slice(dw, sp, kernel.map(() => 0), kernel);
   return b.transpose(dw, [1, 0, ...sp]); // [M, Cg, k...]
+}
+
+/**
+ * The same weight gradient for stride-1 ungrouped convs with small kernels, as one Gemm per kernel offset o:
+ * dW[:, :, o] = dOut' @ x_o'^T, where dOut' is dOut as [M, N*prod(So)] and x_o' the (padded, dilated) input
+ * window at offset o as [C, N*prod(So)]. The products are [M x N*prod(So)] @ [N*prod(So) x C], which MLAS runs
+ * at full speed; the single grouped convolution above has only prod(k) output columns per product (im2col
+ * against a spatially huge kernel): 2-4.5x slower measured on the dVAE's 3x3 and 1x1 layers (1 thread). Strided
+ * convs keep the convolution form: their strided input windows cost more to copy than it saves.
+ */
+function convWeightGradGemm(b: GraphBuilder, x: Value, dOut: Value, kernel: readonly number[], a: ConvAttrs): Value {
+  const r = kernel.length;
+  const sp = Array.from({ length: r }, (_, i) => i + 2);
+  const [n, c] = x.shape;
+  const m = dOut.shape[1];
+  const so = dOut.shape.slice(2);
+  const rows = n * numel(so);
+  let xT = b.transpose(x, [1, 0, ...sp]); // [C, N, S...]
+  if (a.pads.some((p) => p !== 0)) xT = b.pad(xT, [0, 0, ...a.pads.slice(0, r), 0, 0, ...a.pads.slice(r)]);
+  const g2 = b.reshape(b.transpose(dOut, [1, 0, ...sp]), [m, rows]);
+  const parts: Value[] = [];
+  for (let o = 0; o < numel(kernel); o++) {
+    // Offset o in row-major order over the kernel's axes, times the dilation.
+    const starts = kernel.map((_, i) => (Math.floor(o / numel(kernel.slice(i + 1))) % kernel[i]) * a.dilations[i]);
+    const xo = numel(kernel) === 1 && a.pads.every((p) => p === 0) ? xT : b.slice(xT, sp, starts, starts.map((s0, i) => s0 + so[i]));
+    parts.push(b.reshape(b.gemm(g2, b.reshape(xo, [c, rows]), undefined, { transB: true }), [m, c, 1]));
+  }
+  return b.reshape(parts.length === 1 ? parts[0] : b.concat(parts, 2), [m, c, ...kernel]);
 }
 
 function seedCheck(ins: readonly TensorType[]): void {
@@ -344,7 +373,8 @@ export const rules: { [K in OpName]: OpRule<K> } = {
     infer: unaryInfer, lower: simple('Erf'),
     vjp: (b, { inputs: [x] }, [g]) => [b.mul(g!, b.mul(b.exp(b.neg(b.mul(x, x))), 2 / Math.sqrt(Math.PI)))], // dx = g*2/sqrt(pi)*exp(-x^2)
   },
-  Relu: { infer: unaryInfer, lower: simple('Relu'), vjp: (b, { outputs: [y] }, [g]) => [b.where(b.greater(y, 0), g!, 0)] }, // dx = g*[y>0]
+  // dx = g*[y>0], as a Mul by the cast mask: faster than Where in onnxruntime (5.5 vs 8.4 ms on [32,64,32,32], 1 thread)
+  Relu: { infer: unaryInfer, lower: simple('Relu'), vjp: (b, { outputs: [y] }, [g]) => [b.mul(g!, b.cast(b.greater(y, 0), y.dtype))] },
   Sigmoid: {
     infer: unaryInfer, lower: simple('Sigmoid'),
     vjp: (b, { outputs: [y] }, [g]) => [b.mul(g!, b.mul(y, b.sub(1, y)))], // dx = g*y*(1-y)

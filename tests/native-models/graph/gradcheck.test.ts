@@ -146,6 +146,10 @@ const cases: { [K in OpName]: Entry } = {
       b.conv(inp([2, 4, 5, 5]), inp([6, 2, 3, 3]), inp([6]), { strides: [2, 2], pads: [1, 1, 1, 1], group: 2 }),
       b.conv(inp([2, 3, 9]), inp([4, 3, 3]), undefined, { dilations: [2], pads: [2, 1] }),
       b.conv(inp([2, 3, 4, 4]), inp([6, 1, 3, 3]), undefined, { pads: [1, 1, 1, 1], group: 3 }), // depthwise, multiplier 2
+      // stride 1, >= 16 input channels: the weight gradient as one Gemm per kernel offset (convWeightGradGemm)
+      b.conv(inp([2, 16, 5, 4]), inp([3, 16, 3, 3]), inp([3]), { pads: [1, 0, 2, 1], dilations: [1, 2] }),
+      b.conv(inp([2, 16, 3, 3]), inp([2, 16, 1, 1]), undefined, {}), // 1x1, no padding: no window copies
+      b.conv(inp([2, 16, 7]), inp([3, 16, 3]), undefined, { pads: [1, 1] }), // 1-d
     ],
   },
   ConvTranspose: {
@@ -153,6 +157,7 @@ const cases: { [K in OpName]: Entry } = {
     build: (b, inp) => [
       b.convTranspose(inp([1, 4, 3, 3]), inp([4, 3, 3, 3]), inp([3]), { strides: [2, 2], pads: [1, 1, 1, 1], outputPadding: [1, 1] }),
       b.convTranspose(inp([2, 4, 3, 3]), inp([4, 1, 2, 2]), undefined, { strides: [2, 2], group: 2 }),
+      b.convTranspose(inp([2, 3, 4, 4]), inp([3, 16, 3, 3]), undefined, { pads: [1, 1, 0, 1] }), // stride 1, 16 outputs: Gemm form
     ],
   },
   MaxPool: {
