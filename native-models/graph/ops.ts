@@ -246,6 +246,16 @@ function convWeightGradGemm(b: GraphBuilder, x: Value, dOut: Value, kernel: read
   return b.reshape(parts.length === 1 ? parts[0] : b.concat(parts, 2), [m, c, ...kernel]);
 }
 
+/** The kernel of a stride-1 conv's input gradient: W [M, C/G, k...] -> [C, M/G, k...], each group's inputs and
+ * outputs swapped and every spatial axis reversed (constant-index Gathers on the small weight). */
+function flippedKernel(b: GraphBuilder, w: Value, group: number): Value {
+  const [m, cg, ...k] = w.shape;
+  const sp = k.map((_, i) => i + 3);
+  let f = b.reshape(b.transpose(b.reshape(w, [group, m / group, cg, ...k]), [0, 2, 1, ...sp]), [group * cg, m / group, ...k]);
+  k.forEach((n, i) => { f = b.gather(f, b.constant(Array.from({ length: n }, (_, j) => n - 1 - j), [n], 'int64'), i + 2); });
+  return f;
+}
+
 function seedCheck(ins: readonly TensorType[]): void {
   arity(ins, 1);
   needDtype(ins[0], ['int64'], 'seed');
@@ -905,12 +915,18 @@ export const rules: { [K in OpName]: OpRule<K> } = {
       return [{ dtype: x.dtype, shape: [x.shape[0], w.shape[0], ...sp] }];
     },
     lower: (L, ins, outs, a, n) => L.node('Conv', ins, outs, convLowerAttrs(a, n.inputs[1].shape.slice(2))),
-    // dx = convTranspose(g, W) with output_padding restoring x's size; dW = convWeightGrad; dbias = sum(g).
+    // dx = convTranspose(g, W) with output_padding restoring x's size; for stride 1 the same as a convolution of g
+    // with the spatially flipped kernel, inputs and outputs swapped per group, padded d*(k-1) - pad (onnxruntime's
+    // Conv beats its ConvTranspose: 26 vs 33 ms on the dVAE's [32,64,32,32] 3x3 layer, 2.4 vs 13 ms on the audio
+    // encoder's grouped 31-tap position conv); dW = convWeightGrad; dbias = sum(g).
     vjp: (b, { inputs: [x, w, bias], attrs: a }, [g]) => {
       const r = x.shape.length - 2;
+      const flipPads = a.pads.map((p, i) => (w.shape[(i % r) + 2] - 1) * a.dilations[i % r] - p);
       const outputPadding = Array.from({ length: r }, (_, i) =>
         x.shape[i + 2] - (a.strides[i] * (g!.shape[i + 2] - 1) + (w.shape[i + 2] - 1) * a.dilations[i] + 1 - a.pads[i] - a.pads[r + i]));
-      const dx = b.apply('ConvTranspose', [g!, w], { ...a, outputPadding })[0];
+      const dx = a.strides.every((s) => s === 1) && flipPads.every((p) => p >= 0)
+        ? b.conv(g!, flippedKernel(b, w, a.group), undefined, { pads: flipPads, dilations: a.dilations, group: a.group })
+        : b.apply('ConvTranspose', [g!, w], { ...a, outputPadding })[0];
       const dw = convWeightGrad(b, x, g!, w.shape, a);
       const axes = [0, ...Array.from({ length: r }, (_, i) => i + 2)];
       return [dx, dw, bias ? b.reduceSum(g!, axes) : undefined];
