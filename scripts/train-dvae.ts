@@ -19,6 +19,7 @@ const USAGE = `Usage: npm run train:dvae -- --data DIR --out RUN_DIR --steps N [
   --codebook K          codebook entries (default 1024)
   --stage-blocks N      residual blocks at each intermediate resolution (default: the default config's)
   --attn-blocks N       transformer layers over the 8x8 code grid in encoder and decoder (default: the default config's)
+  --out-blocks N        residual blocks of the decoder's full-resolution refinement branch (default: the default config's; 0 = none)
   --init-from CKPT      start a new run from a checkpoint's weights (e.g. a model without stage blocks: the
                         added blocks start as the identity, so training continues from its reconstructions)
   --tiny                the tiny test config (fast smoke run)
@@ -33,7 +34,7 @@ const USAGE = `Usage: npm run train:dvae -- --data DIR --out RUN_DIR --steps N [
 const { values: a } = parseArgs({
   options: {
     data: { type: 'string' }, out: { type: 'string' }, steps: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' },
-    codebook: { type: 'string' }, 'stage-blocks': { type: 'string' }, 'attn-blocks': { type: 'string' }, 'init-from': { type: 'string' }, tiny: { type: 'boolean' }, 'max-images': { type: 'string' }, threads: { type: 'string' },
+    codebook: { type: 'string' }, 'stage-blocks': { type: 'string' }, 'attn-blocks': { type: 'string' }, 'out-blocks': { type: 'string' }, 'init-from': { type: 'string' }, tiny: { type: 'boolean' }, 'max-images': { type: 'string' }, threads: { type: 'string' },
     'eval-every': { type: 'string' }, package: { type: 'string' }, 'no-export': { type: 'boolean' }, seed: { type: 'string' }, 'ssim-weight': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
@@ -57,7 +58,7 @@ const base = a.tiny ? TINY_CONFIG : DEFAULT_CONFIG;
 const ssimWeight = num(a['ssim-weight'], 'ssim-weight', 0);
 const config: DvaeConfig = {
   ...base, codebookSize: num(a.codebook, 'codebook', base.codebookSize), stageBlocks: num(a['stage-blocks'], 'stage-blocks', base.stageBlocks ?? 0),
-  attnBlocks: num(a['attn-blocks'], 'attn-blocks', base.attnBlocks ?? 0),
+  attnBlocks: num(a['attn-blocks'], 'attn-blocks', base.attnBlocks ?? 0), outBlocks: num(a['out-blocks'], 'out-blocks', base.outBlocks ?? 0),
   ...(ssimWeight > 0 ? { ssimWeight } : {}),
 };
 const steps = num(a.steps, 'steps', 2000);
@@ -81,7 +82,7 @@ log(`train images ${trainSet.count}, val ${val?.count ?? 0}; config ${JSON.strin
 
 // This run's command line, kept in the checkpoints' run history and the package manifest.
 const command = `npm run train:dvae -- --data ${a.data} --out ${a.out} --steps ${steps} --lr ${lr} --max-images ${maxImages}` +
-  `${a.tiny ? ' --tiny' : ''}${config.stageBlocks ? ` --stage-blocks ${config.stageBlocks}` : ''}${config.attnBlocks ? ` --attn-blocks ${config.attnBlocks}` : ''}` +
+  `${a.tiny ? ' --tiny' : ''}${config.stageBlocks ? ` --stage-blocks ${config.stageBlocks}` : ''}${config.attnBlocks ? ` --attn-blocks ${config.attnBlocks}` : ''}${config.outBlocks ? ` --out-blocks ${config.outBlocks}` : ''}` +
   `${a['init-from'] ? ` --init-from ${a['init-from']}` : ''}${a.batch ? ` --batch ${batch}` : ''}${a.codebook ? ` --codebook ${config.codebookSize}` : ''}${a.seed ? ` --seed ${seed}` : ''}${config.ssimWeight ? ` --ssim-weight ${config.ssimWeight}` : ''}`;
 
 // Ctrl-C / SIGTERM: stop after the current step, checkpoint, and still export what was trained.

@@ -33,6 +33,13 @@ export interface DvaeConfig {
    */
   attnBlocks?: number;
   /**
+   * Residual blocks at full resolution (64 px) in a refinement branch of the decoder: a second transposed conv
+   * from the last intermediate stage to `channels[0] / 2` channels at full resolution, these blocks, and a 1x1
+   * conv to RGB added to the main output (which draws 64 px straight from 32 px features with one transposed
+   * conv). Absent = 0: no branch (packages trained before the field existed).
+   */
+  outBlocks?: number;
+  /**
    * Weight of an SSIM term in the training loss: MSE + ssimWeight * (1 - SSIM(recon, image)), SSIM as the
    * evaluation computes it (11x11 Gaussian window, per channel). Absent = 0 (MSE only).
    */
@@ -61,8 +68,8 @@ export const TINY_CONFIG: DvaeConfig = {
 export const PIXEL_OFFSET = 0.5;
 
 /** The config with its optional block counts filled in (absent = 0: packages and checkpoints from before them). */
-export function withBlockDefaults(c: DvaeConfig): DvaeConfig & { stageBlocks: number; attnBlocks: number } {
-  return { ...c, stageBlocks: c.stageBlocks ?? 0, attnBlocks: c.attnBlocks ?? 0 };
+export function withBlockDefaults(c: DvaeConfig): DvaeConfig & { stageBlocks: number; attnBlocks: number; outBlocks: number } {
+  return { ...c, stageBlocks: c.stageBlocks ?? 0, attnBlocks: c.attnBlocks ?? 0, outBlocks: c.outBlocks ?? 0 };
 }
 
 /** Checks a config's internal consistency, naming what is wrong. */
@@ -73,7 +80,7 @@ export function checkConfig(c: DvaeConfig): DvaeConfig {
   }
   if (!(Number.isInteger(c.codebookSize) && c.codebookSize >= 2)) throw new Error(`dvae config: codebookSize must be an integer >= 2, got ${c.codebookSize}`);
   const full = withBlockDefaults(c);
-  for (const k of ['resBlocks', 'stageBlocks', 'attnBlocks'] as const) {
+  for (const k of ['resBlocks', 'stageBlocks', 'attnBlocks', 'outBlocks'] as const) {
     if (!(Number.isInteger(full[k]) && full[k] >= 0)) throw new Error(`dvae config: ${k} must be a whole number >= 0, got ${full[k]}`);
   }
   if (full.attnBlocks > 0 && c.channels[c.channels.length - 1] % GRID_ATTN_HEADS !== 0) {
@@ -161,7 +168,12 @@ export function decoder(b: GraphBuilder, z: Value, config: DvaeConfig): Value {
       h = upconv(b, b.relu(h), `up${i}`, c.channels[i - 1]);
       for (let j = 0; j < c.stageBlocks; j++) h = resBlock(b, h, `stage${i - 1}.res${j}`);
     }
-    return upconv(b, b.relu(h), 'up0', 3);
+    const rgb = upconv(b, b.relu(h), 'up0', 3);
+    if (c.outBlocks === 0) return rgb;
+    // Full-resolution refinement: its last conv starts small (zeroed on a warm start, so the branch adds nothing yet).
+    let r = upconv(b, b.relu(h), 'out.up', c.channels[0] / 2);
+    for (let j = 0; j < c.outBlocks; j++) r = resBlock(b, r, `out.res${j}`);
+    return b.add(rgb, conv(b, b.relu(r), 'out.rgb', 3, 1, 1, 0.1));
   });
 }
 

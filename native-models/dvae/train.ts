@@ -55,13 +55,14 @@ export function initialDvaeParams(c: DvaeConfig, batch: number, seed = 0): Recor
   return p;
 }
 
-/** What a bigger dVAE config may add: residual blocks (stageBlocks, resBlocks) and grid transformer layers with their
- * position table (attnBlocks); each block's last conv, each layer's output projections and the table start at zero. */
+/** What a bigger dVAE config may add: residual blocks (stageBlocks, resBlocks), grid transformer layers with their
+ * position table (attnBlocks) and the decoder's full-resolution branch (outBlocks); each block's last conv, each
+ * layer's output projections, the table and the branch's RGB conv start at zero. */
 export const DVAE_GROW_RULE: GrowRule = {
   model: 'dvae',
-  added: /(\.res\d+\.conv[12]|\.attn\d+\.[\w.]+|\.pos)\.(weight|bias)$/,
-  zeroed: /(\.conv2\.|\.attn\.out\.|\.ffn2\.|\.pos\.)/,
-  addedWhat: 'an added residual block or grid transformer layer',
+  added: /(\.res\d+\.conv[12]|\.attn\d+\.[\w.]+|\.pos|\.out\.(up|rgb))\.(weight|bias)$/,
+  zeroed: /(\.conv2\.|\.attn\.out\.|\.ffn2\.|\.pos\.|\.out\.rgb\.)/,
+  addedWhat: 'an added residual block, grid transformer layer or full-resolution branch',
 };
 
 /** A new run's parameters: the seeded init, or a checkpoint's weights grown into this config (o.initFrom). */

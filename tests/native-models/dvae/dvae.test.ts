@@ -95,19 +95,20 @@ describe('dvae (tiny config)', () => {
 });
 
 describe('dvae warm start (growParams)', () => {
-  it('adds stage blocks and grid transformer layers that start as the identity, and refuses what it cannot grow', async () => {
+  it('adds stage blocks, grid transformer layers and the full-resolution branch, starting as the identity, and refuses what it cannot grow', async () => {
     // A small trained model (no stage blocks) and a noisy image set, so the check is not on a trivial function.
     const set = flatSet();
     const rgb = set.rgb.map((v, i) => (v + ((i * 2654435761) >>> 24)) & 255);
     const noisy = { ...set, rgb };
     const small = await trainDvae({ config: TINY_CONFIG, train: noisy, steps: 20, batch: 4, lr: 3e-3, warmup: 2, seed: 3 });
-    const big = { ...TINY_CONFIG, stageBlocks: 1, attnBlocks: 1 };
+    const big = { ...TINY_CONFIG, stageBlocks: 1, attnBlocks: 1, outBlocks: 1 };
     const from = Object.fromEntries([...small.params].map(([k, v]) => [k, { dtype: 'float32' as const, dims: [v.length], data: v }]));
     const { params, added } = growParams(initialDvaeParams(big, 4, 9), from, DVAE_GROW_RULE);
     const attn = ['ln1', 'attn.qkv', 'attn.out', 'ln2', 'ffn1', 'ffn2'].flatMap((l) => [`attn0.${l}.weight`, `attn0.${l}.bias`]).concat('pos.weight');
     expect(added.sort()).toEqual([
       ...['dec.stage0', 'dec.stage1', 'enc.stage0', 'enc.stage1'].flatMap((s) => ['conv1.bias', 'conv1.weight', 'conv2.bias', 'conv2.weight'].map((p) => `${s}.res0.${p}`)),
       ...['enc', 'dec'].flatMap((s) => attn.map((p) => `${s}.${p}`)),
+      ...['out.up', 'out.res0.conv1', 'out.res0.conv2', 'out.rgb'].flatMap((l) => [`dec.${l}.weight`, `dec.${l}.bias`]),
     ].sort());
     const grown = new Map(Object.entries(params).map(([k, t]) => [k, t.data as Float32Array]));
     const p0 = await evalPsnr(TINY_CONFIG, small.params, noisy, { batch: 4 });
@@ -116,6 +117,8 @@ describe('dvae warm start (growParams)', () => {
     expect(params['enc.stage0.res0.conv1.weight'].data.some((v) => v !== 0)).toBe(true);
     expect(params['dec.attn0.attn.qkv.weight'].data.some((v) => v !== 0)).toBe(true);
     expect(params['dec.attn0.ffn2.weight'].data.every((v) => v === 0)).toBe(true);
+    expect(params['dec.out.rgb.weight'].data.every((v) => v === 0)).toBe(true);
+    expect(params['dec.out.up.weight'].data.some((v) => v !== 0)).toBe(true);
 
     expect(() => growParams(initialDvaeParams({ ...TINY_CONFIG, channels: [16, 24, 40] }, 4), from, DVAE_GROW_RULE)).toThrow(/widths cannot grow/);
     expect(() => growParams(initialDvaeParams(TINY_CONFIG, 4), params, DVAE_GROW_RULE)).toThrow(/has no 'enc.stage0.res0.conv1.weight'/);
