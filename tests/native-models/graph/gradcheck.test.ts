@@ -150,6 +150,9 @@ const cases: { [K in OpName]: Entry } = {
       b.conv(inp([2, 16, 5, 4]), inp([3, 16, 3, 3]), inp([3]), { pads: [1, 0, 2, 1], dilations: [1, 2] }),
       b.conv(inp([2, 16, 3, 3]), inp([2, 16, 1, 1]), undefined, {}), // 1x1, no padding: no window copies
       b.conv(inp([2, 16, 7]), inp([3, 16, 3]), undefined, { pads: [1, 1] }), // 1-d
+      // strided 1-d: the input gradient in polyphase form (kernel not a multiple of the stride, uneven pads)
+      b.conv(inp([2, 3, 23]), inp([4, 3, 7]), inp([4]), { strides: [3], pads: [2, 1] }),
+      b.conv(inp([1, 2, 17]), inp([3, 2, 8]), undefined, { strides: [4] }),
     ],
   },
   ConvTranspose: {
