@@ -55,7 +55,7 @@ function trainingGraph() {
     // crossEntropy(head(...)), a gradient without the [B*T, V] bias and row-scale passes); BENCH_PLAIN_HEAD=1 for the composed one.
     const h = encoder(b, ids);
     const t = b.reshape(targets, [CFG.batch * CFG.seq]);
-    return { loss: process.env.BENCH_PLAIN_HEAD ? nn.crossEntropy(b, head(b, h), t) : nn.linearCrossEntropy(b, h, 'head', CFG.vocab, t) };
+    return { loss: process.env.BENCH_PLAIN_HEAD === '1' ? nn.crossEntropy(b, head(b, h), t) : nn.linearCrossEntropy(b, h, 'head', CFG.vocab, t) };
   }, { weightDecay: 0.01 });
 }
 

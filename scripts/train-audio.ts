@@ -13,9 +13,9 @@ import { allFrameTaps, AUDIO_GROW_RULE, formatFrameLayer, parseFrameLayer, pretr
 import { DEFAULT_BATCHES, pretrainBatches, SpeechCorpus } from '../native-models/audio/data';
 import { exportEncoder } from '../native-models/audio/encoder';
 import { trainStepSpec, initialParams } from '../native-models/train/graph-spec';
-import { checkpointHistory, formatHistory, train } from '../native-models/train/trainer';
-import { latestCheckpoint, loadCheckpoint, readCheckpointMeta } from '../native-models/train/checkpoint';
-import { growParams } from '../native-models/train/grow';
+import { formatHistory, train } from '../native-models/train/trainer';
+import { latestCheckpoint, loadCheckpoint } from '../native-models/train/checkpoint';
+import { canonicalJson, warmStart } from '../native-models/train/grow';
 import { WorkerRuntime } from '../native-models/runtime/index';
 import { defaultPackageDir } from '../native-models/packages/format';
 
@@ -57,28 +57,37 @@ const ctl = new AbortController();
 if (a.minutes) setTimeout(() => ctl.abort(), Number(a.minutes) * 60_000).unref();
 process.on('SIGINT', () => ctl.abort());
 process.on('SIGTERM', () => ctl.abort());
+const runConfig = { model: cfg, batches: batchOpts, adam };
 const resume = existsSync(a.out) && latestCheckpoint(a.out) ? a.out : undefined;
-if (resume) console.log(`resuming from ${latestCheckpoint(a.out)}`);
-// This run's command line, kept in the checkpoints' run history and the package manifest.
+if (resume) {
+  const ckpt = latestCheckpoint(a.out)!;
+  const saved = loadCheckpoint(ckpt).config;
+  if (canonicalJson(saved) !== canonicalJson(runConfig)) {
+    throw new Error(`${ckpt}: checkpoint was trained with ${JSON.stringify(saved)}, not ${JSON.stringify(runConfig)} (the same --config/--set/--batch/--seed/--tau-* as the run being resumed, or another --out)`);
+  }
+  console.log(`resuming from ${ckpt}${a['init-from'] ? ' (--init-from applies only to the run\'s first start)' : ''}`);
+}
+// This run's command line, kept in the checkpoints' run history and the package manifest: every option that shapes it.
 const command = `npm run train:audio -- --data ${a.data} --out ${a.out} --steps ${steps} --batch ${batchOpts.batch} --lr ${a.lr} --seed ${seed}` +
-  `${(a.set ?? []).map((kv) => ` --set ${kv}`).join('')}${a['tau-max'] ? ` --tau-max ${a['tau-max']}` : ''}${a['init-from'] ? ` --init-from ${a['init-from']}` : ''}` +
-  `${a['frame-layer'] === undefined ? '' : ` --frame-layer ${formatFrameLayer(frameLayer)}`}`;
+  `${a.config === 'default' ? '' : ` --config ${a.config}`}${(a.set ?? []).map((kv) => ` --set ${kv}`).join('')}` +
+  `${a['tau-max'] ? ` --tau-max ${a['tau-max']}` : ''}${a['tau-decay'] ? ` --tau-decay ${a['tau-decay']}` : ''}${a.limit ? ` --limit ${a.limit}` : ''}` +
+  `${a['init-from'] ? ` --init-from ${a['init-from']}` : ''}${a['frame-layer'] === undefined ? '' : ` --frame-layer ${formatFrameLayer(frameLayer)}`}`;
 // A new run: the seeded init, or (--init-from) a checkpoint's weights grown into this config, whose history it carries.
 function startParams() {
   const init = initialParams(spec.graph.graph, seed);
   if (!a['init-from']) return { params: init };
-  const { params, added } = growParams(init, loadCheckpoint(a['init-from']).params, AUDIO_GROW_RULE);
-  console.log(`warm start from ${a['init-from']}: ${added.length} tensors added (starting as the identity)`);
-  return { params, before: checkpointHistory(readCheckpointMeta(a['init-from'])) };
+  const w = warmStart(init, a['init-from'], AUDIO_GROW_RULE);
+  console.log(`warm start from ${a['init-from']}: ${w.added.length} tensors added (starting as the identity)`);
+  return w;
 }
 const start = resume ? undefined : startParams();
 const started = Date.now();
 const res = await train({
   runtime, spec, data: pretrainBatches(cfg, corpus, batchOpts),
   schedule: { kind: 'cosine', peak: Number(a.lr), warmup: Math.min(500, Math.floor(steps / 10)), total: steps, minRatio: 0.05 },
-  steps, seed, ...(start ? { params: start.params } : { resume }), run: { command, ...(start?.before ? { before: start.before } : {}) },
+  steps, seed, ...(start ? { params: start.params } : { resume }), run: { command, ...(start && 'before' in start ? { before: start.before } : {}) },
   ...(a.threads ? { threads: Number(a.threads) } : {}),
-  checkpoint: { dir: a.out, every: Number(a.every), keep: 2, config: { model: cfg, batches: batchOpts, adam } },
+  checkpoint: { dir: a.out, every: Number(a.every), keep: 2, config: runConfig },
   signal: ctl.signal,
   onProgress: (p) => {
     if (p.step % 25 === 0 || p.step === 1) {

@@ -4,6 +4,7 @@
 // exported inference graphs `encode` and `decode`. Why VQ-VAE and not DALL-E's Gumbel dVAE: see README.md.
 import { GraphBuilder, buildTrainingGraph, nn, type TrainingGraph, type Value } from '../graph/index';
 import { gaussian } from './metrics';
+import type { GrowRule } from '../train/grow';
 
 /** Model size and quantiser settings; stored in the package's component config. */
 export interface DvaeConfig {
@@ -67,6 +68,16 @@ export const TINY_CONFIG: DvaeConfig = {
 /** Pixels are fed as (rgb/255 - 0.5): centred, and the decoder's output + 0.5 is the image. */
 export const PIXEL_OFFSET = 0.5;
 
+/** What a bigger dVAE config may add: residual blocks (stageBlocks, resBlocks), grid transformer layers with their
+ * position table (attnBlocks) and the decoder's full-resolution branch (outBlocks); each block's last conv, each
+ * layer's output projections, the table and the branch's RGB conv start at zero. */
+export const DVAE_GROW_RULE: GrowRule = {
+  model: 'dvae',
+  added: /(\.res\d+\.conv[12]|\.attn\d+\.[\w.]+|\.pos|\.out\.(up|rgb))\.(weight|bias)$/,
+  zeroed: /(\.conv2\.|\.attn\.out\.|\.ffn2\.|\.pos\.|\.out\.rgb\.)/,
+  addedWhat: 'an added residual block, grid transformer layer or full-resolution branch',
+};
+
 /** The config with its optional block counts filled in (absent = 0: packages and checkpoints from before them). */
 export function withBlockDefaults(c: DvaeConfig): DvaeConfig & { stageBlocks: number; attnBlocks: number; outBlocks: number } {
   return { ...c, stageBlocks: c.stageBlocks ?? 0, attnBlocks: c.attnBlocks ?? 0, outBlocks: c.outBlocks ?? 0 };
@@ -86,6 +97,7 @@ export function checkConfig(c: DvaeConfig): DvaeConfig {
   if (full.attnBlocks > 0 && c.channels[c.channels.length - 1] % GRID_ATTN_HEADS !== 0) {
     throw new Error(`dvae config: ${c.channels[c.channels.length - 1]} code-resolution channels do not split into ${GRID_ATTN_HEADS} attention heads`);
   }
+  if (full.outBlocks > 0 && c.channels[0] % 2 !== 0) throw new Error(`dvae config: the full-resolution branch (outBlocks) uses channels[0] / 2 channels; ${c.channels[0]} is odd`);
   if (!(c.decay > 0 && c.decay < 1)) throw new Error(`dvae config: decay must be in (0,1), got ${c.decay}`);
   if (c.ssimWeight !== undefined && !(c.ssimWeight >= 0)) throw new Error(`dvae config: ssimWeight must be >= 0, got ${c.ssimWeight}`);
   return c;
@@ -115,7 +127,7 @@ function upconv(b: GraphBuilder, x: Value, name: string, out: number): Value {
 }
 
 /** x + conv1x1(relu(conv3x3(relu(x)))); the last conv starts small so each block begins near identity
- * (a warm start from a model without the block zeroes it, so the block starts as the identity: DVAE_GROW_RULE in ./train). */
+ * (a warm start from a model without the block zeroes it, so the block starts as the identity: DVAE_GROW_RULE). */
 function resBlock(b: GraphBuilder, x: Value, name: string): Value {
   const c = x.shape[1];
   return b.scope(name, () => {
@@ -130,7 +142,7 @@ export const GRID_ATTN_HEADS = 4;
 /**
  * `n` pre-LN transformer layers over the cells of h [B,C,G,G]: [B,G*G,C] tokens plus a learned position table
  * (`pos`, row-major cells), back to [B,C,G,G]. A warm start zeroes the table and each layer's two output
- * projections (DVAE_GROW_RULE in ./train), so added layers start as the identity.
+ * projections (DVAE_GROW_RULE), so added layers start as the identity.
  */
 function gridAttention(b: GraphBuilder, h: Value, n: number): Value {
   if (n === 0) return h;

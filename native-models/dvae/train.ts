@@ -2,15 +2,15 @@
 // the codebook's EMA statistics carried as extra state outputs), batches of 64x64 images, checkpoints and
 // exact resume, a small validation PSNR during training, and the export of the encode/decode graphs.
 import { InThreadRuntime, type Runtime, type Tensor } from '../runtime/index';
-import { loadCheckpoint, latestCheckpoint, readCheckpointMeta } from '../train/checkpoint';
+import { loadCheckpoint, latestCheckpoint } from '../train/checkpoint';
 import { initialParams, trainStepSpec } from '../train/graph-spec';
 import { sampledBatches } from '../train/batching';
-import { growParams, type GrowRule } from '../train/grow';
-import { checkpointHistory, train, type Progress, type TrainResult } from '../train/trainer';
+import { canonicalJson, warmStart } from '../train/grow';
+import { train, type Progress, type RunRecord, type TrainResult } from '../train/trainer';
 import type { LrSchedule } from '../train/schedule';
 import { Dvae, exportOnnx, inferenceWeights, type DvaeComponentConfig } from './codec';
 import { toPlanar, type ImageSet } from './data';
-import { checkConfig, trainingGraph, VQ_STATE, withBlockDefaults, type DvaeConfig } from './model';
+import { checkConfig, DVAE_GROW_RULE, trainingGraph, VQ_STATE, withBlockDefaults, type DvaeConfig } from './model';
 import { psnr } from './metrics';
 
 export interface DvaeTrainOptions {
@@ -55,20 +55,10 @@ export function initialDvaeParams(c: DvaeConfig, batch: number, seed = 0): Recor
   return p;
 }
 
-/** What a bigger dVAE config may add: residual blocks (stageBlocks, resBlocks), grid transformer layers with their
- * position table (attnBlocks) and the decoder's full-resolution branch (outBlocks); each block's last conv, each
- * layer's output projections, the table and the branch's RGB conv start at zero. */
-export const DVAE_GROW_RULE: GrowRule = {
-  model: 'dvae',
-  added: /(\.res\d+\.conv[12]|\.attn\d+\.[\w.]+|\.pos|\.out\.(up|rgb))\.(weight|bias)$/,
-  zeroed: /(\.conv2\.|\.attn\.out\.|\.ffn2\.|\.pos\.|\.out\.rgb\.)/,
-  addedWhat: 'an added residual block, grid transformer layer or full-resolution branch',
-};
-
-/** A new run's parameters: the seeded init, or a checkpoint's weights grown into this config (o.initFrom). */
-function startParams(c: DvaeConfig, o: DvaeTrainOptions): Record<string, Tensor> {
+/** A new run's parameters: the seeded init, or a checkpoint's weights grown into this config (o.initFrom) with its history. */
+function startParams(c: DvaeConfig, o: DvaeTrainOptions): { params: Record<string, Tensor>; before?: RunRecord[] } {
   const init = initialDvaeParams(c, o.batch, o.seed ?? 0);
-  return o.initFrom ? growParams(init, loadCheckpoint(o.initFrom).params, DVAE_GROW_RULE).params : init;
+  return o.initFrom ? warmStart(init, o.initFrom, DVAE_GROW_RULE) : { params: init };
 }
 
 /** The runtime with every session single- (or n-) threaded and not spinning: the CPU is shared. */
@@ -126,12 +116,13 @@ export async function trainDvae(o: DvaeTrainOptions): Promise<DvaeTrainResult> {
     resume = latestCheckpoint(o.out)!;
     const saved = loadCheckpoint(resume).config as typeof runConfig;
     // Key order does not matter, and checkpoints from before the optional block counts existed had none.
-    const canon = (r: typeof runConfig) => JSON.stringify({ ...r, model: withBlockDefaults(r.model) }, (_, v: unknown) =>
-      v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : 1))) : v);
+    const canon = (r: typeof runConfig) => canonicalJson({ ...r, model: withBlockDefaults(r.model) });
     if (canon(saved) !== canon(runConfig)) {
       throw new Error(`${resume}: checkpoint was trained with ${JSON.stringify(saved)}, not ${JSON.stringify(runConfig)}; use another --out`);
     }
   }
+  // A resume continues its own run: an --init-from given again (the same command line) is not applied twice.
+  const start = resume ? undefined : startParams(c, o);
   const rt = politeRuntime(o.threads ?? 1);
   const data = sampledBatches(o.train.count, o.batch, (idx) => ({
     bucket, size: idx.length,
@@ -141,8 +132,8 @@ export async function trainDvae(o: DvaeTrainOptions): Promise<DvaeTrainResult> {
   try {
     const res = await train({
       runtime: rt, spec, data, schedule, steps: o.steps, seed: o.seed ?? 0, name: 'dvae', signal: o.signal,
-      ...(resume ? { resume } : { params: startParams(c, o) }),
-      ...(o.command ? { run: { command: o.command, ...(!resume && o.initFrom ? { before: checkpointHistory(readCheckpointMeta(o.initFrom)) } : {}) } } : {}),
+      ...(start ? { params: start.params } : { resume }),
+      ...(o.command ? { run: { command: o.command, ...(start?.before ? { before: start.before } : {}) } } : {}),
       ...(o.out ? { checkpoint: { dir: o.out, every: o.checkpointEvery ?? 250, keep: 2, config: runConfig } } : {}),
       ...(o.val && o.evalEvery ? {
         evaluate: {

@@ -2,6 +2,8 @@
 // added blocks set up so they start as the identity (their last projection zeroed). Used by the dVAE (residual
 // blocks, grid transformer layers) and the audio encoder (context-network layers).
 import type { Tensor } from '../runtime/index';
+import { loadCheckpoint, readCheckpointMeta } from './checkpoint';
+import { checkpointHistory, type RunRecord } from './trainer';
 
 /** What a model may add when it grows, and which of the added parameters start at zero. */
 export interface GrowRule {
@@ -16,7 +18,7 @@ export interface GrowRule {
 }
 
 /**
- * Every parameter of `init` that `from` has (same name and size) is copied; the rest must match `rule.added` and
+ * Every parameter of `init` that `from` has (same name and shape) is copied; the rest must match `rule.added` and
  * keep their init, except those matching `rule.zeroed`, which are zeroed. Widths cannot grow, and every tensor of
  * `from` must be used (errors name the first mismatch). Returns the new parameters and the names that were added.
  */
@@ -26,7 +28,7 @@ export function growParams(init: Record<string, Tensor>, from: Record<string, Te
   for (const [name, t] of Object.entries(init)) {
     const src = from[name];
     if (src) {
-      if (src.data.length !== t.data.length) throw new Error(`${rule.model} warm start: '${name}' has ${src.data.length} values in the checkpoint, ${t.data.length} in this config (widths cannot grow)`);
+      if (src.dims.join() !== t.dims.join()) throw new Error(`${rule.model} warm start: '${name}' is [${src.dims.join(',')}] in the checkpoint, [${t.dims.join(',')}] in this config (widths cannot grow)`);
       params[name] = { ...t, data: Float32Array.from(src.data as Float32Array) };
       continue;
     }
@@ -37,4 +39,18 @@ export function growParams(init: Record<string, Tensor>, from: Record<string, Te
   const dropped = Object.keys(from).filter((k) => !(k in init));
   if (dropped.length) throw new Error(`${rule.model} warm start: this config has no '${dropped[0]}' (${dropped.length} checkpoint tensors unused)`);
   return { params, added };
+}
+
+/**
+ * A new run started from a checkpoint's weights (--init-from): `init` grown from them by `rule`, and the
+ * checkpoint's run history, which the new run's history continues (TrainOptions.run.before).
+ */
+export function warmStart(init: Record<string, Tensor>, checkpoint: string, rule: GrowRule): { params: Record<string, Tensor>; added: string[]; before: RunRecord[] } {
+  return { ...growParams(init, loadCheckpoint(checkpoint).params, rule), before: checkpointHistory(readCheckpointMeta(checkpoint)) };
+}
+
+/** JSON with object keys sorted: equal for configs that differ only in key order (resume checks). */
+export function canonicalJson(v: unknown): string {
+  return JSON.stringify(v, (_, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1))) : x);
 }

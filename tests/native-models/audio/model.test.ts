@@ -106,9 +106,14 @@ describe('audio encoder graphs (tiny config)', () => {
 
   it('grows deeper from a checkpoint (--init-from with more layers): the added layers start as the identity', async () => {
     const deep = { ...cfg, layers: cfg.layers + 2 };
-    const asTensors = (m: Map<string, Float32Array>) => Object.fromEntries([...m].map(([k, v]) => [k, { dtype: 'float32' as const, dims: [v.length], data: v }]));
-    const from = asTensors(initParams(inferenceGraph(cfg, 32), 4));
-    const { params, added } = growParams(asTensors(initParams(inferenceGraph(deep, 32), 9)), from, AUDIO_GROW_RULE);
+    // A graph's initial params with their shapes, as a checkpoint holds them.
+    const initial = (c: typeof cfg, seed: number) => {
+      const g = inferenceGraph(c, 32);
+      const dims = new Map(g.params.map((p) => [p.value.name!, [...p.value.shape]]));
+      return Object.fromEntries([...initParams(g, seed)].map(([k, v]) => [k, { dtype: 'float32' as const, dims: dims.get(k)!, data: v }]));
+    };
+    const from = initial(cfg, 4);
+    const { params, added } = growParams(initial(deep, 9), from, AUDIO_GROW_RULE);
     expect(added.length).toBe(2 * 12);
     expect(added.every((k) => k.startsWith(`ctx.${cfg.layers}.`) || k.startsWith(`ctx.${cfg.layers + 1}.`))).toBe(true);
     expect(params[`ctx.${cfg.layers}.ffn2.weight`].data.every((v) => v === 0)).toBe(true);
@@ -125,7 +130,10 @@ describe('audio encoder graphs (tiny config)', () => {
     // Same taps (the new last layer passes the old last layer's output through), same codes.
     expect([...(b.frames.data as Float32Array)]).toEqual([...(a.frames.data as Float32Array)]);
     expect([...(b.codes.data as BigInt64Array)]).toEqual([...(a.codes.data as BigInt64Array)]);
-    expect(() => growParams(asTensors(initParams(inferenceGraph({ ...cfg, dim: 2 * cfg.dim, ffn: 2 * cfg.ffn }, 32), 1)), from, AUDIO_GROW_RULE)).toThrow(/widths cannot grow/);
+    expect(() => growParams(initial({ ...cfg, dim: 2 * cfg.dim, ffn: 2 * cfg.ffn }, 1), from, AUDIO_GROW_RULE)).toThrow(/widths cannot grow/);
+    // Same number of values in another shape: refused too.
+    const w = from['ctx.0.ffn1.weight'];
+    expect(() => growParams(initial(deep, 9), { ...from, 'ctx.0.ffn1.weight': { ...w, dims: [...w.dims].reverse() } }, AUDIO_GROW_RULE)).toThrow(/'ctx.0.ffn1.weight' is \[/);
     expect(() => growParams(from, params, AUDIO_GROW_RULE)).toThrow(/has no 'ctx\.\d\./);
   });
 

@@ -10,12 +10,12 @@ import { defaultPackageDir } from '../../../native-models/packages/format';
 import { Dvae, exportOnnx, inferenceWeights, type DvaeComponentConfig } from '../../../native-models/dvae/codec';
 import { toPlanar, type ImageSet } from '../../../native-models/dvae/data';
 import { codeUsage, psnr, ssim } from '../../../native-models/dvae/metrics';
-import { meanSsim, PIXEL_OFFSET, TINY_CONFIG, trainingGraph } from '../../../native-models/dvae/model';
+import { DVAE_GROW_RULE, meanSsim, PIXEL_OFFSET, TINY_CONFIG, trainingGraph } from '../../../native-models/dvae/model';
 import { encodePng } from '../../../native-models/data/demo/raster';
 import { decodeImage } from '../../../native-models/data/image';
 import { rgbToPlanar, tokenizeImage } from '../../../native-models/tasks/tokenize-image';
 import { decodeImageCodes, parseCodes } from '../../../native-models/tasks/decode-image-codes';
-import { DVAE_GROW_RULE, evalPsnr, initialDvaeParams, trainDvae } from '../../../native-models/dvae/train';
+import { evalPsnr, initialDvaeParams, trainDvae } from '../../../native-models/dvae/train';
 import { growParams } from '../../../native-models/train/grow';
 
 const S = 64;
@@ -102,7 +102,8 @@ describe('dvae warm start (growParams)', () => {
     const noisy = { ...set, rgb };
     const small = await trainDvae({ config: TINY_CONFIG, train: noisy, steps: 20, batch: 4, lr: 3e-3, warmup: 2, seed: 3 });
     const big = { ...TINY_CONFIG, stageBlocks: 1, attnBlocks: 1, outBlocks: 1 };
-    const from = Object.fromEntries([...small.params].map(([k, v]) => [k, { dtype: 'float32' as const, dims: [v.length], data: v }]));
+    const shapes = initialDvaeParams(TINY_CONFIG, 4);
+    const from = Object.fromEntries([...small.params].map(([k, v]) => [k, { ...shapes[k], data: v }]));
     const { params, added } = growParams(initialDvaeParams(big, 4, 9), from, DVAE_GROW_RULE);
     const attn = ['ln1', 'attn.qkv', 'attn.out', 'ln2', 'ffn1', 'ffn2'].flatMap((l) => [`attn0.${l}.weight`, `attn0.${l}.bias`]).concat('pos.weight');
     expect(added.sort()).toEqual([

@@ -147,9 +147,12 @@ const cases: { [K in OpName]: Entry } = {
       b.conv(inp([2, 3, 9]), inp([4, 3, 3]), undefined, { dilations: [2], pads: [2, 1] }),
       b.conv(inp([2, 3, 4, 4]), inp([6, 1, 3, 3]), undefined, { pads: [1, 1, 1, 1], group: 3 }), // depthwise, multiplier 2
       // stride 1, >= 16 input channels: the weight gradient as one Gemm per kernel offset (convWeightGradGemm)
-      b.conv(inp([2, 16, 5, 4]), inp([3, 16, 3, 3]), inp([3]), { pads: [1, 0, 2, 1], dilations: [1, 2] }),
+      b.conv(inp([2, 16, 5, 6]), inp([3, 16, 3, 3]), inp([3]), { pads: [1, 0, 2, 1], dilations: [1, 2] }), // output 6x3
       b.conv(inp([2, 16, 3, 3]), inp([2, 16, 1, 1]), undefined, {}), // 1x1, no padding: no window copies
       b.conv(inp([2, 16, 7]), inp([3, 16, 3]), undefined, { pads: [1, 1] }), // 1-d
+      // stride 1: the input gradient as a Conv with the flipped kernel, groups with several channels each
+      b.conv(inp([2, 4, 7]), inp([6, 2, 3]), undefined, { pads: [1, 2], group: 2 }),
+      b.conv(inp([2, 3, 4]), inp([2, 3, 1]), undefined, { pads: [1, 0] }), // pad beyond the kernel: ConvTranspose
       // strided 1-d: the input gradient in polyphase form (kernel not a multiple of the stride, uneven pads)
       b.conv(inp([2, 3, 23]), inp([4, 3, 7]), inp([4]), { strides: [3], pads: [2, 1] }),
       b.conv(inp([1, 2, 17]), inp([3, 2, 8]), undefined, { strides: [4] }),
