@@ -104,7 +104,7 @@ const res = await trainDvae({
       `${m['metric:ssim'] === undefined ? '' : `ssim ${m['metric:ssim'].toFixed(4)} `}perplexity ${m['metric:perplexity'].toFixed(0)} restarted ${m['metric:restarted']} lr ${p.lr.toExponential(2)} ` +
       `${p.meanStepMs.toFixed(0)} ms/step eta ${(p.etaSeconds / 60).toFixed(1)} min`);
   },
-  onEval: (step, m) => log(`step ${step}: val psnr ${m.val_psnr.toFixed(2)} dB`),
+  onEval: (step, m) => log(`step ${step}: val psnr ${m.val_psnr.toFixed(2)} dB, ssim ${m.val_ssim.toFixed(4)}`),
 });
 log(`trained to step ${res.step}${res.cancelled ? ' (cancelled)' : ''}; checkpoint ${res.checkpoint ?? '-'}`);
 

@@ -11,7 +11,7 @@ import type { LrSchedule } from '../train/schedule';
 import { Dvae, exportOnnx, inferenceWeights, type DvaeComponentConfig } from './codec';
 import { toPlanar, type ImageSet } from './data';
 import { checkConfig, DVAE_GROW_RULE, trainingGraph, VQ_STATE, withBlockDefaults, type DvaeConfig } from './model';
-import { psnr } from './metrics';
+import { psnr, ssim } from './metrics';
 
 export interface DvaeTrainOptions {
   config: DvaeConfig;
@@ -69,29 +69,36 @@ function politeRuntime(threads: number): Runtime {
   return rt;
 }
 
-/** Mean PSNR of images `set` through encode+decode graphs built from the given weights. */
-export async function evalPsnr(c: DvaeConfig, weights: ReadonlyMap<string, Float32Array>, set: ImageSet, o: { batch?: number; storage?: 'float32' | 'float16'; threads?: number } = {}): Promise<number> {
+/** Mean PSNR and SSIM of images `set` through encode+decode graphs built from the given weights. */
+export async function evalReconstruction(c: DvaeConfig, weights: ReadonlyMap<string, Float32Array>, set: ImageSet,
+  o: { batch?: number; storage?: 'float32' | 'float16'; threads?: number } = {}): Promise<{ psnr: number; ssim: number }> {
   const batch = Math.min(o.batch ?? 32, set.count);
   const storage = o.storage ?? 'float32';
   const cfg: DvaeComponentConfig = { ...c, batch, storage, normalisation: '' };
   const dvae = await Dvae.fromBytes(cfg, exportOnnx(c, inferenceWeights(weights), { batch, storage }), { intraOpThreads: o.threads ?? 1, spin: false, providers: ['cpu'] });
   try {
-    let total = 0;
-    let n = 0;
+    let [sumPsnr, sumSsim, n] = [0, 0, 0];
     const hw3 = 3 * c.imageSize * c.imageSize;
     for (let start = 0; start + batch <= set.count; start += batch) {
       const idx = Array.from({ length: batch }, (_, i) => start + i);
       const x = toPlanar(set, idx, 0);
       const y = await dvae.decode(await dvae.encode(x));
       for (let i = 0; i < batch; i++) {
-        total += psnr(x.subarray(i * hw3, (i + 1) * hw3), y.subarray(i * hw3, (i + 1) * hw3));
+        const [a, r] = [x.subarray(i * hw3, (i + 1) * hw3), y.subarray(i * hw3, (i + 1) * hw3)];
+        sumPsnr += psnr(a, r);
+        sumSsim += ssim(a, r, c.imageSize);
         n++;
       }
     }
-    return total / n;
+    return { psnr: sumPsnr / n, ssim: sumSsim / n };
   } finally {
     await dvae.dispose();
   }
+}
+
+/** Mean PSNR of images `set` through encode+decode graphs built from the given weights. */
+export async function evalPsnr(c: DvaeConfig, weights: ReadonlyMap<string, Float32Array>, set: ImageSet, o: { batch?: number; storage?: 'float32' | 'float16'; threads?: number } = {}): Promise<number> {
+  return (await evalReconstruction(c, weights, set, o)).psnr;
 }
 
 /**
@@ -141,7 +148,8 @@ export async function trainDvae(o: DvaeTrainOptions): Promise<DvaeTrainResult> {
           run: async (ctx) => {
             const p = await ctx.params();
             const w = new Map(Object.entries(p).map(([k, t]) => [k, t.data as Float32Array]));
-            return { val_psnr: await evalPsnr(c, w, o.val!, { threads: o.threads ?? 1 }) };
+            const m = await evalReconstruction(c, w, o.val!, { threads: o.threads ?? 1 });
+            return { val_psnr: m.psnr, val_ssim: m.ssim };
           },
         },
       } : {}),
