@@ -29,13 +29,14 @@ const USAGE = `Usage: npm run train:dvae -- --data DIR --out RUN_DIR --steps N [
   --package DIR         model package to write the component into (default: the shipped default package)
   --no-export           train only
   --seed S              init and data-order seed (default 0)
-  --ssim-weight W       add W * (1 - SSIM) to the loss (default 0: MSE only); part of the model config`;
+  --ssim-weight W       add W * (1 - SSIM) to the loss (default 0: MSE only); part of the model config
+  --flat-fraction F     share of each batch replaced by flat images of random colours (default 0)`;
 
 const { values: a } = parseArgs({
   options: {
     data: { type: 'string' }, out: { type: 'string' }, steps: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' },
     codebook: { type: 'string' }, 'stage-blocks': { type: 'string' }, 'attn-blocks': { type: 'string' }, 'out-blocks': { type: 'string' }, 'init-from': { type: 'string' }, tiny: { type: 'boolean' }, 'max-images': { type: 'string' }, threads: { type: 'string' },
-    'eval-every': { type: 'string' }, package: { type: 'string' }, 'no-export': { type: 'boolean' }, seed: { type: 'string' }, 'ssim-weight': { type: 'string' },
+    'eval-every': { type: 'string' }, package: { type: 'string' }, 'no-export': { type: 'boolean' }, seed: { type: 'string' }, 'ssim-weight': { type: 'string' }, 'flat-fraction': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
   strict: true,
@@ -56,6 +57,7 @@ const num = (v: string | undefined, name: string, dflt: number): number => {
 
 const base = a.tiny ? TINY_CONFIG : DEFAULT_CONFIG;
 const ssimWeight = num(a['ssim-weight'], 'ssim-weight', 0);
+const flatFraction = num(a['flat-fraction'], 'flat-fraction', 0);
 const config: DvaeConfig = {
   ...base, codebookSize: num(a.codebook, 'codebook', base.codebookSize), stageBlocks: num(a['stage-blocks'], 'stage-blocks', base.stageBlocks ?? 0),
   attnBlocks: num(a['attn-blocks'], 'attn-blocks', base.attnBlocks ?? 0), outBlocks: num(a['out-blocks'], 'out-blocks', base.outBlocks ?? 0),
@@ -83,7 +85,7 @@ log(`train images ${trainSet.count}, val ${val?.count ?? 0}; config ${JSON.strin
 // This run's command line, kept in the checkpoints' run history and the package manifest.
 const command = `npm run train:dvae -- --data ${a.data} --out ${a.out} --steps ${steps} --lr ${lr} --max-images ${maxImages}` +
   `${a.tiny ? ' --tiny' : ''}${config.stageBlocks ? ` --stage-blocks ${config.stageBlocks}` : ''}${config.attnBlocks ? ` --attn-blocks ${config.attnBlocks}` : ''}${config.outBlocks ? ` --out-blocks ${config.outBlocks}` : ''}` +
-  `${a['init-from'] ? ` --init-from ${a['init-from']}` : ''}${a.batch ? ` --batch ${batch}` : ''}${a.codebook ? ` --codebook ${config.codebookSize}` : ''}${a.seed ? ` --seed ${seed}` : ''}${config.ssimWeight ? ` --ssim-weight ${config.ssimWeight}` : ''}`;
+  `${a['init-from'] ? ` --init-from ${a['init-from']}` : ''}${a.batch ? ` --batch ${batch}` : ''}${a.codebook ? ` --codebook ${config.codebookSize}` : ''}${a.seed ? ` --seed ${seed}` : ''}${config.ssimWeight ? ` --ssim-weight ${config.ssimWeight}` : ''}${flatFraction ? ` --flat-fraction ${flatFraction}` : ''}`;
 
 // Ctrl-C / SIGTERM: stop after the current step, checkpoint, and still export what was trained.
 const stop = new AbortController();
@@ -94,7 +96,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 const res = await trainDvae({
-  config, train: trainSet, val, steps, batch, lr, out, seed, threads, signal: stop.signal, command, initFrom: a['init-from'] ? resolve(a['init-from']) : undefined,
+  config, train: trainSet, val, steps, batch, lr, out, seed, threads, signal: stop.signal, command, initFrom: a['init-from'] ? resolve(a['init-from']) : undefined, flatFraction,
   evalEvery: num(a['eval-every'], 'eval-every', 500), checkpointEvery: 250,
   onProgress: (p) => {
     if (p.step % 25 !== 0 && p.step !== steps) return;

@@ -10,7 +10,7 @@ import { train, type Progress, type RunRecord, type TrainResult } from '../train
 import type { LrSchedule } from '../train/schedule';
 import { Dvae, exportOnnx, inferenceWeights, type DvaeComponentConfig } from './codec';
 import { toPlanar, type ImageSet } from './data';
-import { checkConfig, DVAE_GROW_RULE, trainingGraph, VQ_STATE, withBlockDefaults, type DvaeConfig } from './model';
+import { checkConfig, DVAE_GROW_RULE, PIXEL_OFFSET, trainingGraph, VQ_STATE, withBlockDefaults, type DvaeConfig } from './model';
 import { psnr, ssim } from './metrics';
 
 export interface DvaeTrainOptions {
@@ -24,6 +24,12 @@ export interface DvaeTrainOptions {
   warmup?: number;
   /** The command line that started this run, for the checkpoints' run history (see TrainOptions.run). */
   command?: string;
+  /**
+   * Share of each batch replaced by images of one random colour (default 0). EmojiScenes' backgrounds come from
+   * a palette, so a colour far from it is snapped to a nearby code; flat images of any colour teach the codes
+   * to carry colour itself (issue 7's flat-colour round trip).
+   */
+  flatFraction?: number;
   /** Start a new run (not a resume) from this checkpoint's weights, adding blocks the config has and it lacks (growParams). */
   initFrom?: string;
   /** Run directory for checkpoints; resumes from its latest checkpoint when it has one. */
@@ -102,6 +108,22 @@ export async function evalPsnr(c: DvaeConfig, weights: ReadonlyMap<string, Float
 }
 
 /**
+ * Overwrites the first `count` images of a planar batch (centred pixels) with flat colours, each a function of
+ * the image index it replaces (so a resumed run sees the same batches): 8-bit values like the dataset's.
+ */
+export function withFlatColours(planar: Float32Array, indices: readonly number[], count: number, size: number): Float32Array {
+  const hw = size * size;
+  for (let n = 0; n < count; n++) {
+    let h = Math.imul(indices[n] + 1, 0x9e3779b1) >>> 0;
+    for (let ch = 0; ch < 3; ch++) {
+      h = Math.imul(h ^ (h >>> 15), 0x85ebca6b) >>> 0;
+      planar.fill(((h >>> 8) % 256) / 255 - PIXEL_OFFSET, (n * 3 + ch) * hw, (n * 3 + ch + 1) * hw);
+    }
+  }
+  return planar;
+}
+
+/**
  * Trains (or resumes) the dVAE. Example:
  * ```ts
  * const res = await trainDvae({ config: TINY_CONFIG, train: set, steps: 20, batch: 4, lr: 2e-3 });
@@ -117,7 +139,10 @@ export async function trainDvae(o: DvaeTrainOptions): Promise<DvaeTrainResult> {
   spec.params = spec.params.map((p) => (carried[p.name] ? { ...p, output: carried[p.name] } : p));
   spec.metrics = (spec.metrics ?? []).filter((m) => !Object.values(carried).includes(m));
 
-  const runConfig = { model: c, batch: o.batch };
+  const flat = Math.round((o.flatFraction ?? 0) * o.batch);
+  if (!(flat >= 0 && flat <= o.batch)) throw new Error(`flatFraction must be in [0,1], got ${o.flatFraction}`);
+  // Old checkpoints have no flat count: 0.
+  const runConfig = { model: c, batch: o.batch, ...(flat ? { flatImages: flat } : {}) };
   let resume: string | undefined;
   if (o.out && latestCheckpoint(o.out)) {
     resume = latestCheckpoint(o.out)!;
@@ -133,7 +158,7 @@ export async function trainDvae(o: DvaeTrainOptions): Promise<DvaeTrainResult> {
   const rt = politeRuntime(o.threads ?? 1);
   const data = sampledBatches(o.train.count, o.batch, (idx) => ({
     bucket, size: idx.length,
-    feeds: { image: { dtype: 'float32', dims: [o.batch, 3, c.imageSize, c.imageSize], data: toPlanar(o.train, idx) } },
+    feeds: { image: { dtype: 'float32', dims: [o.batch, 3, c.imageSize, c.imageSize], data: withFlatColours(toPlanar(o.train, idx), idx, flat, c.imageSize) } },
   }), o.seed ?? 0);
   const schedule: LrSchedule = { kind: 'cosine', peak: o.lr, warmup: o.warmup ?? Math.min(200, Math.floor(o.steps / 10)), total: o.steps, minRatio: 0.05 };
   try {

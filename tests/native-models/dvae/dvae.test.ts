@@ -15,7 +15,7 @@ import { encodePng } from '../../../native-models/data/demo/raster';
 import { decodeImage } from '../../../native-models/data/image';
 import { rgbToPlanar, tokenizeImage } from '../../../native-models/tasks/tokenize-image';
 import { decodeImageCodes, parseCodes } from '../../../native-models/tasks/decode-image-codes';
-import { evalPsnr, initialDvaeParams, trainDvae } from '../../../native-models/dvae/train';
+import { evalPsnr, initialDvaeParams, trainDvae, withFlatColours } from '../../../native-models/dvae/train';
 import { growParams } from '../../../native-models/train/grow';
 
 const S = 64;
@@ -124,6 +124,28 @@ describe('dvae warm start (growParams)', () => {
     expect(() => growParams(initialDvaeParams({ ...TINY_CONFIG, channels: [16, 24, 40] }, 4), from, DVAE_GROW_RULE)).toThrow(/widths cannot grow/);
     expect(() => growParams(initialDvaeParams(TINY_CONFIG, 4), params, DVAE_GROW_RULE)).toThrow(/has no 'enc.stage0.res0.conv1.weight'/);
   }, 60_000);
+});
+
+describe('dvae flat-colour batches (flatFraction)', () => {
+  it('replaces the first images with one 8-bit colour each, the same for the same indices, and leaves the rest', () => {
+    const S = 8;
+    const hw = S * S;
+    const base = () => Float32Array.from({ length: 4 * 3 * hw }, (_, i) => ((i * 37) % 255) / 255 - PIXEL_OFFSET);
+    const a = withFlatColours(base(), [5, 9, 2, 7], 2, S);
+    const b = withFlatColours(base(), [5, 9, 2, 7], 2, S);
+    expect([...a]).toEqual([...b]);
+    const colours = [0, 1].map((n) => [0, 1, 2].map((ch) => {
+      const plane = a.subarray((n * 3 + ch) * hw, (n * 3 + ch + 1) * hw);
+      expect(plane.every((v) => v === plane[0])).toBe(true);
+      const v255 = (plane[0] + PIXEL_OFFSET) * 255;
+      expect(Math.abs(v255 - Math.round(v255))).toBeLessThan(1e-3);
+      return plane[0];
+    }));
+    expect(colours[0]).not.toEqual(colours[1]);
+    expect([...a.subarray(2 * 3 * hw)]).toEqual([...base().subarray(2 * 3 * hw)]);
+    // Another index at the same place gives another colour.
+    expect(withFlatColours(base(), [6, 9, 2, 7], 1, S)[0]).not.toBe(a[0]);
+  });
 });
 
 describe('dvae metrics', () => {
