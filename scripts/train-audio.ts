@@ -13,7 +13,8 @@ import { allFrameTaps, AUDIO_GROW_RULE, formatFrameLayer, parseFrameLayer, pretr
 import { DEFAULT_BATCHES, pretrainBatches, SpeechCorpus } from '../native-models/audio/data';
 import { exportEncoder } from '../native-models/audio/encoder';
 import { trainStepSpec, initialParams } from '../native-models/train/graph-spec';
-import { formatHistory, train } from '../native-models/train/trainer';
+import { formatHistory, train, type RunRecord } from '../native-models/train/trainer';
+import type { Tensor } from '../native-models/runtime/index';
 import { latestCheckpoint, loadCheckpoint } from '../native-models/train/checkpoint';
 import { canonicalJson, warmStart } from '../native-models/train/grow';
 import { WorkerRuntime } from '../native-models/runtime/index';
@@ -73,19 +74,19 @@ const command = `npm run train:audio -- --data ${a.data} --out ${a.out} --steps 
   `${a['tau-max'] ? ` --tau-max ${a['tau-max']}` : ''}${a['tau-decay'] ? ` --tau-decay ${a['tau-decay']}` : ''}${a.limit ? ` --limit ${a.limit}` : ''}` +
   `${a['init-from'] ? ` --init-from ${a['init-from']}` : ''}${a['frame-layer'] === undefined ? '' : ` --frame-layer ${formatFrameLayer(frameLayer)}`}`;
 // A new run: the seeded init, or (--init-from) a checkpoint's weights grown into this config, whose history it carries.
-function startParams() {
+function startParams(): { params: Record<string, Tensor>; before?: RunRecord[] } {
   const init = initialParams(spec.graph.graph, seed);
   if (!a['init-from']) return { params: init };
   const w = warmStart(init, a['init-from'], AUDIO_GROW_RULE);
   console.log(`warm start from ${a['init-from']}: ${w.added.length} tensors added (starting as the identity)`);
-  return w;
+  return { params: w.params, before: w.before };
 }
 const start = resume ? undefined : startParams();
 const started = Date.now();
 const res = await train({
   runtime, spec, data: pretrainBatches(cfg, corpus, batchOpts),
   schedule: { kind: 'cosine', peak: Number(a.lr), warmup: Math.min(500, Math.floor(steps / 10)), total: steps, minRatio: 0.05 },
-  steps, seed, ...(start ? { params: start.params } : { resume }), run: { command, ...(start && 'before' in start ? { before: start.before } : {}) },
+  steps, seed, ...(start ? { params: start.params } : { resume }), run: { command, ...(start?.before ? { before: start.before } : {}) },
   ...(a.threads ? { threads: Number(a.threads) } : {}),
   checkpoint: { dir: a.out, every: Number(a.every), keep: 2, config: runConfig },
   signal: ctl.signal,
