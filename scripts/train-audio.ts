@@ -15,8 +15,8 @@ import { exportEncoder } from '../native-models/audio/encoder';
 import { trainStepSpec, initialParams } from '../native-models/train/graph-spec';
 import { formatHistory, train, type RunRecord } from '../native-models/train/trainer';
 import type { Tensor } from '../native-models/runtime/index';
-import { latestCheckpoint, loadCheckpoint } from '../native-models/train/checkpoint';
-import { canonicalJson, warmStart } from '../native-models/train/grow';
+import { checkResumeConfig, latestCheckpoint, loadCheckpoint } from '../native-models/train/checkpoint';
+import { warmStart } from '../native-models/train/grow';
 import { WorkerRuntime } from '../native-models/runtime/index';
 import { defaultPackageDir } from '../native-models/packages/format';
 
@@ -62,10 +62,7 @@ const runConfig = { model: cfg, batches: batchOpts, adam };
 const resume = existsSync(a.out) && latestCheckpoint(a.out) ? a.out : undefined;
 if (resume) {
   const ckpt = latestCheckpoint(a.out)!;
-  const saved = loadCheckpoint(ckpt).config;
-  if (canonicalJson(saved) !== canonicalJson(runConfig)) {
-    throw new Error(`${ckpt}: checkpoint was trained with ${JSON.stringify(saved)}, not ${JSON.stringify(runConfig)} (the same --config/--set/--batch/--seed/--tau-* as the run being resumed, or another --out)`);
-  }
+  checkResumeConfig(ckpt, runConfig, 'give the same --config/--set/--batch/--seed/--tau-* as the run being resumed, or another --out');
   console.log(`resuming from ${ckpt}${a['init-from'] ? ' (--init-from applies only to the run\'s first start)' : ''}`);
 }
 // This run's command line, kept in the checkpoints' run history and the package manifest: every option that shapes it.

@@ -2,10 +2,10 @@
 // the codebook's EMA statistics carried as extra state outputs), batches of 64x64 images, checkpoints and
 // exact resume, a small validation PSNR during training, and the export of the encode/decode graphs.
 import { InThreadRuntime, type Runtime, type Tensor } from '../runtime/index';
-import { loadCheckpoint, latestCheckpoint } from '../train/checkpoint';
+import { checkResumeConfig, latestCheckpoint } from '../train/checkpoint';
 import { initialParams, trainStepSpec } from '../train/graph-spec';
 import { sampledBatches } from '../train/batching';
-import { canonicalJson, warmStart } from '../train/grow';
+import { warmStart } from '../train/grow';
 import { train, type Progress, type RunRecord, type TrainResult } from '../train/trainer';
 import type { LrSchedule } from '../train/schedule';
 import { Dvae, exportOnnx, inferenceWeights, type DvaeComponentConfig } from './codec';
@@ -143,16 +143,9 @@ export async function trainDvae(o: DvaeTrainOptions): Promise<DvaeTrainResult> {
   if (!(flat >= 0 && flat <= o.batch)) throw new Error(`flatFraction must be in [0,1], got ${o.flatFraction}`);
   // Old checkpoints have no flat count: 0.
   const runConfig = { model: c, batch: o.batch, ...(flat ? { flatImages: flat } : {}) };
-  let resume: string | undefined;
-  if (o.out && latestCheckpoint(o.out)) {
-    resume = latestCheckpoint(o.out)!;
-    const saved = loadCheckpoint(resume).config as typeof runConfig;
-    // Key order does not matter, and checkpoints from before the optional block counts existed had none.
-    const canon = (r: typeof runConfig) => canonicalJson({ ...r, model: withBlockDefaults(r.model) });
-    if (canon(saved) !== canon(runConfig)) {
-      throw new Error(`${resume}: checkpoint was trained with ${JSON.stringify(saved)}, not ${JSON.stringify(runConfig)}; use another --out`);
-    }
-  }
+  const resume = o.out ? latestCheckpoint(o.out) : undefined;
+  // Checkpoints from before the optional block counts existed had none.
+  if (resume) checkResumeConfig(resume, runConfig, 'use another --out', (r) => ({ ...r, model: withBlockDefaults(r.model) }));
   // A resume continues its own run: an --init-from given again (the same command line) is not applied twice.
   const start = resume ? undefined : startParams(c, o);
   const rt = politeRuntime(o.threads ?? 1);

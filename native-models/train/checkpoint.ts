@@ -156,6 +156,23 @@ export function readCheckpointMeta(path: string): CheckpointMeta & { dir: string
   return { ...meta, dir };
 }
 
+/** JSON with object keys sorted: equal for configs that differ only in key order. */
+export function canonicalJson(v: unknown): string {
+  return JSON.stringify(v, (_, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1))) : x);
+}
+
+/**
+ * Throws unless the checkpoint at `path` was saved with `config` (compared after `normalise`, key order aside),
+ * reading only its checkpoint.json; `hint` ends the message (what to do instead).
+ */
+export function checkResumeConfig<C>(path: string, config: C, hint: string, normalise: (c: C) => unknown = (c) => c): void {
+  const saved = readCheckpointMeta(path).config as C;
+  if (canonicalJson(normalise(saved)) !== canonicalJson(normalise(config))) {
+    throw new Error(`${path}: checkpoint was trained with ${JSON.stringify(saved)}, not ${JSON.stringify(config)}; ${hint}`);
+  }
+}
+
 /**
  * Loads one checkpoint directory (or the latest in a run directory), verifying sizes and SHA-256 of
  * every file. Corruption throws an error naming the file and saying what is wrong.

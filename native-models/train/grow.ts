@@ -49,8 +49,3 @@ export function warmStart(init: Record<string, Tensor>, checkpoint: string, rule
   return { ...growParams(init, loadCheckpoint(checkpoint).params, rule), before: checkpointHistory(readCheckpointMeta(checkpoint)) };
 }
 
-/** JSON with object keys sorted: equal for configs that differ only in key order (resume checks). */
-export function canonicalJson(v: unknown): string {
-  return JSON.stringify(v, (_, x: unknown) =>
-    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1))) : x);
-}

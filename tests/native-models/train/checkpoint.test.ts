@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tensor, toNumbers } from '../../../native-models/runtime/tensor';
-import { latestCheckpoint, listCheckpoints, loadCheckpoint, readCheckpointMeta, saveCheckpoint, type CheckpointData } from '../../../native-models/train/checkpoint';
+import { checkResumeConfig, latestCheckpoint, listCheckpoints, loadCheckpoint, readCheckpointMeta, saveCheckpoint, type CheckpointData } from '../../../native-models/train/checkpoint';
 import { decodeSafetensors } from '../../../native-models/train/safetensors';
 
 function data(step: number): CheckpointData {
@@ -74,5 +74,16 @@ describe('checkpoints', () => {
     expect(() => loadCheckpoint(p)).toThrow(/checkpoint\.json: corrupt checkpoint metadata/);
     expect(() => loadCheckpoint(join(dir, 'missing'))).toThrow(/no checkpoint found/);
     expect(existsSync(p)).toBe(true);
+  });
+
+  it('checkResumeConfig accepts the same config in any key order and names a different one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ck-'));
+    const p = saveCheckpoint(dir, { ...data(3), config: { model: { d: 2, layers: 3 }, batch: 8 } });
+    expect(() => checkResumeConfig(p, { batch: 8, model: { layers: 3, d: 2 } }, 'use another --out')).not.toThrow();
+    expect(() => checkResumeConfig(p, { batch: 8, model: { d: 2, layers: 5 } }, 'use another --out'))
+      .toThrow(/checkpoint was trained with .*"layers":3.*not .*"layers":5.*; use another --out/);
+    // A normalisation applies to both sides (e.g. defaults for fields older checkpoints lack).
+    const withBatch = (c: { model: unknown; batch?: number }) => ({ batch: 8, ...c });
+    expect(() => checkResumeConfig(p, { model: { d: 2, layers: 3 } }, 'x', withBatch)).not.toThrow();
   });
 });
