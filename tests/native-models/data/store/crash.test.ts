@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { DatasetStore } from '../../../../native-models/data/store';
+import { STALE_TEMP_MS } from '../../../../native-models/data/store/blob-store';
 import { tempDir } from '../helpers';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -46,6 +47,11 @@ it('an import killed mid-way leaves only complete items and a sound database', a
   });
   expect(outcome).toBe('SIGKILL');
 
+  // A kill that lands inside a blob write leaves its temp file. Open only clears temp files older than
+  // STALE_TEMP_MS (another process may be writing right now), so age whatever the kill left first.
+  const tmpBlobs = path.join(dir, 'blobs', 'tmp');
+  const old = new Date(Date.now() - STALE_TEMP_MS - 60_000);
+  for (const f of fs.readdirSync(tmpBlobs)) fs.utimesSync(path.join(tmpBlobs, f), old, old);
   const store = DatasetStore.open(dir);
   try {
     expect(store.integrityCheck()).toBe('ok');
@@ -62,8 +68,8 @@ it('an import killed mid-way leaves only complete items and a sound database', a
       expect(store.getBlob(item.image).equals(fs.readFileSync(path.join(src, item.fileName!)))).toBe(true);
       expect(store.getBlob(s.thumb).length).toBeGreaterThan(0);
     }
-    // Temp blobs a killed writer left behind are cleared on open.
-    expect(fs.readdirSync(path.join(dir, 'blobs', 'tmp'))).toEqual([]);
+    // Temp blobs a killed writer left behind (stale by now) are cleared on open.
+    expect(fs.readdirSync(tmpBlobs)).toEqual([]);
     // The search index is consistent with the rows.
     expect(store.query({ text: 'number 1', offset: 0, limit: 5 }).total).toBeGreaterThan(0);
   } finally {
