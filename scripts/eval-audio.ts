@@ -5,8 +5,9 @@
 //   (3) speed: encoder time / audio duration (rtf) on this machine's 2 threads.
 // Last line: probe_cer=<x> probe_wer=<y> contrastive_acc=<z> rtf=<r>
 //
-//   npm run eval:audio -- --data /work/data/emojiscenes [--package DIR] [--limit N] [--probe-train N]
-//                         [--probe-steps N] [--contrastive N] [--no-write]
+//   npm run eval:audio -- --data /work/data/emojiscenes-speech [--package DIR] [--limit N] [--probe-train N]
+//                         [--probe-steps N] [--contrastive N] [--reps encoder,logmel,mfcc] [--frame-layer TAPS]
+//                         [--baseline-cache FILE] [--no-write]
 import { parseArgs } from 'node:util';
 import { AudioEncoder, COMPONENT, loadEncoderWeights } from '../native-models/audio/encoder';
 import { SpeechCorpus } from '../native-models/audio/data';
@@ -25,11 +26,12 @@ const { values: a } = parseArgs({
     data: { type: 'string' }, package: { type: 'string' }, limit: { type: 'string' }, 'probe-train': { type: 'string', default: '1000' },
     'probe-steps': { type: 'string', default: String(DEFAULT_PROBE.steps) }, contrastive: { type: 'string', default: '400' }, 'no-write': { type: 'boolean', default: false },
     reps: { type: 'string', default: 'encoder,logmel,mfcc' }, 'frame-layer': { type: 'string' }, 'baseline-cache': { type: 'string', default: '.cache/audio-eval-baselines.json' },
+    help: { type: 'boolean', short: 'h', default: false },
   },
 });
-if (!a.data) {
-  console.error('usage: npm run eval:audio -- --data DATASET_DIR [--package DIR] [--limit N] [--probe-train N] [--probe-steps N] [--contrastive N] [--reps encoder,logmel,mfcc] [--frame-layer final|input|N|A+B+...] [--no-write]');
-  process.exit(2);
+if (!a.data || a.help) {
+  console.error('usage: npm run eval:audio -- --data DATASET_DIR [--package DIR] [--limit N] [--probe-train N] [--probe-steps N] [--contrastive N] [--reps encoder,logmel,mfcc] [--frame-layer final|input|N|A+B+...] [--baseline-cache FILE (log-mel/MFCC probe results, reused while the data and probe settings match)] [--no-write]');
+  process.exit(a.help ? 0 : 2);
 }
 type Rep = 'encoder' | 'logmel' | 'mfcc';
 const ALL_REPS: Rep[] = ['encoder', 'logmel', 'mfcc'];

@@ -1,8 +1,10 @@
 // Pre-trains the compact wav2vec 2.0 (native-models/audio) on a dataset's spoken captions with the engine's
 // trainer (checkpoints, exact resume), then exports the inference graphs into a model package.
 //
-//   npm run train:audio -- --data /work/data/emojiscenes [--out .cache/audio-run] [--steps 6000] [--minutes 60]
+//   npm run train:audio -- --data /work/data/emojiscenes-speech [--out .cache/audio-run] [--steps 6000] [--minutes 60]
 //                          [--batch 8] [--lr 5e-4] [--config default|tiny] [--package DIR] [--no-export] [--threads N]
+//                          [--seed S] [--set key=value ...] [--tau-max X] [--tau-decay X] [--limit N] [--every N]
+//                          [--frame-layer TAPS] [--init-from CKPT]
 // Run it again with the same --out to resume from the latest checkpoint.
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
@@ -26,12 +28,12 @@ const { values: a } = parseArgs({
     minutes: { type: 'string' }, batch: { type: 'string', default: '8' }, lr: { type: 'string', default: '5e-4' },
     config: { type: 'string', default: 'default' }, package: { type: 'string' }, 'no-export': { type: 'boolean', default: false },
     seed: { type: 'string', default: '1' }, set: { type: 'string', multiple: true }, 'tau-max': { type: 'string' }, 'tau-decay': { type: 'string' }, limit: { type: 'string' }, every: { type: 'string', default: '250' },
-    'frame-layer': { type: 'string' }, threads: { type: 'string' }, 'init-from': { type: 'string' },
+    'frame-layer': { type: 'string' }, threads: { type: 'string' }, 'init-from': { type: 'string' }, help: { type: 'boolean', short: 'h', default: false },
   },
 });
-if (!a.data) {
-  console.error('usage: npm run train:audio -- --data DATASET_DIR [--out RUN_DIR] [--steps N] [--minutes M] [--batch B] [--lr LR] [--config default|tiny] [--package DIR] [--no-export] [--frame-layer TAPS (default: input+0+...+final, all concatenated)] [--threads N] [--init-from CKPT (new run from a checkpoint\'s weights; with --set layers=N, the added layers start as the identity)]');
-  process.exit(2);
+if (!a.data || a.help) {
+  console.error('usage: npm run train:audio -- --data DATASET_DIR [--out RUN_DIR] [--steps N] [--minutes M] [--batch B] [--lr LR] [--config default|tiny] [--package DIR] [--no-export] [--frame-layer TAPS (default: input+0+...+final, all concatenated)] [--threads N] [--seed S (default 1)] [--set key=value (a numeric config field; repeatable)] [--tau-max X] [--tau-decay X (Gumbel temperature schedule)] [--limit N (at most N training recordings)] [--every N (checkpoint interval, default 250)] [--init-from CKPT (new run from a checkpoint\'s weights; with --set layers=N, the added layers start as the identity)]');
+  process.exit(a.help ? 0 : 2);
 }
 const cfg: AudioEncoderConfig = { ...(a.config === 'tiny' ? TINY_CONFIG : DEFAULT_CONFIG) };
 // --set key=value overrides a numeric config field (e.g. --set maskSpan=5 --set codebookEntries=32).
