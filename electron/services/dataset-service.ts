@@ -34,6 +34,8 @@ export function sniffMime(head: Uint8Array): string {
 export interface DatasetServiceOptions {
   /** Library root; default $OPT_STUDIO_HOME/datasets or ~/.opt-studio/datasets. */
   root?: string;
+  /** Least time between two forwarded progress events of a job (default 100 ms; 0 forwards every one). */
+  progressIntervalMs?: number;
 }
 
 export class LocalDatasetService implements DatasetService, DatasetBlobAccess {
@@ -47,8 +49,11 @@ export class LocalDatasetService implements DatasetService, DatasetBlobAccess {
   readonly onDidChangeItems = this.itemsEmitter.event;
   readonly onDidChangeJobProgress = this.progressEmitter.event;
 
+  private readonly progressIntervalMs: number;
+
   constructor(options: DatasetServiceOptions | Library = {}) {
     this.library = options instanceof Library ? options : new Library(options.root);
+    this.progressIntervalMs = options instanceof Library ? PROGRESS_INTERVAL_MS : options.progressIntervalMs ?? PROGRESS_INTERVAL_MS;
   }
 
   /** Stops running jobs and closes every open dataset. */
@@ -111,7 +116,7 @@ export class LocalDatasetService implements DatasetService, DatasetBlobAccess {
   }
 
   /**
-   * Progress callback that forwards at most every PROGRESS_INTERVAL_MS (plus the first); `finish`
+   * Progress callback that forwards at most every progressIntervalMs (plus the first); `finish`
    * sends the last state unthrottled, with total = done, so a progress bar always completes.
    */
   private progress(jobId: string, kind: JobKind, datasetId: string) {
@@ -123,7 +128,7 @@ export class LocalDatasetService implements DatasetService, DatasetBlobAccess {
       onProgress: (p: Progress) => {
         latest = p;
         const t = Date.now();
-        if (p.done !== 0 && t - last < PROGRESS_INTERVAL_MS) return;
+        if (p.done !== 0 && t - last < this.progressIntervalMs) return;
         last = t;
         send(p);
       },

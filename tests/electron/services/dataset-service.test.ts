@@ -51,6 +51,9 @@ describe('LocalDatasetService', () => {
   });
 
   it('imports with progress and a report, and can cancel a job', async () => {
+    // Every progress event forwarded, so the cancel below cannot be throttled away on a fast machine.
+    svc.dispose();
+    svc = new LocalDatasetService({ root: path.join(tmp.dir, 'lib'), progressIntervalMs: 0 });
     const d = await svc.createDataset('I');
     const src = await withImages(70);
     const progress: JobProgress[] = [];

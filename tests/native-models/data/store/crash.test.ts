@@ -14,7 +14,7 @@ let tmp: ReturnType<typeof tempDir>;
 beforeEach(() => { tmp = tempDir('opt-crash-'); });
 afterEach(() => tmp.cleanup());
 
-const N = 400;
+const N = 800; // far more than the kill point (96), so a descheduled parent still kills mid-import
 
 it('an import killed mid-way leaves only complete items and a sound database', async () => {
   const src = path.join(tmp.dir, 'src');
