@@ -58,7 +58,6 @@ describe('in-graph AdamW training', () => {
       return { loss, metrics: { acc } };
     }, { weightDecay: 0.01, clipNorm: 1 });
     expect(tg.batchInputs).toEqual(['tokens', 'targets', 'padding']);
-    const t0 = Date.now();
     const { losses } = await train(tg, {
       tokens: { dtype: 'int64', shape: [B, T], data: tokens },
       targets: { dtype: 'int64', shape: [B, T], data: targets },
@@ -66,7 +65,6 @@ describe('in-graph AdamW training', () => {
     }, 150, 1e-2);
     expect(losses[0]).toBeGreaterThan(2); // ~ln(16) at start
     expect(losses[losses.length - 1]).toBeLessThan(0.05);
-    expect(Date.now() - t0).toBeLessThan(20_000);
   });
 
   it('a tiny conv net (conv, group norm, max-pool, upsample, transposed conv) learns stripes vs. bars', async () => {
