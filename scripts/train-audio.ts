@@ -7,7 +7,6 @@
 //                          [--frame-layer TAPS] [--init-from CKPT]
 // Run it again with the same --out to resume from the latest checkpoint.
 import { parseArgs } from 'node:util';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildTrainingGraph } from '../native-models/graph/index';
 import { DEFAULT_CONFIG, TINY_CONFIG, type AudioEncoderConfig } from '../native-models/audio/config';
@@ -61,11 +60,10 @@ if (a.minutes) setTimeout(() => ctl.abort(), Number(a.minutes) * 60_000).unref()
 process.on('SIGINT', () => ctl.abort());
 process.on('SIGTERM', () => ctl.abort());
 const runConfig = { model: cfg, batches: batchOpts, adam };
-const resume = existsSync(a.out) && latestCheckpoint(a.out) ? a.out : undefined;
+const resume = latestCheckpoint(a.out);
 if (resume) {
-  const ckpt = latestCheckpoint(a.out)!;
-  checkResumeConfig(ckpt, runConfig, 'give the same --config/--set/--batch/--seed/--tau-* as the run being resumed, or another --out');
-  console.log(`resuming from ${ckpt}${a['init-from'] ? ' (--init-from applies only to the run\'s first start)' : ''}`);
+  checkResumeConfig(resume, runConfig, 'give the same --config/--set/--batch/--seed/--tau-* as the run being resumed, or another --out');
+  console.log(`resuming from ${resume}${a['init-from'] ? ' (--init-from applies only to the run\'s first start)' : ''}`);
 }
 // This run's command line, kept in the checkpoints' run history and the package manifest: every option that shapes it.
 const command = `npm run train:audio -- --data ${a.data} --out ${a.out} --steps ${steps} --batch ${batchOpts.batch} --lr ${a.lr} --seed ${seed}` +
