@@ -56,13 +56,15 @@ export function contextNetwork(b: GraphBuilder, h: Value, padding: Value, cfg: A
   return nn.layerNorm(b, x, 'ctx_final_ln');
 }
 
-/** What a deeper audio config may add (--set layers=N with --init-from): context-network layers, whose attention
- * output and second FFN projections start at zero, so each added pre-LN layer starts as the identity. */
+/** What a bigger audio config may add (--set layers=N / ffn=N with --init-from): context-network layers, whose
+ * attention output and second FFN projections start at zero, so each added pre-LN layer starts as the identity; and
+ * feed-forward hidden units, whose rows of the second projection start at zero, so they add nothing at first. */
 export const AUDIO_GROW_RULE: GrowRule = {
   model: 'audio encoder',
   added: /^ctx\.\d+\.[\w.]+$/,
   zeroed: /\.(attn\.out|ffn2)\./,
   addedWhat: 'an added context-network layer',
+  widened: { params: /^ctx\.\d+\.ffn[12]\.(weight|bias)$/, what: 'the feed-forward layers (--set ffn=N)' },
 };
 
 /** Codebook logits [B,T,G,V] from the normalised encoder features. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildTrainingGraph, initParams, toOnnx, typecheck } from '../../../native-models/graph';
 import { TINY_CONFIG, framesFor, samplesFor } from '../../../native-models/audio/config';
-import { AUDIO_GROW_RULE, frameDim, inferenceGraph, parseFrameLayer, pretrainModel } from '../../../native-models/audio/model';
+import { allFrameTaps, AUDIO_GROW_RULE, frameDim, inferenceGraph, parseFrameLayer, pretrainModel } from '../../../native-models/audio/model';
 import { growParams } from '../../../native-models/train/grow';
 import { makePretrainFeeds } from '../../../native-models/audio/data';
 import { spanMask, sampleNegatives } from '../../../native-models/audio/masking';
@@ -130,11 +130,52 @@ describe('audio encoder graphs (tiny config)', () => {
     // Same taps (the new last layer passes the old last layer's output through), same codes.
     expect([...(b.frames.data as Float32Array)]).toEqual([...(a.frames.data as Float32Array)]);
     expect([...(b.codes.data as BigInt64Array)]).toEqual([...(a.codes.data as BigInt64Array)]);
-    expect(() => growParams(initial({ ...cfg, dim: 2 * cfg.dim, ffn: 2 * cfg.ffn }, 1), from, AUDIO_GROW_RULE)).toThrow(/widths cannot grow/);
+    expect(() => growParams(initial({ ...cfg, dim: 2 * cfg.dim, ffn: 2 * cfg.ffn }, 1), from, AUDIO_GROW_RULE)).toThrow(/only the widths of the feed-forward layers/);
     // Same number of values in another shape: refused too.
     const w = from['ctx.0.ffn1.weight'];
     expect(() => growParams(initial(deep, 9), { ...from, 'ctx.0.ffn1.weight': { ...w, dims: [...w.dims].reverse() } }, AUDIO_GROW_RULE)).toThrow(/'ctx.0.ffn1.weight' is \[/);
     expect(() => growParams(from, params, AUDIO_GROW_RULE)).toThrow(/has no 'ctx\.\d\./);
+  });
+
+  it('grows wider feed-forward layers from a checkpoint (--set ffn=N with --init-from): same frames and codes at first', async () => {
+    const wide = { ...cfg, ffn: cfg.ffn + 24 };
+    const initial = (c: typeof cfg, seed: number) => {
+      const g = inferenceGraph(c, 32);
+      const dims = new Map(g.params.map((p) => [p.value.name!, [...p.value.shape]]));
+      return Object.fromEntries([...initParams(g, seed)].map(([k, v]) => [k, { dtype: 'float32' as const, dims: dims.get(k)!, data: v }]));
+    };
+    const from = initial(cfg, 4);
+    const fresh = initial(wide, 9);
+    const { params, added, widened } = growParams(fresh, from, AUDIO_GROW_RULE);
+    expect(added).toEqual([]);
+    expect(widened.sort()).toEqual([...Array(cfg.layers).keys()].flatMap((i) => [`ctx.${i}.ffn1.bias`, `ctx.${i}.ffn1.weight`, `ctx.${i}.ffn2.weight`]).sort());
+    // ffn1 [dim, ffn]: the checkpoint's columns, then the fresh init's; ffn2 [ffn, dim]: the checkpoint's rows, then zeros.
+    const [D, F, W] = [cfg.dim, cfg.ffn, wide.ffn];
+    const w1 = params['ctx.0.ffn1.weight'].data as Float32Array;
+    const w1From = from['ctx.0.ffn1.weight'].data as Float32Array;
+    const w1Fresh = fresh['ctx.0.ffn1.weight'].data as Float32Array;
+    for (const r of [0, D - 1]) {
+      expect([...w1.subarray(r * W, r * W + F)]).toEqual([...w1From.subarray(r * F, (r + 1) * F)]);
+      expect([...w1.subarray(r * W + F, (r + 1) * W)]).toEqual([...w1Fresh.subarray(r * W + F, (r + 1) * W)]);
+    }
+    const w2 = params['ctx.0.ffn2.weight'].data as Float32Array;
+    expect([...w2.subarray(0, F * D)]).toEqual([...(from['ctx.0.ffn2.weight'].data as Float32Array)]);
+    expect(w2.subarray(F * D).every((v) => v === 0)).toBe(true);
+    const values = (p: Record<string, { data: unknown }>) => new Map(Object.entries(p).map(([k, t]) => [k, t.data as Float32Array]));
+    const rt = new InThreadRuntime();
+    const x = voice(1, 6).subarray(0, samplesFor(cfg, 32));
+    const feeds = { audio: { dtype: 'float32' as const, dims: [1, x.length], data: x }, padding: { dtype: 'float32' as const, dims: [1, 32], data: new Float32Array(32).fill(1) } };
+    const taps = allFrameTaps(cfg);
+    await rt.load('narrow', toOnnx(inferenceGraph(cfg, 32, 1, taps), { params: { kind: 'initializers', values: values(from) } }).model);
+    await rt.load('wide', toOnnx(inferenceGraph(wide, 32, 1, taps), { params: { kind: 'initializers', values: values(params) } }).model);
+    const a = await rt.run('narrow', feeds);
+    const b = await rt.run('wide', feeds);
+    await rt.close();
+    expect([...(b.frames.data as Float32Array)]).toEqual([...(a.frames.data as Float32Array)]);
+    expect([...(b.codes.data as BigInt64Array)]).toEqual([...(a.codes.data as BigInt64Array)]);
+    // Narrower than the checkpoint, or wider elsewhere: refused.
+    expect(() => growParams(from, params, AUDIO_GROW_RULE)).toThrow(/'ctx\.0\.ffn1\.(weight|bias)' is \[[\d,]+\] in the checkpoint/);
+    expect(() => growParams(initial({ ...wide, codebookEntries: cfg.codebookEntries + 8 }, 1), from, AUDIO_GROW_RULE)).toThrow(/'quant\.logits\.(weight|bias)' .*only the widths of the feed-forward layers/);
   });
 
   it('a few training steps reduce the loss (the engine trainer, one fixed batch)', async () => {
