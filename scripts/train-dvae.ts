@@ -20,8 +20,10 @@ const USAGE = `Usage: npm run train:dvae -- --data DIR --out RUN_DIR --steps N [
   --stage-blocks N      residual blocks at each intermediate resolution (default: the default config's)
   --attn-blocks N       transformer layers over the 8x8 code grid in encoder and decoder (default: the default config's)
   --out-blocks N        residual blocks of the decoder's full-resolution refinement branch (default: the default config's; 0 = none)
-  --init-from CKPT      start a new run from a checkpoint's weights (e.g. a model without stage blocks: the
-                        added blocks start as the identity, so training continues from its reconstructions)
+  --channels A,B,C      channels at 32, 16 and 8 px (default: the default config's, 64,96,128)
+  --init-from CKPT      start a new run from a checkpoint's weights (e.g. a model without stage blocks, or with
+                        fewer channels at 32/16 px: the added blocks and channels start as the identity, so
+                        training continues from its reconstructions)
   --tiny                the tiny test config (fast smoke run)
   --max-images N        the first N training images (default 6000: the CPU budget sees each ~10 times)
   --threads N           ORT threads (default 1: the machine is shared)
@@ -35,7 +37,7 @@ const USAGE = `Usage: npm run train:dvae -- --data DIR --out RUN_DIR --steps N [
 const { values: a } = parseArgs({
   options: {
     data: { type: 'string' }, out: { type: 'string' }, steps: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' },
-    codebook: { type: 'string' }, 'stage-blocks': { type: 'string' }, 'attn-blocks': { type: 'string' }, 'out-blocks': { type: 'string' }, 'init-from': { type: 'string' }, tiny: { type: 'boolean' }, 'max-images': { type: 'string' }, threads: { type: 'string' },
+    codebook: { type: 'string' }, 'stage-blocks': { type: 'string' }, 'attn-blocks': { type: 'string' }, 'out-blocks': { type: 'string' }, channels: { type: 'string' }, 'init-from': { type: 'string' }, tiny: { type: 'boolean' }, 'max-images': { type: 'string' }, threads: { type: 'string' },
     'eval-every': { type: 'string' }, package: { type: 'string' }, 'no-export': { type: 'boolean' }, seed: { type: 'string' }, 'ssim-weight': { type: 'string' }, 'flat-fraction': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
@@ -58,8 +60,13 @@ const num = (v: string | undefined, name: string, dflt: number): number => {
 const base = a.tiny ? TINY_CONFIG : DEFAULT_CONFIG;
 const ssimWeight = num(a['ssim-weight'], 'ssim-weight', 0);
 const flatFraction = num(a['flat-fraction'], 'flat-fraction', 0);
+const channels = a.channels === undefined ? base.channels : a.channels.split(',').map((v) => num(v, 'channels', 0));
+if (channels.length !== base.channels.length || channels.some((c) => !Number.isInteger(c) || c < 2 || c % 2)) {
+  console.error(`--channels takes ${base.channels.length} even whole numbers separated by commas (32, 16 and 8 px), got "${a.channels}"`);
+  process.exit(2);
+}
 const config: DvaeConfig = {
-  ...base, codebookSize: num(a.codebook, 'codebook', base.codebookSize), stageBlocks: num(a['stage-blocks'], 'stage-blocks', base.stageBlocks ?? 0),
+  ...base, channels, codebookSize: num(a.codebook, 'codebook', base.codebookSize), stageBlocks: num(a['stage-blocks'], 'stage-blocks', base.stageBlocks ?? 0),
   attnBlocks: num(a['attn-blocks'], 'attn-blocks', base.attnBlocks ?? 0), outBlocks: num(a['out-blocks'], 'out-blocks', base.outBlocks ?? 0),
   ...(ssimWeight > 0 ? { ssimWeight } : {}),
 };
@@ -85,6 +92,7 @@ log(`train images ${trainSet.count}, val ${val?.count ?? 0}; config ${JSON.strin
 // This run's command line, kept in the checkpoints' run history and the package manifest.
 const command = `npm run train:dvae -- --data ${a.data} --out ${a.out} --steps ${steps} --lr ${lr} --max-images ${maxImages}` +
   `${a.tiny ? ' --tiny' : ''}${config.stageBlocks ? ` --stage-blocks ${config.stageBlocks}` : ''}${config.attnBlocks ? ` --attn-blocks ${config.attnBlocks}` : ''}${config.outBlocks ? ` --out-blocks ${config.outBlocks}` : ''}` +
+  `${a.channels === undefined ? '' : ` --channels ${channels.join(',')}`}` +
   `${a['init-from'] ? ` --init-from ${a['init-from']}` : ''}${a.batch ? ` --batch ${batch}` : ''}${a.codebook ? ` --codebook ${config.codebookSize}` : ''}${a.seed ? ` --seed ${seed}` : ''}${config.ssimWeight ? ` --ssim-weight ${config.ssimWeight}` : ''}${flatFraction ? ` --flat-fraction ${flatFraction}` : ''}`;
 
 // Ctrl-C / SIGTERM: stop after the current step, checkpoint, and still export what was trained.

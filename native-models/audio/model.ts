@@ -64,7 +64,8 @@ export const AUDIO_GROW_RULE: GrowRule = {
   added: /^ctx\.\d+\.[\w.]+$/,
   zeroed: /\.(attn\.out|ffn2)\./,
   addedWhat: 'an added context-network layer',
-  widened: { params: /^ctx\.\d+\.ffn[12]\.(weight|bias)$/, what: 'the feed-forward layers (--set ffn=N)' },
+  // Linear weights are [in, out]: ffn2's new rows read the new hidden units (zero), ffn1's new columns make them.
+  widened: { params: /^ctx\.\d+\.ffn[12]\.(weight|bias)$/, what: 'the feed-forward layers (--set ffn=N)', inputAxis: (n) => (n.endsWith('.weight') ? 0 : undefined) },
 };
 
 /** Codebook logits [B,T,G,V] from the normalised encoder features. */

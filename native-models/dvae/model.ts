@@ -70,12 +70,21 @@ export const PIXEL_OFFSET = 0.5;
 
 /** What a bigger dVAE config may add: residual blocks (stageBlocks, resBlocks), grid transformer layers with their
  * position table (attnBlocks) and the decoder's full-resolution branch (outBlocks); each block's last conv, each
- * layer's output projections, the table and the branch's RGB conv start at zero. */
+ * layer's output projections, the table and the branch's RGB conv start at zero. And what it may widen: the
+ * channels of the stages above the code grid, the new channels feeding nothing at first. */
 export const DVAE_GROW_RULE: GrowRule = {
   model: 'dvae',
   added: /(\.res\d+\.conv[12]|\.attn\d+\.[\w.]+|\.pos|\.out\.(up|rgb))\.(weight|bias)$/,
   zeroed: /(\.conv2\.|\.attn\.out\.|\.ffn2\.|\.pos\.|\.out\.rgb\.)/,
   addedWhat: 'an added residual block, grid transformer layer or full-resolution branch',
+  // Wider convolution stages above the code grid (channels[0..-2], and the full-resolution branch with channels[0]):
+  // no normalisation spans their channels, so new channels that feed nothing at first keep the model's function.
+  // Conv weights are [out, in, k, k], transposed-conv weights (up*) [in, out, k, k].
+  widened: {
+    params: /^(enc\.(down\d+|stage\d+\.res\d+\.conv[12])|dec\.(up\d+|stage\d+\.res\d+\.conv[12]|out\.(up|rgb|res\d+\.conv[12])))\.(weight|bias)$/,
+    what: 'the convolution stages above the 8x8 grid (every channels entry but the last)',
+    inputAxis: (n) => (!n.endsWith('.weight') ? undefined : /(^dec\.up\d+|\.out\.up)\.weight$/.test(n) ? 0 : 1),
+  },
 };
 
 /** The config with its optional block counts filled in (absent = 0: packages and checkpoints from before them). */

@@ -17,12 +17,14 @@ export interface GrowRule {
   /** What `added` describes, for the error message ("an added residual block or grid transformer layer"). */
   addedWhat: string;
   /**
-   * Parameters that may be bigger than the checkpoint's along any axis (same rank), and what they are for the error
-   * message ("feed-forward layers"): the checkpoint's values fill the leading block and the rest keeps its init, or
-   * is zero where `zeroed` matches — so a feed-forward layer widened with new hidden units whose output projection
-   * rows are zero computes what it did. Nothing else may widen.
+   * Parameters that may be bigger than the checkpoint's along any axis (same rank), what they are (for the error
+   * message: "the feed-forward layers"), and the axis along which each reads its input channels (undefined for a
+   * bias). The checkpoint's values fill the leading block; of the rest, entries reading a new input channel are zero
+   * and the others keep their init. So new channels are computed from the old ones but feed nothing until trained,
+   * and the widened model computes what `from` did (valid where no normalisation spans the widened channels).
+   * Nothing else may widen.
    */
-  widened?: { params: RegExp; what: string };
+  widened?: { params: RegExp; what: string; inputAxis: (name: string) => number | undefined };
 }
 
 /**
@@ -44,7 +46,7 @@ export function growParams(init: Record<string, Tensor>, from: Record<string, Te
       }
       const widens = rule.widened?.params.test(name) && src.dims.length === t.dims.length && src.dims.every((d, i) => d <= t.dims[i]);
       if (!widens) throw new Error(`${rule.model} warm start: '${name}' is [${src.dims.join(',')}] in the checkpoint, [${t.dims.join(',')}] in this config (${rule.widened ? `only the widths of ${rule.widened.what} can grow` : 'widths cannot grow'})`);
-      params[name] = { ...t, data: embed(src, t, rule.zeroed.test(name)) };
+      params[name] = { ...t, data: embed(src, t, rule.widened!.inputAxis(name)) };
       widened.push(name);
       continue;
     }
@@ -57,22 +59,28 @@ export function growParams(init: Record<string, Tensor>, from: Record<string, Te
   return { params, added, widened };
 }
 
-/** `src`'s values in the leading block of a tensor shaped like `t`; the rest from `t`, or zero. */
-function embed(src: Tensor, t: Tensor, zeroRest: boolean): Float32Array {
-  const out = zeroRest ? new Float32Array(t.data.length) : Float32Array.from(t.data as Float32Array);
-  const s = src.data as Float32Array;
+/** `src`'s values in the leading block of a tensor shaped like `t`; the rest from `t`, zero where the index along
+ * `inputAxis` is new. */
+function embed(src: Tensor, t: Tensor, inputAxis: number | undefined): Float32Array {
+  const out = Float32Array.from(t.data as Float32Array);
   const rank = t.dims.length;
-  // Row-major: copy src's innermost rows, each to its place in the bigger tensor.
+  const stride = t.dims.map((_, ax) => t.dims.slice(ax + 1).reduce((p, d) => p * d, 1));
+  if (inputAxis !== undefined && t.dims[inputAxis] > src.dims[inputAxis]) {
+    // Zero every entry whose input-axis index is new: one contiguous run per index of the axes before it.
+    const outer = t.dims.slice(0, inputAxis).reduce((p, d) => p * d, 1);
+    const runStart = src.dims[inputAxis] * stride[inputAxis];
+    const runEnd = t.dims[inputAxis] * stride[inputAxis];
+    for (let o = 0; o < outer; o++) out.fill(0, o * runEnd + runStart, o * runEnd + runEnd);
+  }
+  // Copy src's innermost rows, each to its place in the bigger tensor (row-major).
+  const s = src.data as Float32Array;
   const inner = src.dims[rank - 1] ?? 1;
-  const rows = s.length / Math.max(inner, 1);
-  for (let r = 0; r < rows; r++) {
+  for (let r = 0; r < s.length / Math.max(inner, 1); r++) {
     let rest = r;
     let at = 0;
-    let stride = t.dims[rank - 1] ?? 1;
     for (let ax = rank - 2; ax >= 0; ax--) {
-      at += (rest % src.dims[ax]) * stride;
+      at += (rest % src.dims[ax]) * stride[ax];
       rest = Math.floor(rest / src.dims[ax]);
-      stride *= t.dims[ax];
     }
     out.set(s.subarray(r * inner, (r + 1) * inner), at);
   }
@@ -86,4 +94,3 @@ function embed(src: Tensor, t: Tensor, zeroRest: boolean): Float32Array {
 export function warmStart(init: Record<string, Tensor>, checkpoint: string, rule: GrowRule): { params: Record<string, Tensor>; added: string[]; widened: string[]; before: RunRecord[] } {
   return { ...growParams(init, loadCheckpoint(checkpoint).params, rule), before: checkpointHistory(readCheckpointMeta(checkpoint)) };
 }
-

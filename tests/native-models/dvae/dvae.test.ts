@@ -95,7 +95,7 @@ describe('dvae (tiny config)', () => {
 });
 
 describe('dvae warm start (growParams)', () => {
-  it('adds stage blocks, grid transformer layers and the full-resolution branch, starting as the identity, and refuses what it cannot grow', async () => {
+  it('adds stage blocks, grid transformer layers and the full-resolution branch, widens the stages above the grid, all starting as the identity, and refuses what it cannot grow', async () => {
     // A small trained model (no stage blocks) and a noisy image set, so the check is not on a trivial function.
     const set = flatSet();
     const rgb = set.rgb.map((v, i) => (v + ((i * 2654435761) >>> 24)) & 255);
@@ -121,8 +121,33 @@ describe('dvae warm start (growParams)', () => {
     expect(params['dec.out.rgb.weight'].data.every((v) => v === 0)).toBe(true);
     expect(params['dec.out.up.weight'].data.some((v) => v !== 0)).toBe(true);
 
-    expect(() => growParams(initialDvaeParams({ ...TINY_CONFIG, channels: [16, 24, 40] }, 4), from, DVAE_GROW_RULE)).toThrow(/widths cannot grow/);
+    expect(() => growParams(initialDvaeParams({ ...TINY_CONFIG, channels: [16, 24, 40] }, 4), from, DVAE_GROW_RULE)).toThrow(/'enc\.res0\.conv1\.\w+' is .*only the widths of the convolution stages above the 8x8 grid/);
     expect(() => growParams(initialDvaeParams(TINY_CONFIG, 4), params, DVAE_GROW_RULE)).toThrow(/has no 'enc.stage0.res0.conv1.weight'/);
+
+    // Wider stages at 32 and 16 px (and so a wider full-resolution branch): the same reconstructions at first.
+    const wide = { ...big, channels: [24, 32, TINY_CONFIG.channels[2]] };
+    const fresh = initialDvaeParams(wide, 4, 11);
+    const w = growParams(fresh, params, DVAE_GROW_RULE);
+    expect(w.added).toEqual([]);
+    expect(w.widened).toContain('enc.down0.weight');
+    expect(w.widened).toContain('dec.out.rgb.weight');
+    expect(w.widened).not.toContain('enc.res0.conv1.weight');
+    const widened = new Map(Object.entries(w.params).map(([k, t]) => [k, t.data as Float32Array]));
+    expect(await evalPsnr(wide, widened, noisy, { batch: 4 })).toBeCloseTo(p0, 4);
+    // enc.down1 [out 32, in 24, 4, 4]: old block copied, new inputs zero, new outputs from old inputs fresh.
+    const d1 = w.params['enc.down1.weight'].data as Float32Array;
+    const d1From = params['enc.down1.weight'].data as Float32Array;
+    const d1Fresh = fresh['enc.down1.weight'].data as Float32Array;
+    const at = (o: number, i: number, k: number) => (o * 24 + i) * 16 + k;
+    expect(d1[at(3, 5, 7)]).toBe(d1From[(3 * 16 + 5) * 16 + 7]);
+    expect(d1[at(3, 20, 7)]).toBe(0);
+    expect(d1[at(30, 20, 7)]).toBe(0);
+    expect(d1[at(30, 5, 7)]).toBe(d1Fresh[at(30, 5, 7)]);
+    expect(d1Fresh[at(30, 5, 7)]).not.toBe(0);
+    // dec.up1 is a transposed conv [in 32, out 24, 4, 4]: its new input rows are zero.
+    const u1 = w.params['dec.up1.weight'].data as Float32Array;
+    expect(u1.subarray(24 * 24 * 16).every((v) => v === 0)).toBe(true);
+    expect(u1.subarray(0, 24 * 24 * 16).some((v) => v !== 0)).toBe(true);
   }, 60_000);
 });
 
