@@ -32,7 +32,7 @@ export interface DatasetService {
   updateCaption(datasetId: string, itemId: string, captionId: string, patch: CaptionPatch): Promise<Item>;
   deleteCaption(datasetId: string, itemId: string, captionId: string): Promise<Item>;
 
-  /** Undo/redo of caption, region, split and spoken-caption edits, per dataset. */
+  /** Undo/redo of caption, region, split, spoken-caption and item edits, and of whole imports (one step each), per dataset. */
   undo(datasetId: string): Promise<UndoResult>;
   redo(datasetId: string): Promise<UndoResult>;
   getHistory(datasetId: string): Promise<HistoryState>;

@@ -138,6 +138,18 @@ test('curate a dataset end to end, then restart and find it intact', async ({ pa
       await page.screenshot({ path: path.join(shots, 'grid.png') });
     });
 
+    await test.step('undo the last import as one step from the grid, then redo it with the keyboard', async () => {
+      await expect(page.getByTestId('grid-undo')).toHaveAttribute('title', 'Undo Import 2 items (Ctrl+Z)');
+      await page.getByTestId('grid-undo').click();
+      await expect(page.getByTestId('grid-total')).toHaveText('9 items');
+      await expect(page.getByTestId('grid-redo')).toBeEnabled();
+      await expect(page.getByTestId('grid-undo')).toHaveAttribute('title', 'Undo Import 1 item (Ctrl+Z)');
+      await page.keyboard.press('Control+Shift+Z');
+      await expect(page.getByTestId('grid-total')).toHaveText('11 items');
+      await expect(page.getByTestId('grid-redo')).toBeDisabled();
+      await expect(page.getByTestId('grid-cell').first().locator('img')).toBeVisible();
+    });
+
     await test.step('filter by caption text, split, spoken', async () => {
       await page.getByTestId('filter-text').fill('zebra');
       await expect(page.getByTestId('grid-total')).toHaveText('1 item');

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { decodeAudio, speechWav } from '../audio';
 import { IMAGE_EXTENSIONS } from '../image';
 import { sha256Hex } from '../store/blob-store';
-import { checkBox, checkSplit, settleAll, type DatasetStore, type PreparedImage, type PreparedItem, type PreparedSpoken } from '../store/dataset-store';
+import { checkBox, checkSplit, settleAll, type DatasetStore, type ImportUndo, type PreparedImage, type PreparedItem, type PreparedSpoken } from '../store/dataset-store';
 import { DatasetError } from '../store/errors';
 import { walk } from './walk';
 import type { ImageFormat } from '../image';
@@ -270,6 +270,8 @@ export async function runImport(store: DatasetStore, src: RecordSource, root: st
   const keyToItem = new Map<string, string | Pending | typeof DUPLICATE>();
   const seenImages = new Set<string>();
   const limit = limiter(PREPARE_CONCURRENCY);
+  // One undo step for the whole import (each batch's transaction extends it; see DatasetStore.insertItems).
+  const undo: ImportUndo = {};
   let pending: Pending[] = [];
   let done = 0;
   const emit = (file?: string) => opts.onProgress?.({ phase: 'import', done, total: src.total, file });
@@ -296,7 +298,7 @@ export async function runImport(store: DatasetStore, src: RecordSource, root: st
       keys.push(p.key);
     });
     if (ready.length === 0) return;
-    const ids = store.insertItems(ready);
+    const ids = store.insertItems(ready, undo);
     keys.forEach((k, i) => keyToItem.set(k, ids[i]));
     report.imported += ready.length;
   };

@@ -6,8 +6,9 @@
 //
 // Undo/redo: every user edit (captions, regions, spoken captions, split, delete) is recorded in the
 // `journal` table as the before/after rows it touched, in the same transaction as the edit. undo()
-// writes the before rows back, redo() the after rows; the journal survives restarts. Imports are not
-// journaled (they are undone by deleting the items).
+// writes the before rows back, redo() the after rows; the journal survives restarts. An import is one
+// entry that lists the items it created (extended in each batch's transaction while it is the newest
+// entry); undoing it moves their rows into the entry and deletes them, redoing puts them back.
 
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
@@ -84,6 +85,34 @@ interface Change {
   table: Table;
   before: Row | null;
   after: Row | null;
+}
+
+/** An import's journal entry: the created items are its item_ids; `rows` holds them while it is undone. */
+interface ImportChanges {
+  import: true;
+  rows?: Change[];
+}
+
+/** A journal entry's `changes`: an edit's row changes, or an import's. */
+type JournalChanges = Change[] | ImportChanges;
+
+/**
+ * Where one import stands in the undo journal: pass the same object to each of its insertItems calls.
+ * `seq` is the entry its batches extend (set by the first batch).
+ */
+export interface ImportUndo {
+  seq?: number;
+}
+
+/** The rows a change records (counters are maintained by triggers, never journaled). */
+function stripCounters(r: Row): Row {
+  const { spoken_count: _s, region_count: _r, ...rest } = r;
+  return rest as Row;
+}
+
+/** The row changes of a journal entry (an import's only while it is undone). */
+function rowChanges(c: JournalChanges): Change[] {
+  return Array.isArray(c) ? c : (c.rows ?? []);
 }
 
 /** Columns written back by undo/redo (counters are maintained by triggers, never restored). */
@@ -364,7 +393,7 @@ export class DatasetStore {
     for (const r of this.db.prepare('SELECT image, thumb FROM items').raw().iterate() as Iterable<unknown[]>) r.forEach(add);
     for (const r of this.db.prepare('SELECT wav, original FROM spoken').raw().iterate() as Iterable<unknown[]>) r.forEach(add);
     for (const changes of this.db.prepare('SELECT changes FROM journal').pluck().iterate() as Iterable<string>) {
-      for (const c of JSON.parse(changes) as Change[]) {
+      for (const c of rowChanges(JSON.parse(changes) as JournalChanges)) {
         for (const row of [c.before, c.after]) if (row) for (const k of ['image', 'thumb', 'wav', 'original']) add(row[k]);
       }
     }
@@ -410,8 +439,13 @@ export class DatasetStore {
     return this.stmts.itemByImage.get(sha) as string | undefined;
   }
 
-  /** Inserts prepared items in ONE transaction: all of them or none. Returns their ids in order. */
-  insertItems(items: PreparedItem[]): string[] {
+  /**
+   * Inserts prepared items in ONE transaction: all of them or none. Returns their ids in order. With `undo`
+   * (one object per import), the same transaction journals them as the import's undo step: the entry the
+   * import's earlier batches made while it is still the newest and not undone, else a new one (so entries stay
+   * in the order their rows were written, and undo never meets an item an older entry expects).
+   */
+  insertItems(items: PreparedItem[], undo?: ImportUndo): string[] {
     const rows = items.map((it) => ({
       item: it,
       split: checkSplit(it.split ?? 'train'),
@@ -434,11 +468,32 @@ export class DatasetStore {
         for (const g of r.regions) this.stmts.insertRegion.run({ ...g, item_id: id });
         ids.push(id);
       }
+      if (undo && ids.length) this.journalImport(undo, ids, t);
       return ids;
     });
   }
 
-  /** Adds imported annotations to an existing item in one transaction (not journaled: imports are not undo steps). */
+  /** Adds created items to the import's journal entry (see insertItems); inside its transaction. */
+  private journalImport(undo: ImportUndo, ids: string[], t: string): void {
+    const label = (n: number) => (n === 1 ? 'Import 1 item' : `Import ${n} items`);
+    const newest = this.db.prepare('SELECT seq, item_ids, undone FROM journal ORDER BY seq DESC LIMIT 1').get() as Pick<JournalRow, 'seq' | 'item_ids' | 'undone'> | undefined;
+    if (undo.seq !== undefined && newest?.seq === undo.seq && newest.undone === 0) {
+      const all = [...(JSON.parse(newest.item_ids) as string[]), ...ids];
+      this.db.prepare('UPDATE journal SET label = ?, item_ids = ? WHERE seq = ?').run(label(all.length), JSON.stringify(all), undo.seq);
+      return;
+    }
+    this.db.prepare('DELETE FROM journal WHERE undone = 1').run();
+    const changes: ImportChanges = { import: true };
+    const r = this.db.prepare('INSERT INTO journal (label, item_ids, changes, created_at) VALUES (?, ?, ?, ?)')
+      .run(label(ids.length), JSON.stringify(ids), JSON.stringify(changes), t);
+    undo.seq = Number(r.lastInsertRowid);
+    this.db.prepare('DELETE FROM journal WHERE seq <= (SELECT MAX(seq) FROM journal) - ?').run(JOURNAL_LIMIT);
+  }
+
+  /**
+   * Adds imported annotations to an item the same import created, in one transaction (not journaled on their own:
+   * the import's entry lists the item, and undoing it removes the item with everything it then has).
+   */
   appendImported(itemId: string, add: { captions?: string[]; spoken?: PreparedSpoken[]; regions?: NewRegion[] }): void {
     const captions = (add.captions ?? []).map((t) => checkText(t, 'caption'));
     const spoken = (add.spoken ?? []).map((s) => this.spokenRow('', s));
@@ -716,7 +771,14 @@ export class DatasetStore {
     return this.tx('undo', () => {
       const e = this.db.prepare('SELECT * FROM journal WHERE undone = 0 ORDER BY seq DESC LIMIT 1').get() as JournalRow | undefined;
       if (!e) return null;
-      const changes = JSON.parse(e.changes) as Change[];
+      const parsed = JSON.parse(e.changes) as JournalChanges;
+      let changes = rowChanges(parsed);
+      if (!Array.isArray(parsed)) {
+        // An import: its items as they are now (later edits to them are undone already), kept for redo.
+        changes = this.createdRows(JSON.parse(e.item_ids) as string[]);
+        const undone: ImportChanges = { import: true, rows: changes };
+        this.db.prepare('UPDATE journal SET changes = ? WHERE seq = ?').run(JSON.stringify(undone), e.seq);
+      }
       for (let i = changes.length - 1; i >= 0; i--) this.restore(changes[i].table, changes[i].before, changes[i].after);
       this.db.prepare('UPDATE journal SET undone = 1 WHERE seq = ?').run(e.seq);
       return this.touchAll(e);
@@ -728,8 +790,10 @@ export class DatasetStore {
     return this.tx('redo', () => {
       const e = this.db.prepare('SELECT * FROM journal WHERE undone = 1 ORDER BY seq ASC LIMIT 1').get() as JournalRow | undefined;
       if (!e) return null;
-      const changes = JSON.parse(e.changes) as Change[];
-      for (const c of changes) this.restore(c.table, c.after, c.before);
+      const parsed = JSON.parse(e.changes) as JournalChanges;
+      for (const c of rowChanges(parsed)) this.restore(c.table, c.after, c.before);
+      // An import's rows are live again: the entry goes back to listing its items only.
+      if (!Array.isArray(parsed)) this.db.prepare('UPDATE journal SET changes = ? WHERE seq = ?').run(JSON.stringify({ import: true } satisfies ImportChanges), e.seq);
       this.db.prepare('UPDATE journal SET undone = 0 WHERE seq = ?').run(e.seq);
       return this.touchAll(e);
     });
@@ -773,6 +837,11 @@ export class DatasetStore {
     return m;
   }
 
+  /** Changes that create these items as they are now: each item before its rows (redo order). */
+  private createdRows(itemIds: string[]): Change[] {
+    return [...this.snapshot(itemIds).values()].map(({ table, row }) => ({ table, before: null, after: stripCounters(row) }));
+  }
+
   /**
    * Runs a user edit in one transaction and journals the rows it changed (diffing a snapshot of the
    * affected items before and after), so undo/redo are exact whatever the edit did.
@@ -784,10 +853,6 @@ export class DatasetStore {
       fn();
       const after = this.snapshot(itemIds);
       const changes: Change[] = [];
-      const strip = (r: Row) => {
-        const { spoken_count: _s, region_count: _r, ...rest } = r;
-        return rest as Row;
-      };
       // Children first for deletions, so undo (applied in reverse) re-creates the item before its children.
       const order = (k: string) => (k.startsWith('items:') ? 1 : 0);
       const keys = [...new Set([...before.keys(), ...after.keys()])];
@@ -796,8 +861,8 @@ export class DatasetStore {
       for (const k of [...rest, ...removed]) {
         const b = before.get(k);
         const a = after.get(k);
-        const bs = b ? strip(b.row) : null;
-        const as = a ? strip(a.row) : null;
+        const bs = b ? stripCounters(b.row) : null;
+        const as = a ? stripCounters(a.row) : null;
         if (JSON.stringify(bs) === JSON.stringify(as)) continue;
         changes.push({ table: (a ?? b)!.table, before: bs, after: as });
       }

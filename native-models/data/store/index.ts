@@ -4,7 +4,7 @@ export { DatasetError, isDiskFull, toDatasetError, type DatasetErrorCode } from 
 export { BlobStore, sha256Hex, isBlobRef } from './blob-store';
 export {
   DatasetStore, DB_FILE, checkBox, checkSplit, ftsQuery,
-  type PreparedImage, type PreparedItem, type PreparedSpoken, type EditResult, type UndoState, type OpenOptions,
+  type PreparedImage, type PreparedItem, type PreparedSpoken, type EditResult, type UndoState, type OpenOptions, type ImportUndo,
 } from './dataset-store';
 export { Library, defaultLibraryRoot, checkDatasetId } from './library';
 export { MIGRATIONS, SCHEMA_VERSION } from './migrations';

@@ -1,7 +1,7 @@
 // The open item and every edit to it: captions, split, regions, spoken captions, undo/redo.
 // Each edit returns the item as stored, which replaces the local copy (no optimistic guessing).
 import { defineStore } from 'pinia';
-import { computed, ref, shallowRef } from 'vue';
+import { computed, ref, shallowRef, watch } from 'vue';
 import type { Box, HistoryState, Item, SpokenRecording } from '../../../electron/common';
 import { useBridge } from '../bridge';
 import { useDatasetsStore } from './datasets';
@@ -25,8 +25,25 @@ export const useItemStore = defineStore('item', () => {
   }
 
   async function refreshHistory() {
-    if (datasetId.value) history.value = await bridge.dataset.getHistory(datasetId.value);
+    const ds = datasetId.value;
+    if (!ds) return;
+    const h = await bridge.dataset.getHistory(ds);
+    if (ds === datasetId.value) history.value = h;
   }
+
+  // The history changes with imports too (each is an undo step), and with the dataset shown.
+  let historyTimer: ReturnType<typeof setTimeout> | undefined;
+  watch(datasetId, () => {
+    history.value = { canUndo: false, canRedo: false };
+    void refreshHistory().catch(() => {});
+  }, { immediate: true });
+  bridge.dataset.onDidChangeItems((change) => {
+    if (change.datasetId !== datasetId.value) return;
+    // An undone import (or a redone delete) can take the open item away: close it.
+    if (item.value && change.deletedIds?.includes(item.value.id)) close();
+    clearTimeout(historyTimer);
+    historyTimer = setTimeout(() => void refreshHistory().catch(() => {}), 150);
+  });
 
   async function apply(p: Promise<Item>) {
     busy.value = true;
@@ -133,7 +150,7 @@ export const useItemStore = defineStore('item', () => {
     const result = await bridge.dataset[which](datasetId.value);
     history.value = { canUndo: result.canUndo, canRedo: result.canRedo, undoLabel: result.undoLabel, redoLabel: result.redoLabel };
     if (result.item && item.value && result.item.id === item.value.id) item.value = result.item;
-    else if (result.itemId && item.value && result.itemId === item.value.id) await reloadItem();
+    else if (result.itemId && item.value && result.itemId === item.value.id) close(); // it no longer exists
     return result;
   }
 

@@ -127,7 +127,14 @@ describe('LocalDatasetService', () => {
     await expect(svc.addRegion(ds.id, ids[0], { box: [0, 0, 3, 1], label: 'x' })).rejects.toMatchObject({ code: 'INVALID' });
     await expect(svc.updateItem(ds.id, ids[0], { split: 'a/b' })).rejects.toMatchObject({ code: 'INVALID' });
     await expect(svc.undo('nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    expect(await svc.undo(ds.id)).toEqual({ canUndo: false, canRedo: false, undoLabel: undefined, redoLabel: undefined });
+    // The import was the only step: undoing it removes its items (an event says which), then nothing is left to undo.
+    const events: ItemsChange[] = [];
+    const sub = svc.onDidChangeItems((e) => events.push(e));
+    expect(await svc.undo(ds.id)).toMatchObject({ canUndo: false, canRedo: true, redoLabel: 'Import 2 items' });
+    sub.dispose();
+    expect(events.map((e) => e.deletedIds?.slice().sort())).toEqual([ids.slice().sort()]);
+    expect((await svc.queryItems(ds.id, { offset: 0, limit: 5 })).total).toBe(0);
+    expect(await svc.undo(ds.id)).toEqual({ canUndo: false, canRedo: true, undoLabel: undefined, redoLabel: 'Import 2 items' });
   });
 
   it('stores a recording as 16 kHz mono WAV, keeps the original and the trace; re-record replaces', async () => {

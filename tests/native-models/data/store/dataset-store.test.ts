@@ -230,6 +230,87 @@ describe('edits with undo/redo', () => {
     expect(d.getItem(item.id).spoken.map((s) => s.id)).toEqual([a.id]);
   });
 
+  it('undoes and redoes a whole import as one step (batches, cancel, reopen), its blobs kept while undone', async () => {
+    const src = fs.mkdtempSync(path.join(tmp.dir, 'src-'));
+    for (let i = 0; i < 70; i++) {
+      fs.writeFileSync(path.join(src, `i${i}.png`), await tinyImage(7000 + i));
+      fs.writeFileSync(path.join(src, `i${i}.txt`), `caption ${i}`);
+    }
+    const d = fresh();
+    const [mine] = await d.addItems([{ image: await tinyImage(1), captions: [{ text: 'kept' }] }]);
+    d.addCaption(mine, 'an edit before the import');
+    const r = await importFolder(d, src);
+    expect(r.imported).toBe(70);
+    const all = () => d.query({ offset: 0, limit: 1000 }).items.map((s) => s.id);
+    const imported = all().filter((id) => id !== mine);
+    const before = imported.map((id) => ({ ...d.getItem(id), updatedAt: '' }));
+    // 70 items came in three batches, one undo step.
+    expect(d.undoState()).toMatchObject({ canUndo: true, undoLabel: 'Import 70 items' });
+    expect(d.undo()).toMatchObject({ label: 'Import 70 items' });
+    expect(all()).toEqual([mine]);
+    expect(d.query({ text: 'caption', offset: 0, limit: 10 }).total).toBe(0);
+    expect(d.undoState()).toMatchObject({ undoLabel: 'Add caption', redoLabel: 'Import 70 items' });
+    // Undone, its images are referenced only by the journal: garbage collection keeps them.
+    const past = new Date(Date.now() - 60_000);
+    for (const x of [...d.blobs.list()]) fs.utimesSync(d.blobs.pathOf(x.sha), past, past);
+    expect(d.collectGarbage(0).removed).toBe(0);
+    // Redo after a reopen: the same items, in their old places, with their captions.
+    const dir = d.dir;
+    lib.closeAll();
+    const e = DatasetStore.open(dir);
+    try {
+      expect(e.redo()).toMatchObject({ label: 'Import 70 items' });
+      expect(e.query({ offset: 0, limit: 1000 }).items.map((s) => s.id)).toEqual([mine, ...imported]);
+      expect(imported.map((id) => ({ ...e.getItem(id), updatedAt: '' }))).toEqual(before);
+      expect(e.getBlob(e.getItem(imported[5]).image).length).toBeGreaterThan(0);
+      // An edit to an imported item is its own step, undone first; then the import; the earlier edit stays.
+      e.addCaption(imported[0], 'added later');
+      e.undo();
+      e.undo();
+      expect(e.query({ offset: 0, limit: 1000 }).items.map((s) => s.id)).toEqual([mine]);
+      expect(e.getItem(mine).captions.map((c) => c.text)).toEqual(['kept', 'an edit before the import']);
+      // A cancelled import is undone as one step too (its committed batches).
+      const ctl = new AbortController();
+      const r2 = await importFolder(e, src, { signal: ctl.signal, onProgress: (p) => { if (p.done >= 40) ctl.abort(); } });
+      expect(r2.cancelled).toBe(true);
+      expect(r2.imported).toBeGreaterThan(0);
+      expect(e.undoState().undoLabel).toBe(`Import ${r2.imported} items`);
+      expect(e.undoState().canRedo).toBe(false); // a new step clears redo
+      e.undo();
+      expect(e.query({ offset: 0, limit: 1000 }).items.map((s) => s.id)).toEqual([mine]);
+      expect(e.integrityCheck()).toBe('ok');
+    } finally {
+      e.close();
+    }
+  });
+
+  it('an edit made while an import runs splits it into steps that undo in the order they were written', async () => {
+    const d = fresh();
+    const prep = async (seed: number) => ({ image: await d.prepareImage(await tinyImage(seed)), captions: [{ text: `c${seed}` }] });
+    const undo = {};
+    const [a] = d.insertItems([await prep(1)], undo);
+    const [b] = d.insertItems([await prep(2)], undo);
+    expect(d.undoState().undoLabel).toBe('Import 2 items');
+    d.addCaption(a, 'edited while importing');
+    const [c] = d.insertItems([await prep(3)], undo);
+    expect(d.undoState().undoLabel).toBe('Import 1 item');
+    d.undo();
+    expect(d.hasItem(c)).toBe(false);
+    d.undo();
+    expect(d.getItem(a).captions.map((x) => x.text)).toEqual(['c1']);
+    expect(d.undo()).toMatchObject({ label: 'Import 2 items', itemIds: [a, b] });
+    expect([a, b].some((id) => d.hasItem(id))).toBe(false);
+    // A batch after its entry was undone starts a new entry (and clears redo).
+    const [e] = d.insertItems([await prep(4)], undo);
+    expect(d.undoState()).toMatchObject({ undoLabel: 'Import 1 item', canRedo: false });
+    d.undo();
+    expect(d.hasItem(e)).toBe(false);
+    expect(d.undo()).toBeNull();
+    // Plain inserts (no undo object) are not journaled.
+    d.insertItems([await prep(5)]);
+    expect(d.undoState().canUndo).toBe(false);
+  });
+
   it('collects only unreferenced, old blobs (journal references count)', async () => {
     const d = fresh();
     const [a, b] = await d.addItems([{ image: await tinyImage(1) }, { image: await tinyImage(2) }]);
