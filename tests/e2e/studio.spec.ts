@@ -150,6 +150,28 @@ test('curate a dataset end to end, then restart and find it intact', async ({ pa
       await expect(page.getByTestId('grid-cell').first().locator('img')).toBeVisible();
     });
 
+    await test.step('delete an item from the grid (Del) and from the item view, undo both', async () => {
+      await page.getByTestId('grid-cell').nth(2).click();
+      await page.getByTestId('grid').press('Delete');
+      await expect(page.getByTestId('grid-total')).toHaveText('10 items');
+      await expect(page.getByTestId('grid-undo')).toHaveAttribute('title', 'Undo Delete item (Ctrl+Z)');
+      await page.keyboard.press('Control+Z');
+      await expect(page.getByTestId('grid-total')).toHaveText('11 items');
+      await page.getByTestId('grid-cell').first().dblclick();
+      const first = await page.getByTestId('item-view').getAttribute('data-item-id');
+      await page.getByTestId('delete-item').click();
+      // The next item takes its place in the view.
+      await expect(page.getByTestId('item-view')).not.toHaveAttribute('data-item-id', first!);
+      await expect(page.getByTestId('item-view').locator('.pos')).toHaveText('1 / 10');
+      await page.getByTestId('undo').click();
+      // Undoing the delete shows the item again, in its place.
+      await expect(page.getByTestId('item-view')).toHaveAttribute('data-item-id', first!);
+      await expect(page.getByTestId('item-view').locator('.pos')).toHaveText('1 / 11');
+      await page.getByTestId('back').click();
+      await expect(page.getByTestId('grid-total')).toHaveText('11 items');
+      await expect(page.locator(`[data-test="grid-cell"][data-index="0"]`)).toBeVisible();
+    });
+
     await test.step('filter by caption text, split, spoken', async () => {
       await page.getByTestId('filter-text').fill('zebra');
       await expect(page.getByTestId('grid-total')).toHaveText('1 item');

@@ -33,6 +33,10 @@ export const useItemStore = defineStore('item', () => {
 
   // The history changes with imports too (each is an undo step), and with the dataset shown.
   let historyTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Items this view is deleting itself (it opens the next one; their delete events must not close it). */
+  const deleting = new Set<string>();
+  /** The item last deleted from the open view and its grid index: undoing that delete shows it again there. */
+  let deletedFromView: { id: string; index: number } | null = null;
   watch(datasetId, () => {
     history.value = { canUndo: false, canRedo: false };
     void refreshHistory().catch(() => {});
@@ -40,7 +44,7 @@ export const useItemStore = defineStore('item', () => {
   bridge.dataset.onDidChangeItems((change) => {
     if (change.datasetId !== datasetId.value) return;
     // An undone import (or a redone delete) can take the open item away: close it.
-    if (item.value && change.deletedIds?.includes(item.value.id)) close();
+    if (item.value && !deleting.has(item.value.id) && change.deletedIds?.includes(item.value.id)) close();
     clearTimeout(historyTimer);
     historyTimer = setTimeout(() => void refreshHistory().catch(() => {}), 150);
   });
@@ -145,11 +149,42 @@ export const useItemStore = defineStore('item', () => {
     return apply(bridge.dataset.deleteSpokenCaption(ds, it.id, spokenId));
   };
 
+  /** Deletes an item (undoable) and reloads the grid; with the item open, opens the one that takes its place. */
+  async function deleteItem(itemId: string) {
+    const ds = datasetId.value;
+    if (!ds) return;
+    const wasOpen = item.value?.id === itemId;
+    const index = grid.selected;
+    deleting.add(itemId);
+    busy.value = true;
+    try {
+      await bridge.dataset.deleteItem(ds, itemId);
+      await grid.reload(true);
+      await refreshHistory();
+      if (grid.total === 0) grid.selected = -1;
+      else if (index >= 0) grid.selected = Math.min(index, grid.total - 1);
+      if (wasOpen) {
+        deletedFromView = { id: itemId, index };
+        if (grid.total === 0) close();
+        else await openAt(grid.selected);
+      }
+    } finally {
+      busy.value = false;
+      deleting.delete(itemId);
+    }
+  }
+
   async function undoRedo(which: 'undo' | 'redo') {
     if (!datasetId.value) return;
     const result = await bridge.dataset[which](datasetId.value);
     history.value = { canUndo: result.canUndo, canRedo: result.canRedo, undoLabel: result.undoLabel, redoLabel: result.redoLabel };
-    if (result.item && item.value && result.item.id === item.value.id) item.value = result.item;
+    if (result.item && deletedFromView?.id === result.item.id && item.value) {
+      // The delete made in this view is undone: show the item again, in its old place.
+      const at = deletedFromView.index;
+      deletedFromView = null;
+      await grid.reload(true);
+      await openAt(Math.max(0, at));
+    } else if (result.item && item.value && result.item.id === item.value.id) item.value = result.item;
     else if (result.itemId && item.value && result.itemId === item.value.id) close(); // it no longer exists
     return result;
   }
@@ -158,7 +193,7 @@ export const useItemStore = defineStore('item', () => {
     item, history, selectedRegionId, busy, isOpen,
     openAt, close, next, prev, reloadItem, refreshHistory,
     setCaption, addCaption, deleteCaption, acceptCaptions, setSplit,
-    addRegion, updateRegion, deleteRegion, addSpoken, deleteSpoken,
+    addRegion, updateRegion, deleteRegion, addSpoken, deleteSpoken, deleteItem,
     undo: () => undoRedo('undo'), redo: () => undoRedo('redo'),
   };
 });
