@@ -40,7 +40,7 @@ export interface DatasetServiceOptions {
 
 export class LocalDatasetService implements DatasetService, DatasetBlobAccess {
   readonly library: Library;
-  private readonly jobs = new Map<string, { controller: AbortController; datasetId: string }>();
+  private readonly jobs = new Map<string, { controller: AbortController; datasetId: string; kind: 'import' | 'export' }>();
   private readonly datasetsEmitter = new Emitter<DatasetsChange>();
   private readonly itemsEmitter = new Emitter<ItemsChange>();
   private readonly progressEmitter = new Emitter<JobProgress>();
@@ -107,12 +107,19 @@ export class LocalDatasetService implements DatasetService, DatasetBlobAccess {
 
   // ------------------------------------------------------------ jobs
 
-  private startJob(jobId: string, datasetId: string): AbortController {
+  private startJob(jobId: string, datasetId: string, kind: 'import' | 'export'): AbortController {
     if (typeof jobId !== 'string' || !jobId) throw new DatasetError('INVALID', 'a job needs a jobId');
     if (this.jobs.has(jobId)) throw new DatasetError('EXISTS', `job ${jobId} is already running`);
     const c = new AbortController();
-    this.jobs.set(jobId, { controller: c, datasetId });
+    this.jobs.set(jobId, { controller: c, datasetId, kind });
     return c;
+  }
+
+  /** Undo/redo wait for a running import into the dataset: its batches are joining the undo history. */
+  private requireNoImport(datasetId: string): void {
+    for (const j of this.jobs.values()) {
+      if (j.datasetId === datasetId && j.kind === 'import') throw new DatasetError('BUSY', 'an import into this dataset is running: undo and redo are available once it finishes or is cancelled');
+    }
   }
 
   /**
@@ -140,7 +147,7 @@ export class LocalDatasetService implements DatasetService, DatasetBlobAccess {
     const { jobId, datasetId, format, path: input, split } = request;
     if (!FORMATS.has(format)) throw new DatasetError('INVALID', `unknown import format ${JSON.stringify(format)}`);
     const store = this.store(datasetId);
-    const c = this.startJob(jobId, datasetId);
+    const c = this.startJob(jobId, datasetId, 'import');
     const progress = this.progress(jobId, 'import', datasetId);
     try {
       const report = await importDataset(store, format, input, { split, signal: c.signal, onProgress: progress.onProgress });
@@ -158,7 +165,7 @@ export class LocalDatasetService implements DatasetService, DatasetBlobAccess {
     if (!FORMATS.has(format)) throw new DatasetError('INVALID', `unknown export format ${JSON.stringify(format)}`);
     if (typeof out !== 'string' || !out) throw new DatasetError('INVALID', 'an export needs a destination folder');
     const store = this.store(datasetId);
-    const c = this.startJob(jobId, datasetId);
+    const c = this.startJob(jobId, datasetId, 'export');
     const progress = this.progress(jobId, 'export', datasetId);
     try {
       const report = await exportDataset(store, format, out, { signal: c.signal, onProgress: progress.onProgress });
@@ -238,11 +245,13 @@ export class LocalDatasetService implements DatasetService, DatasetBlobAccess {
 
   async undo(datasetId: string): Promise<UndoResult> {
     const store = this.store(datasetId);
+    this.requireNoImport(datasetId);
     return this.undoResult(store, datasetId, store.undo());
   }
 
   async redo(datasetId: string): Promise<UndoResult> {
     const store = this.store(datasetId);
+    this.requireNoImport(datasetId);
     return this.undoResult(store, datasetId, store.redo());
   }
 

@@ -7,8 +7,8 @@
 // Undo/redo: every user edit (captions, regions, spoken captions, split, delete) is recorded in the
 // `journal` table as the before/after rows it touched, in the same transaction as the edit. undo()
 // writes the before rows back, redo() the after rows; the journal survives restarts. An import is one
-// entry that lists the items it created (extended in each batch's transaction while it is the newest
-// entry); undoing it moves their rows into the entry and deletes them, redoing puts them back.
+// entry whose items are listed in `journal_items` (appended in each batch's transaction while the entry is
+// the newest); undoing it moves their rows into `journal_rows` and deletes them, redoing puts them back.
 
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
@@ -87,14 +87,10 @@ interface Change {
   after: Row | null;
 }
 
-/** An import's journal entry: the created items are its item_ids; `rows` holds them while it is undone. */
-interface ImportChanges {
-  import: true;
-  rows?: Change[];
-}
-
-/** A journal entry's `changes`: an edit's row changes, or an import's. */
-type JournalChanges = Change[] | ImportChanges;
+/** A journal entry's `changes`: an edit's row changes, or an import's marker (its items and rows live in
+ * journal_items / journal_rows, so a 100,000-item import is never one JSON string). */
+type JournalChanges = Change[] | { import: true };
+const IMPORT_MARKER = JSON.stringify({ import: true });
 
 /**
  * Where one import stands in the undo journal: pass the same object to each of its insertItems calls.
@@ -110,10 +106,6 @@ function stripCounters(r: Row): Row {
   return rest as Row;
 }
 
-/** The row changes of a journal entry (an import's only while it is undone). */
-function rowChanges(c: JournalChanges): Change[] {
-  return Array.isArray(c) ? c : (c.rows ?? []);
-}
 
 /** Columns written back by undo/redo (counters are maintained by triggers, never restored). */
 const COLUMNS: Record<Table, string[]> = {
@@ -393,9 +385,16 @@ export class DatasetStore {
     for (const r of this.db.prepare('SELECT image, thumb FROM items').raw().iterate() as Iterable<unknown[]>) r.forEach(add);
     for (const r of this.db.prepare('SELECT wav, original FROM spoken').raw().iterate() as Iterable<unknown[]>) r.forEach(add);
     for (const changes of this.db.prepare('SELECT changes FROM journal').pluck().iterate() as Iterable<string>) {
-      for (const c of rowChanges(JSON.parse(changes) as JournalChanges)) {
+      const parsed = JSON.parse(changes) as JournalChanges;
+      if (!Array.isArray(parsed)) continue;
+      for (const c of parsed) {
         for (const row of [c.before, c.after]) if (row) for (const k of ['image', 'thumb', 'wav', 'original']) add(row[k]);
       }
+    }
+    // The rows of undone imports.
+    for (const json of this.db.prepare("SELECT row FROM journal_rows WHERE tbl IN ('items', 'spoken')").pluck().iterate() as Iterable<string>) {
+      const row = JSON.parse(json) as Row;
+      for (const k of ['image', 'thumb', 'wav', 'original']) add(row[k]);
     }
     const cutoff = Date.now() - olderThanMs;
     let removed = 0;
@@ -453,7 +452,7 @@ export class DatasetStore {
       captions: (it.captions ?? []).map((c) => ({ text: checkText(c.text, 'caption'), source: this.captionSource(c.source ?? 'import') })),
       spoken: (it.spoken ?? []).map((s) => this.spokenRow('', s)),
     }));
-    return this.tx('inserting items', () => {
+    const done = this.tx('inserting items', () => {
       const ids: string[] = [];
       const t = now();
       for (const r of rows) {
@@ -468,26 +467,39 @@ export class DatasetStore {
         for (const g of r.regions) this.stmts.insertRegion.run({ ...g, item_id: id });
         ids.push(id);
       }
-      if (undo && ids.length) this.journalImport(undo, ids, t);
-      return ids;
+      const seq = undo && ids.length ? this.journalImport(undo, ids, t) : undefined;
+      return { ids, seq };
     });
+    // Only once committed: a rolled-back entry's seq could be reused by another edit.
+    if (undo && done.seq !== undefined) undo.seq = done.seq;
+    return done.ids;
   }
 
-  /** Adds created items to the import's journal entry (see insertItems); inside its transaction. */
-  private journalImport(undo: ImportUndo, ids: string[], t: string): void {
+  /** Adds created items to the import's journal entry (see insertItems), inside its transaction; returns the entry. */
+  private journalImport(undo: ImportUndo, ids: string[], t: string): number {
     const label = (n: number) => (n === 1 ? 'Import 1 item' : `Import ${n} items`);
-    const newest = this.db.prepare('SELECT seq, item_ids, undone FROM journal ORDER BY seq DESC LIMIT 1').get() as Pick<JournalRow, 'seq' | 'item_ids' | 'undone'> | undefined;
-    if (undo.seq !== undefined && newest?.seq === undo.seq && newest.undone === 0) {
-      const all = [...(JSON.parse(newest.item_ids) as string[]), ...ids];
-      this.db.prepare('UPDATE journal SET label = ?, item_ids = ? WHERE seq = ?').run(label(all.length), JSON.stringify(all), undo.seq);
-      return;
+    const addItems = (seq: number) => {
+      const ins = this.db.prepare('INSERT INTO journal_items (seq, item_id) VALUES (?, ?)');
+      for (const id of ids) ins.run(seq, id);
+      const n = this.db.prepare('SELECT COUNT(*) FROM journal_items WHERE seq = ?').pluck().get(seq) as number;
+      this.db.prepare('UPDATE journal SET label = ? WHERE seq = ?').run(label(n), seq);
+    };
+    const newest = this.db.prepare('SELECT seq, changes, undone FROM journal ORDER BY seq DESC LIMIT 1').get() as Pick<JournalRow, 'seq' | 'changes' | 'undone'> | undefined;
+    if (undo.seq !== undefined && newest?.seq === undo.seq && newest.undone === 0 && newest.changes === IMPORT_MARKER) {
+      addItems(undo.seq);
+      return undo.seq;
     }
     this.db.prepare('DELETE FROM journal WHERE undone = 1').run();
-    const changes: ImportChanges = { import: true };
-    const r = this.db.prepare('INSERT INTO journal (label, item_ids, changes, created_at) VALUES (?, ?, ?, ?)')
-      .run(label(ids.length), JSON.stringify(ids), JSON.stringify(changes), t);
-    undo.seq = Number(r.lastInsertRowid);
+    const r = this.db.prepare('INSERT INTO journal (label, item_ids, changes, created_at) VALUES (?, ?, ?, ?)').run(label(ids.length), '[]', IMPORT_MARKER, t);
+    const seq = Number(r.lastInsertRowid);
+    addItems(seq);
     this.db.prepare('DELETE FROM journal WHERE seq <= (SELECT MAX(seq) FROM journal) - ?').run(JOURNAL_LIMIT);
+    return seq;
+  }
+
+  /** The items an import entry created, in order. */
+  private importedItems(seq: number): string[] {
+    return this.db.prepare('SELECT item_id FROM journal_items WHERE seq = ? ORDER BY rowid').pluck().all(seq) as string[];
   }
 
   /**
@@ -771,16 +783,10 @@ export class DatasetStore {
     return this.tx('undo', () => {
       const e = this.db.prepare('SELECT * FROM journal WHERE undone = 0 ORDER BY seq DESC LIMIT 1').get() as JournalRow | undefined;
       if (!e) return null;
-      const parsed = JSON.parse(e.changes) as JournalChanges;
-      let changes = rowChanges(parsed);
-      if (!Array.isArray(parsed)) {
-        // An import: its items as they are now (later edits to them are undone already), kept for redo.
-        changes = this.createdRows(JSON.parse(e.item_ids) as string[]);
-        const undone: ImportChanges = { import: true, rows: changes };
-        this.db.prepare('UPDATE journal SET changes = ? WHERE seq = ?').run(JSON.stringify(undone), e.seq);
-      }
-      for (let i = changes.length - 1; i >= 0; i--) this.restore(changes[i].table, changes[i].before, changes[i].after);
       this.db.prepare('UPDATE journal SET undone = 1 WHERE seq = ?').run(e.seq);
+      if (e.changes === IMPORT_MARKER) return { label: e.label, itemIds: this.undoImport(e.seq) };
+      const changes = JSON.parse(e.changes) as Change[];
+      for (let i = changes.length - 1; i >= 0; i--) this.restore(changes[i].table, changes[i].before, changes[i].after);
       return this.touchAll(e);
     });
   }
@@ -790,11 +796,9 @@ export class DatasetStore {
     return this.tx('redo', () => {
       const e = this.db.prepare('SELECT * FROM journal WHERE undone = 1 ORDER BY seq ASC LIMIT 1').get() as JournalRow | undefined;
       if (!e) return null;
-      const parsed = JSON.parse(e.changes) as JournalChanges;
-      for (const c of rowChanges(parsed)) this.restore(c.table, c.after, c.before);
-      // An import's rows are live again: the entry goes back to listing its items only.
-      if (!Array.isArray(parsed)) this.db.prepare('UPDATE journal SET changes = ? WHERE seq = ?').run(JSON.stringify({ import: true } satisfies ImportChanges), e.seq);
       this.db.prepare('UPDATE journal SET undone = 0 WHERE seq = ?').run(e.seq);
+      if (e.changes === IMPORT_MARKER) return { label: e.label, itemIds: this.redoImport(e.seq) };
+      for (const c of JSON.parse(e.changes) as Change[]) this.restore(c.table, c.after, c.before);
       return this.touchAll(e);
     });
   }
@@ -837,9 +841,33 @@ export class DatasetStore {
     return m;
   }
 
-  /** Changes that create these items as they are now: each item before its rows (redo order). */
-  private createdRows(itemIds: string[]): Change[] {
-    return [...this.snapshot(itemIds).values()].map(({ table, row }) => ({ table, before: null, after: stripCounters(row) }));
+  /**
+   * Undoes an import: each of its items as it is now (later edits to them are undone already) goes to
+   * journal_rows, item first, then the item is deleted (its rows cascade). Item by item, so memory stays flat.
+   */
+  private undoImport(seq: number): string[] {
+    const ids = this.importedItems(seq);
+    const put = this.db.prepare('INSERT INTO journal_rows (seq, pos, tbl, row) VALUES (?, ?, ?, ?)');
+    const del = this.db.prepare('DELETE FROM items WHERE id = ?');
+    let pos = 0;
+    for (const id of ids) {
+      for (const { table, row } of this.snapshot([id]).values()) put.run(seq, pos++, table, JSON.stringify(stripCounters(row)));
+      del.run(id);
+    }
+    return ids;
+  }
+
+  /** Redoes an import: its rows back from journal_rows, in order (a page at a time: no statement stays open while writing). */
+  private redoImport(seq: number): string[] {
+    const page = this.db.prepare('SELECT pos, tbl, row FROM journal_rows WHERE seq = ? AND pos >= ? ORDER BY pos LIMIT 500');
+    for (let from = 0; ;) {
+      const rows = page.all(seq, from) as { pos: number; tbl: Table; row: string }[];
+      if (rows.length === 0) break;
+      for (const r of rows) this.restore(r.tbl, JSON.parse(r.row) as Row, null);
+      from = rows[rows.length - 1].pos + 1;
+    }
+    this.db.prepare('DELETE FROM journal_rows WHERE seq = ?').run(seq);
+    return this.importedItems(seq);
   }
 
   /**

@@ -11,6 +11,7 @@ export type DatasetErrorCode =
   | 'BAD_FORMAT' // malformed import file
   | 'CANCELLED'
   | 'EXISTS'
+  | 'BUSY' // the dataset is in use by a job that the call would interfere with (undo during an import)
   | 'IO';
 
 /** An expected failure with a code; `file`/`line` name the input at fault when there is one. */

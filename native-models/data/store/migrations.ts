@@ -109,6 +109,26 @@ CREATE TABLE journal (
 );
 `,
   },
+  {
+    version: 2,
+    description: 'imports as undo steps: the items an import created, and their rows while it is undone',
+    sql: `
+-- An import's journal entry (changes = {"import":true}) lists its items here, appended batch by batch.
+CREATE TABLE journal_items (
+  seq INTEGER NOT NULL REFERENCES journal (seq) ON DELETE CASCADE,
+  item_id TEXT NOT NULL
+);
+CREATE INDEX journal_items_seq ON journal_items (seq);
+-- While an import is undone: the rows of its items (each item before its captions, spoken captions, regions).
+CREATE TABLE journal_rows (
+  seq INTEGER NOT NULL REFERENCES journal (seq) ON DELETE CASCADE,
+  pos INTEGER NOT NULL,
+  tbl TEXT NOT NULL,
+  row TEXT NOT NULL,
+  PRIMARY KEY (seq, pos)
+);
+`,
+  },
 ];
 
 /** The newest schema version this code knows. */

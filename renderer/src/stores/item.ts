@@ -149,10 +149,10 @@ export const useItemStore = defineStore('item', () => {
     return apply(bridge.dataset.deleteSpokenCaption(ds, it.id, spokenId));
   };
 
-  /** Deletes an item (undoable) and reloads the grid; with the item open, opens the one that takes its place. */
-  async function deleteItem(itemId: string) {
+  /** Deletes an item (undoable) and reloads the grid; with the item open, opens the one that takes its place. True when deleted. */
+  async function deleteItem(itemId: string): Promise<boolean> {
     const ds = datasetId.value;
-    if (!ds) return;
+    if (!ds) return false;
     const wasOpen = item.value?.id === itemId;
     const index = grid.selected;
     deleting.add(itemId);
@@ -168,6 +168,7 @@ export const useItemStore = defineStore('item', () => {
         if (grid.total === 0) close();
         else await openAt(grid.selected);
       }
+      return true;
     } finally {
       busy.value = false;
       deleting.delete(itemId);
@@ -179,11 +180,13 @@ export const useItemStore = defineStore('item', () => {
     const result = await bridge.dataset[which](datasetId.value);
     history.value = { canUndo: result.canUndo, canRedo: result.canRedo, undoLabel: result.undoLabel, redoLabel: result.redoLabel };
     if (result.item && deletedFromView?.id === result.item.id && item.value) {
-      // The delete made in this view is undone: show the item again, in its old place.
-      const at = deletedFromView.index;
+      // The delete made in this view is undone: show the item again, in its old place (if the list has not
+      // changed meanwhile; otherwise the view stays where it is).
+      const at = Math.max(0, deletedFromView.index);
+      const id = result.item.id;
       deletedFromView = null;
       await grid.reload(true);
-      await openAt(Math.max(0, at));
+      if ((await grid.loadAt(at))?.id === id) await openAt(at);
     } else if (result.item && item.value && result.item.id === item.value.id) item.value = result.item;
     else if (result.itemId && item.value && result.itemId === item.value.id) close(); // it no longer exists
     return result;

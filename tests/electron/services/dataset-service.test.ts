@@ -59,11 +59,15 @@ describe('LocalDatasetService', () => {
     const progress: JobProgress[] = [];
     const items: ItemsChange[] = [];
     svc.onDidChangeItems((e) => items.push(e));
+    const undoWhileImporting: Promise<unknown>[] = [];
     svc.onDidChangeJobProgress((p) => {
       progress.push(p);
+      // Undo/redo wait for the import: its batches are joining the history.
+      if (p.jobId === 'c' && undoWhileImporting.length === 0) undoWhileImporting.push(svc.undo(d.id).then(() => 'undone', (e) => e), svc.redo(d.id).then(() => 'redone', (e) => e));
       if (p.jobId === 'c' && p.done >= 32) void svc.cancelJob('c');
     });
     const rep = await svc.importDataset({ jobId: 'c', datasetId: d.id, format: 'folder', path: src });
+    for (const r of await Promise.all(undoWhileImporting)) expect(r).toMatchObject({ name: 'DatasetError', code: 'BUSY' });
     // Cancel lands between batches; which batch boundary depends on timing (media are prepared ahead),
     // so assert what the user relies on: stopped early, whole batches kept, the rest importable later.
     expect(rep.cancelled).toBe(true);
@@ -82,6 +86,9 @@ describe('LocalDatasetService', () => {
     expect(ex).toMatchObject({ exported: 70, files: [path.join('train', 'metadata.jsonl'), path.join('val', 'metadata.jsonl')] });
     await expect(svc.importDataset({ jobId: 'x', datasetId: d.id, format: 'zip' as never, path: src })).rejects.toThrow(/unknown import format/);
     await svc.cancelJob('no-such-job');
+    // Each import is one step; undoing the second leaves the cancelled first one's items.
+    expect(await svc.undo(d.id)).toMatchObject({ canUndo: true, undoLabel: `Import ${rep.imported} items`, redoLabel: `Import ${70 - rep.imported} items` });
+    expect((await svc.queryItems(d.id, { offset: 0, limit: 1 })).total).toBe(rep.imported);
   });
 
   it('edits captions, split and regions, returning the stored item; undo/redo through the service', async () => {
