@@ -27,6 +27,13 @@ function voice(seconds: number, seed: number): Float32Array {
   return x;
 }
 
+/** An inference graph's initial params with their shapes, as a checkpoint holds them. */
+function initial(c: typeof cfg, seed: number) {
+  const g = inferenceGraph(c, 32);
+  const dims = new Map(g.params.map((p) => [p.value.name!, [...p.value.shape]]));
+  return Object.fromEntries([...initParams(g, seed)].map(([k, v]) => [k, { dtype: 'float32' as const, dims: dims.get(k)!, data: v }]));
+}
+
 describe('audio encoder graphs (tiny config)', () => {
   it('frame arithmetic: samplesFor and framesFor invert each other (20 ms hop)', () => {
     for (const t of [1, 7, 64, 1024]) {
@@ -106,12 +113,6 @@ describe('audio encoder graphs (tiny config)', () => {
 
   it('grows deeper from a checkpoint (--init-from with more layers): the added layers start as the identity', async () => {
     const deep = { ...cfg, layers: cfg.layers + 2 };
-    // A graph's initial params with their shapes, as a checkpoint holds them.
-    const initial = (c: typeof cfg, seed: number) => {
-      const g = inferenceGraph(c, 32);
-      const dims = new Map(g.params.map((p) => [p.value.name!, [...p.value.shape]]));
-      return Object.fromEntries([...initParams(g, seed)].map(([k, v]) => [k, { dtype: 'float32' as const, dims: dims.get(k)!, data: v }]));
-    };
     const from = initial(cfg, 4);
     const { params, added } = growParams(initial(deep, 9), from, AUDIO_GROW_RULE);
     expect(added.length).toBe(2 * 12);
@@ -139,11 +140,6 @@ describe('audio encoder graphs (tiny config)', () => {
 
   it('grows wider feed-forward layers from a checkpoint (--set ffn=N with --init-from): same frames and codes at first', async () => {
     const wide = { ...cfg, ffn: cfg.ffn + 24 };
-    const initial = (c: typeof cfg, seed: number) => {
-      const g = inferenceGraph(c, 32);
-      const dims = new Map(g.params.map((p) => [p.value.name!, [...p.value.shape]]));
-      return Object.fromEntries([...initParams(g, seed)].map(([k, v]) => [k, { dtype: 'float32' as const, dims: dims.get(k)!, data: v }]));
-    };
     const from = initial(cfg, 4);
     const fresh = initial(wide, 9);
     const { params, added, widened } = growParams(fresh, from, AUDIO_GROW_RULE);
