@@ -58,6 +58,28 @@ describe('Library', () => {
     expect(code(() => lib.rename(lib.create('x').id, ''))).toBe('INVALID');
   });
 
+  it('upgrades a version-1 dataset (no import journal tables): its edits still undo and imports join the history', async () => {
+    const d = fresh();
+    const [a] = await d.addItems([{ image: await tinyImage(1) }]);
+    d.addCaption(a, 'made under version 1');
+    d.close();
+    // Back to version 1: drop what migration 2 added.
+    const db = new Database(path.join(d.dir, DB_FILE));
+    db.exec('DROP TABLE journal_rows; DROP TABLE journal_items; DELETE FROM schema_migrations WHERE version > 1');
+    db.close();
+    const e = DatasetStore.open(d.dir);
+    try {
+      const src = fs.mkdtempSync(path.join(tmp.dir, 'src-'));
+      fs.writeFileSync(path.join(src, 'x.png'), await tinyImage(2));
+      await importFolder(e, src);
+      expect(e.undo()).toMatchObject({ label: 'Import 1 item' });
+      expect(e.undo()).toMatchObject({ label: 'Add caption', itemIds: [a] });
+      expect(e.getItem(a).captions).toEqual([]);
+    } finally {
+      e.close();
+    }
+  });
+
   it('records versioned migrations and uses WAL', () => {
     const d = fresh();
     d.close();
