@@ -87,9 +87,8 @@ interface Change {
   after: Row | null;
 }
 
-/** A journal entry's `changes`: an edit's row changes, or an import's marker (its items and rows live in
- * journal_items / journal_rows, so a 100,000-item import is never one JSON string). */
-type JournalChanges = Change[] | { import: true };
+/** An import's journal entry has this as its `changes` (an edit's are its Change[]): its items and rows live in
+ * journal_items / journal_rows, so a 100,000-item import is never one JSON string. */
 const IMPORT_MARKER = JSON.stringify({ import: true });
 
 /**
@@ -105,7 +104,6 @@ function stripCounters(r: Row): Row {
   const { spoken_count: _s, region_count: _r, ...rest } = r;
   return rest as Row;
 }
-
 
 /** Columns written back by undo/redo (counters are maintained by triggers, never restored). */
 const COLUMNS: Record<Table, string[]> = {
@@ -382,19 +380,15 @@ export class DatasetStore {
     this.ensure();
     const keep = new Set<string>();
     const add = (v: unknown) => { if (typeof v === 'string') keep.add(v); };
+    const addRefs = (row: Row) => { for (const k of ['image', 'thumb', 'wav', 'original']) add(row[k]); };
     for (const r of this.db.prepare('SELECT image, thumb FROM items').raw().iterate() as Iterable<unknown[]>) r.forEach(add);
     for (const r of this.db.prepare('SELECT wav, original FROM spoken').raw().iterate() as Iterable<unknown[]>) r.forEach(add);
     for (const changes of this.db.prepare('SELECT changes FROM journal').pluck().iterate() as Iterable<string>) {
-      const parsed = JSON.parse(changes) as JournalChanges;
-      if (!Array.isArray(parsed)) continue;
-      for (const c of parsed) {
-        for (const row of [c.before, c.after]) if (row) for (const k of ['image', 'thumb', 'wav', 'original']) add(row[k]);
-      }
+      if (changes === IMPORT_MARKER) continue; // its undone rows are in journal_rows, below
+      for (const c of JSON.parse(changes) as Change[]) for (const row of [c.before, c.after]) if (row) addRefs(row);
     }
-    // The rows of undone imports.
     for (const json of this.db.prepare("SELECT row FROM journal_rows WHERE tbl IN ('items', 'spoken')").pluck().iterate() as Iterable<string>) {
-      const row = JSON.parse(json) as Row;
-      for (const k of ['image', 'thumb', 'wav', 'original']) add(row[k]);
+      addRefs(JSON.parse(json) as Row);
     }
     const cutoff = Date.now() - olderThanMs;
     let removed = 0;
@@ -489,12 +483,17 @@ export class DatasetStore {
       addItems(undo.seq);
       return undo.seq;
     }
-    this.db.prepare('DELETE FROM journal WHERE undone = 1').run();
-    const r = this.db.prepare('INSERT INTO journal (label, item_ids, changes, created_at) VALUES (?, ?, ?, ?)').run(label(ids.length), '[]', IMPORT_MARKER, t);
-    const seq = Number(r.lastInsertRowid);
+    const seq = this.newJournalEntry(label(ids.length), [], IMPORT_MARKER, t);
     addItems(seq);
-    this.db.prepare('DELETE FROM journal WHERE seq <= (SELECT MAX(seq) FROM journal) - ?').run(JOURNAL_LIMIT);
     return seq;
+  }
+
+  /** Journals a new step (inside the step's transaction): clears the redo steps, keeps the newest JOURNAL_LIMIT. */
+  private newJournalEntry(label: string, itemIds: string[], changes: string, t: string): number {
+    this.db.prepare('DELETE FROM journal WHERE undone = 1').run();
+    const r = this.db.prepare('INSERT INTO journal (label, item_ids, changes, created_at) VALUES (?, ?, ?, ?)').run(label, JSON.stringify(itemIds), changes, t);
+    this.db.prepare('DELETE FROM journal WHERE seq <= (SELECT MAX(seq) FROM journal) - ?').run(JOURNAL_LIMIT);
+    return Number(r.lastInsertRowid);
   }
 
   /** The items an import entry created, in order. */
@@ -897,10 +896,7 @@ export class DatasetStore {
       const t = now();
       for (const id of itemIds) this.stmts.touch.run(t, id);
       if (changes.length === 0) return;
-      this.db.prepare('DELETE FROM journal WHERE undone = 1').run();
-      this.db.prepare('INSERT INTO journal (label, item_ids, changes, created_at) VALUES (?, ?, ?, ?)')
-        .run(label, JSON.stringify(itemIds), JSON.stringify(changes), t);
-      this.db.prepare('DELETE FROM journal WHERE seq <= (SELECT MAX(seq) FROM journal) - ?').run(JOURNAL_LIMIT);
+      this.newJournalEntry(label, itemIds, JSON.stringify(changes), t);
     });
   }
 
