@@ -31,7 +31,7 @@ const { values: a } = parseArgs({
   },
 });
 if (!a.data || a.help) {
-  console.error('usage: npm run train:audio -- --data DATASET_DIR [--out RUN_DIR] [--steps N] [--minutes M] [--batch B] [--lr LR] [--config default|tiny] [--package DIR] [--no-export] [--frame-layer TAPS (default: input+0+...+final, all concatenated)] [--threads N] [--seed S (default 1)] [--set key=value (a numeric config field; repeatable)] [--tau-max X] [--tau-decay X (Gumbel temperature schedule)] [--limit N (at most N training recordings)] [--every N (checkpoint interval, default 250)] [--init-from CKPT (new run from a checkpoint\'s weights; with --set layers=N, the added layers start as the identity, with --set ffn=N the added hidden units add nothing at first)]');
+  console.error('usage: npm run train:audio -- --data DATASET_DIR [--out RUN_DIR] [--steps N] [--minutes M] [--batch B] [--lr LR] [--config default|tiny] [--package DIR] [--no-export] [--frame-layer TAPS (default: input+0+...+final, all concatenated)] [--threads N] [--seed S (default 1)] [--set key=value (a numeric config field; repeatable)] [--tau-max X] [--tau-decay X (Gumbel temperature schedule)] [--limit N (at most N training recordings)] [--every N (checkpoint interval, default 250)] [--init-from CKPT (new run from a checkpoint\'s weights; with --set layers=N, the added layers start as the identity, with --set ffn=N the added hidden units add nothing at first, with --set dim=N (a whole multiple) every residual channel is repeated; the grown model computes what the checkpoint did)]');
   process.exit(a.help ? 0 : 2);
 }
 const cfg: AudioEncoderConfig = { ...(a.config === 'tiny' ? TINY_CONFIG : DEFAULT_CONFIG) };
@@ -75,7 +75,8 @@ function startParams(): { params: Record<string, Tensor>; before?: RunRecord[] }
   const init = initialParams(spec.graph.graph, seed);
   if (!a['init-from']) return { params: init };
   const w = warmStart(init, a['init-from'], AUDIO_GROW_RULE);
-  console.log(`warm start from ${a['init-from']}: ${w.added.length} tensors added, ${w.widened.length} widened (starting as the identity)`);
+  const wider = w.reshaped.length ? `, ${w.reshaped.length} along a residual stream widened to ${cfg.dim} (each channel repeated)` : '';
+  console.log(`warm start from ${a['init-from']}: ${w.added.length} tensors added, ${w.widened.length} widened${wider} (the grown model computes what the checkpoint did)`);
   return { params: w.params, before: w.before };
 }
 const start = resume ? undefined : startParams();

@@ -13,6 +13,7 @@
 import { nn, type GraphBuilder, type ModelOutputs, type Value, type Graph, buildGraph } from '../graph/index';
 import { checkConfig, samplesFor, type AudioEncoderConfig } from './config';
 import type { GrowRule } from '../train/grow';
+import { widenResidual } from './widen';
 
 /** Conv feature encoder: [B,N] samples -> [B,T,C] frames (valid convolutions; T = framesFor(cfg, N)). */
 export function featureEncoder(b: GraphBuilder, audio: Value, cfg: AudioEncoderConfig): Value {
@@ -56,9 +57,10 @@ export function contextNetwork(b: GraphBuilder, h: Value, padding: Value, cfg: A
   return nn.layerNorm(b, x, 'ctx_final_ln');
 }
 
-/** What a bigger audio config may add (--set layers=N / ffn=N with --init-from): context-network layers, whose
- * attention output and second FFN projections start at zero, so each added pre-LN layer starts as the identity; and
- * feed-forward hidden units, whose rows of the second projection start at zero, so they add nothing at first. */
+/** What a bigger audio config may add (--set layers=N / ffn=N / dim=N with --init-from): context-network layers,
+ * whose attention output and second FFN projections start at zero, so each added pre-LN layer starts as the
+ * identity; feed-forward hidden units, whose rows of the second projection start at zero, so they add nothing at
+ * first; and a residual stream a whole multiple wider, each channel repeated (widen.ts). */
 export const AUDIO_GROW_RULE: GrowRule = {
   model: 'audio encoder',
   added: /^ctx\.\d+\.[\w.]+$/,
@@ -66,6 +68,7 @@ export const AUDIO_GROW_RULE: GrowRule = {
   addedWhat: 'an added context-network layer',
   // Linear weights are [in, out]: ffn2's new rows read the new hidden units (zero), ffn1's new columns make them.
   widened: { params: /^ctx\.\d+\.ffn[12]\.(weight|bias)$/, what: 'the feed-forward layers (--set ffn=N)', inputAxis: (n) => (n.endsWith('.weight') ? 0 : undefined) },
+  prepare: (from, init) => widenResidual(from, init),
 };
 
 /** Codebook logits [B,T,G,V] from the normalised encoder features. */

@@ -25,15 +25,23 @@ export interface GrowRule {
    * Nothing else may widen.
    */
   widened?: { params: RegExp; what: string; inputAxis: (name: string) => number | undefined };
+  /**
+   * A model's own reshaping of the checkpoint before the rules above apply (the audio encoder widens its residual
+   * stream here); gets the checkpoint's tensors and the new config's initial ones, returns the checkpoint's reshaped.
+   */
+  prepare?: (from: Record<string, Tensor>, init: Record<string, Tensor>) => Record<string, Tensor>;
 }
 
 /**
- * Every parameter of `init` that `from` has (same name and shape) is copied; the rest must match `rule.added` and
+ * After `rule.prepare` (if any) has reshaped the checkpoint into `from`: every parameter of `init` that `from` has
+ * (same name and shape) is copied; the rest must match `rule.added` and
  * keep their init, except those matching `rule.zeroed`, which are zeroed. Widths cannot grow except for
  * `rule.widened` tensors, and every tensor of `from` must be used (errors name the first mismatch). Returns the new
- * parameters, the names that were added, and those that were widened.
+ * parameters, the names that were added, those that were widened, and those `rule.prepare` reshaped.
  */
-export function growParams(init: Record<string, Tensor>, from: Record<string, Tensor>, rule: GrowRule): { params: Record<string, Tensor>; added: string[]; widened: string[] } {
+export function growParams(init: Record<string, Tensor>, checkpoint: Record<string, Tensor>, rule: GrowRule): { params: Record<string, Tensor>; added: string[]; widened: string[]; reshaped: string[] } {
+  const from = rule.prepare ? rule.prepare(checkpoint, init) : checkpoint;
+  const reshaped = Object.keys(from).filter((k) => checkpoint[k] && from[k].dims.join() !== checkpoint[k].dims.join());
   const params: Record<string, Tensor> = {};
   const added: string[] = [];
   const widened: string[] = [];
@@ -56,7 +64,7 @@ export function growParams(init: Record<string, Tensor>, from: Record<string, Te
   }
   const dropped = Object.keys(from).filter((k) => !(k in init));
   if (dropped.length) throw new Error(`${rule.model} warm start: this config has no '${dropped[0]}' (${dropped.length} checkpoint tensors unused)`);
-  return { params, added, widened };
+  return { params, added, widened, reshaped };
 }
 
 /** `src`'s values in the leading block of a tensor shaped like `t`; the rest from `t`, zero where the index along
@@ -91,6 +99,6 @@ function embed(src: Tensor, t: Tensor, inputAxis: number | undefined): Float32Ar
  * A new run started from a checkpoint's weights (--init-from): `init` grown from them by `rule`, and the
  * checkpoint's run history, which the new run's history continues (TrainOptions.run.before).
  */
-export function warmStart(init: Record<string, Tensor>, checkpoint: string, rule: GrowRule): { params: Record<string, Tensor>; added: string[]; widened: string[]; before: RunRecord[] } {
+export function warmStart(init: Record<string, Tensor>, checkpoint: string, rule: GrowRule): ReturnType<typeof growParams> & { before: RunRecord[] } {
   return { ...growParams(init, loadCheckpoint(checkpoint).params, rule), before: checkpointHistory(readCheckpointMeta(checkpoint)) };
 }

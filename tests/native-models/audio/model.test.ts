@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { buildTrainingGraph, initParams, toOnnx, typecheck } from '../../../native-models/graph';
+import { buildGraph, buildTrainingGraph, initParams, toOnnx, typecheck } from '../../../native-models/graph';
 import { TINY_CONFIG, framesFor, samplesFor } from '../../../native-models/audio/config';
 import { allFrameTaps, AUDIO_GROW_RULE, frameDim, inferenceGraph, parseFrameLayer, pretrainModel } from '../../../native-models/audio/model';
 import { growParams } from '../../../native-models/train/grow';
 import { makePretrainFeeds } from '../../../native-models/audio/data';
+import { contrastiveEvalModel } from '../../../native-models/audio/evaluate';
 import { spanMask, sampleNegatives } from '../../../native-models/audio/masking';
 import { trainStepSpec, initialParams } from '../../../native-models/train/graph-spec';
 import { train } from '../../../native-models/train/trainer';
@@ -27,9 +28,8 @@ function voice(seconds: number, seed: number): Float32Array {
   return x;
 }
 
-/** An inference graph's initial params with their shapes, as a checkpoint holds them. */
-function initial(c: typeof cfg, seed: number) {
-  const g = inferenceGraph(c, 32);
+/** A graph's initial params (by default the inference graph's) with their shapes, as a checkpoint holds them. */
+function initial(c: typeof cfg, seed: number, g = inferenceGraph(c, 32)) {
   const dims = new Map(g.params.map((p) => [p.value.name!, [...p.value.shape]]));
   return Object.fromEntries([...initParams(g, seed)].map(([k, v]) => [k, { dtype: 'float32' as const, dims: dims.get(k)!, data: v }]));
 }
@@ -131,7 +131,8 @@ describe('audio encoder graphs (tiny config)', () => {
     // Same taps (the new last layer passes the old last layer's output through), same codes.
     expect([...(b.frames.data as Float32Array)]).toEqual([...(a.frames.data as Float32Array)]);
     expect([...(b.codes.data as BigInt64Array)]).toEqual([...(a.codes.data as BigInt64Array)]);
-    expect(() => growParams(initial({ ...cfg, dim: 2 * cfg.dim, ffn: 2 * cfg.ffn }, 1), from, AUDIO_GROW_RULE)).toThrow(/only the widths of the feed-forward layers/);
+    expect(() => growParams(initial({ ...cfg, dim: cfg.dim + cfg.dim / 2 }, 1), from, AUDIO_GROW_RULE)).toThrow(/width can only grow by a whole factor \(checkpoint dim 16, this config 24\)/);
+    expect(() => growParams(initial({ ...cfg, codebookEntries: 2 * cfg.codebookEntries }, 1), from, AUDIO_GROW_RULE)).toThrow(/only the widths of the feed-forward layers/);
     // Same number of values in another shape: refused too.
     const w = from['ctx.0.ffn1.weight'];
     expect(() => growParams(initial(deep, 9), { ...from, 'ctx.0.ffn1.weight': { ...w, dims: [...w.dims].reverse() } }, AUDIO_GROW_RULE)).toThrow(/'ctx.0.ffn1.weight' is \[/);
@@ -172,6 +173,64 @@ describe('audio encoder graphs (tiny config)', () => {
     // Narrower than the checkpoint, or wider elsewhere: refused.
     expect(() => growParams(from, params, AUDIO_GROW_RULE)).toThrow(/'ctx\.0\.ffn1\.(weight|bias)' is \[[\d,]+\] in the checkpoint/);
     expect(() => growParams(initial({ ...wide, codebookEntries: cfg.codebookEntries + 8 }, 1), from, AUDIO_GROW_RULE)).toThrow(/'quant\.logits\.(weight|bias)' .*only the widths of the feed-forward layers/);
+  });
+
+  it('widens the residual stream from a checkpoint (--set dim=N with --init-from): every frame value repeated, same codes and loss, copies drift apart in training', async () => {
+    const two = { ...cfg, layers: 2 };
+    const pretrain = (c: typeof cfg) => buildGraph((b) => ({ loss: pretrainModel(c, 2, 32, false)(b).loss }));
+    const from = initial(two, 4, pretrain(two));
+    const values = (p: Record<string, { data: unknown }>) => new Map(Object.entries(p).map(([k, t]) => [k, t.data as Float32Array]));
+    const rt = new InThreadRuntime();
+    const x = voice(1, 7).subarray(0, samplesFor(cfg, 32));
+    const feeds = { audio: { dtype: 'float32' as const, dims: [1, x.length], data: x }, padding: { dtype: 'float32' as const, dims: [1, 32], data: new Float32Array(32).fill(1) } };
+    const taps = allFrameTaps(two);
+    await rt.load('narrow', toOnnx(inferenceGraph(two, 32, 1, taps), { params: { kind: 'initializers', values: values(from) } }).model);
+    const a = await rt.run('narrow', feeds);
+    const fa = a.frames.data as Float32Array;
+    const batch = makePretrainFeeds(two, [voice(1, 1), voice(1, 2)], 32, [32, 27], new Rng(5));
+    await rt.load('narrow-loss', contrastiveEvalModel(two, Object.fromEntries(values(from)), 2, 32));
+    const la = await rt.run('narrow-loss', batch);
+    for (const r of [2, 3]) {
+      const wide = { ...two, dim: r * two.dim, ffn: two.ffn + 8 };
+      const { params, widened } = growParams(initial(wide, 9, pretrain(wide)), from, AUDIO_GROW_RULE);
+      expect(widened.length).toBe(3 * two.layers); // the FFN widening still applies on top
+      // A matrix reading the stream: each old row split over r rows (not all equal: the symmetry-breaking noise).
+      const w1 = params['ctx.0.ffn1.weight'].data as Float32Array;
+      const W = wide.ffn;
+      const old = from['ctx.0.ffn1.weight'].data as Float32Array;
+      for (const j of [0, 5, two.ffn - 1]) {
+        const parts = Array.from({ length: r }, (_, c) => w1[(3 * r + c) * W + j]);
+        expect(parts.reduce((s, v) => s + v, 0)).toBeCloseTo(old[3 * two.ffn + j], 6);
+        expect(new Set(parts).size).toBe(r);
+      }
+      await rt.load(`wide${r}`, toOnnx(inferenceGraph(wide, 32, 1, taps), { params: { kind: 'initializers', values: values(params) } }).model);
+      const b = await rt.run(`wide${r}`, feeds);
+      expect(b.frames.dims).toEqual([1, 32, taps.length * r * two.dim]);
+      const fb = b.frames.data as Float32Array;
+      let maxDiff = 0;
+      for (let i = 0; i < fa.length; i++) for (let c = 0; c < r; c++) maxDiff = Math.max(maxDiff, Math.abs(fb[i * r + c] - fa[i]));
+      expect(maxDiff).toBeLessThan(1e-4);
+      expect([...(b.codes.data as BigInt64Array)]).toEqual([...(a.codes.data as BigInt64Array)]);
+      await rt.load(`wide${r}-loss`, contrastiveEvalModel(wide, Object.fromEntries(values(params)), 2, 32));
+      const lb = await rt.run(`wide${r}-loss`, batch);
+      expect((lb.loss.data as Float32Array)[0]).toBeCloseTo((la.loss.data as Float32Array)[0], 4);
+      if (r !== 2) continue;
+      // Training: the copies of a channel get different gradients, so a matrix writing to the stream stops
+      // repeating its columns.
+      const spec = trainStepSpec(() => buildTrainingGraph(pretrainModel(wide, 2, 32, true), { clipNorm: 5, weightDecay: 0 }), '32');
+      let trained: Record<string, { data: unknown }> = {};
+      await train({
+        runtime: rt, spec, steps: 2, schedule: { kind: 'constant', peak: 1e-3 }, params, seed: 1,
+        data: { next: () => ({ bucket: '32', size: 2, feeds: makePretrainFeeds(wide, [voice(1, 1), voice(1, 2)], 32, [32, 27], new Rng(5), 1) }), state: () => null, restore: () => undefined },
+        evaluate: { every: 2, run: async (ctx) => ((trained = await ctx.params()), {}) },
+      });
+      const w2 = trained['ctx.0.ffn2.weight'].data as Float32Array;
+      const D = wide.dim;
+      let spread = 0;
+      for (let row = 0; row < W; row++) for (let i = 0; i < D; i += 2) spread = Math.max(spread, Math.abs(w2[row * D + i] - w2[row * D + i + 1]));
+      expect(spread).toBeGreaterThan(1e-5);
+    }
+    await rt.close();
   });
 
   it('a few training steps reduce the loss (the engine trainer, one fixed batch)', async () => {
