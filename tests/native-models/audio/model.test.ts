@@ -34,6 +34,15 @@ function initial(c: typeof cfg, seed: number, g = inferenceGraph(c, 32)) {
   return Object.fromEntries([...initParams(g, seed)].map(([k, v]) => [k, { dtype: 'float32' as const, dims: dims.get(k)!, data: v }]));
 }
 
+/** Params by name, as toOnnx takes them. */
+const values = (p: Record<string, { data: unknown }>) => new Map(Object.entries(p).map(([k, t]) => [k, t.data as Float32Array]));
+
+/** Inference feeds of one unpadded 32-frame utterance. */
+function utterance(seed: number) {
+  const x = voice(1, seed).subarray(0, samplesFor(cfg, 32));
+  return { audio: { dtype: 'float32' as const, dims: [1, x.length], data: x }, padding: { dtype: 'float32' as const, dims: [1, 32], data: new Float32Array(32).fill(1) } };
+}
+
 describe('audio encoder graphs (tiny config)', () => {
   it('frame arithmetic: samplesFor and framesFor invert each other (20 ms hop)', () => {
     for (const t of [1, 7, 64, 1024]) {
@@ -78,8 +87,7 @@ describe('audio encoder graphs (tiny config)', () => {
     const g = inferenceGraph(cfg, 32);
     const params = Object.fromEntries(initParams(g, 4));
     const rt = new InThreadRuntime();
-    const x = voice(1, 2).subarray(0, samplesFor(cfg, 32));
-    const feeds = { audio: { dtype: 'float32' as const, dims: [1, x.length], data: x }, padding: { dtype: 'float32' as const, dims: [1, 32], data: new Float32Array(32).fill(1) } };
+    const feeds = utterance(2);
     await rt.load('final', toOnnx(g, { params: { kind: 'initializers', values: params } }).model);
     await rt.load('inner', toOnnx(inferenceGraph(cfg, 32, 1, 0), { params: { kind: 'initializers', values: params } }).model);
     await rt.load('input', toOnnx(inferenceGraph(cfg, 32, 1, 'input'), { params: { kind: 'initializers', values: params } }).model);
@@ -119,10 +127,8 @@ describe('audio encoder graphs (tiny config)', () => {
     expect(added.every((k) => k.startsWith(`ctx.${cfg.layers}.`) || k.startsWith(`ctx.${cfg.layers + 1}.`))).toBe(true);
     expect(params[`ctx.${cfg.layers}.ffn2.weight`].data.every((v) => v === 0)).toBe(true);
     expect(params[`ctx.${cfg.layers}.ffn1.weight`].data.some((v) => v !== 0)).toBe(true);
-    const values = (p: Record<string, { data: unknown }>) => new Map(Object.entries(p).map(([k, t]) => [k, t.data as Float32Array]));
     const rt = new InThreadRuntime();
-    const x = voice(1, 5).subarray(0, samplesFor(cfg, 32));
-    const feeds = { audio: { dtype: 'float32' as const, dims: [1, x.length], data: x }, padding: { dtype: 'float32' as const, dims: [1, 32], data: new Float32Array(32).fill(1) } };
+    const feeds = utterance(5);
     await rt.load('small', toOnnx(inferenceGraph(cfg, 32, 1, parseFrameLayer(cfg, `input+${cfg.layers - 1}+final`)), { params: { kind: 'initializers', values: values(from) } }).model);
     await rt.load('deep', toOnnx(inferenceGraph(deep, 32, 1, parseFrameLayer(deep, `input+${deep.layers - 1}+final`)), { params: { kind: 'initializers', values: values(params) } }).model);
     const a = await rt.run('small', feeds);
@@ -158,10 +164,8 @@ describe('audio encoder graphs (tiny config)', () => {
     const w2 = params['ctx.0.ffn2.weight'].data as Float32Array;
     expect([...w2.subarray(0, F * D)]).toEqual([...(from['ctx.0.ffn2.weight'].data as Float32Array)]);
     expect(w2.subarray(F * D).every((v) => v === 0)).toBe(true);
-    const values = (p: Record<string, { data: unknown }>) => new Map(Object.entries(p).map(([k, t]) => [k, t.data as Float32Array]));
     const rt = new InThreadRuntime();
-    const x = voice(1, 6).subarray(0, samplesFor(cfg, 32));
-    const feeds = { audio: { dtype: 'float32' as const, dims: [1, x.length], data: x }, padding: { dtype: 'float32' as const, dims: [1, 32], data: new Float32Array(32).fill(1) } };
+    const feeds = utterance(6);
     const taps = allFrameTaps(cfg);
     await rt.load('narrow', toOnnx(inferenceGraph(cfg, 32, 1, taps), { params: { kind: 'initializers', values: values(from) } }).model);
     await rt.load('wide', toOnnx(inferenceGraph(wide, 32, 1, taps), { params: { kind: 'initializers', values: values(params) } }).model);
@@ -179,10 +183,8 @@ describe('audio encoder graphs (tiny config)', () => {
     const two = { ...cfg, layers: 2 };
     const pretrain = (c: typeof cfg) => buildGraph((b) => ({ loss: pretrainModel(c, 2, 32, false)(b).loss }));
     const from = initial(two, 4, pretrain(two));
-    const values = (p: Record<string, { data: unknown }>) => new Map(Object.entries(p).map(([k, t]) => [k, t.data as Float32Array]));
     const rt = new InThreadRuntime();
-    const x = voice(1, 7).subarray(0, samplesFor(cfg, 32));
-    const feeds = { audio: { dtype: 'float32' as const, dims: [1, x.length], data: x }, padding: { dtype: 'float32' as const, dims: [1, 32], data: new Float32Array(32).fill(1) } };
+    const feeds = utterance(7);
     const taps = allFrameTaps(two);
     await rt.load('narrow', toOnnx(inferenceGraph(two, 32, 1, taps), { params: { kind: 'initializers', values: values(from) } }).model);
     const a = await rt.run('narrow', feeds);
