@@ -5,6 +5,7 @@
 import { GraphBuilder, buildTrainingGraph, nn, type TrainingGraph, type Value } from '../graph/index';
 import { gaussian } from './metrics';
 import type { GrowRule } from '../train/grow';
+import type { Tensor } from '../runtime/index';
 
 /** Model size and quantiser settings; stored in the package's component config. */
 export interface DvaeConfig {
@@ -71,7 +72,8 @@ export const PIXEL_OFFSET = 0.5;
 /** What a bigger dVAE config may add: residual blocks (stageBlocks, resBlocks), grid transformer layers with their
  * position table (attnBlocks) and the decoder's full-resolution branch (outBlocks); each block's last conv, each
  * layer's output projections, the table and the branch's RGB conv start at zero. And what it may widen: the
- * channels of the stages above the code grid, the new channels feeding nothing at first. */
+ * channels of the stages above the code grid, the new channels feeding nothing at first; and the codebook
+ * (growCodebook). */
 export const DVAE_GROW_RULE: GrowRule = {
   model: 'dvae',
   added: /(\.res\d+\.conv[12]|\.attn\d+\.[\w.]+|\.pos|\.out\.(up|rgb))\.(weight|bias)$/,
@@ -85,7 +87,35 @@ export const DVAE_GROW_RULE: GrowRule = {
     what: 'the convolution stages above the 8x8 grid (every channels entry but the last)',
     inputAxis: (n) => (!n.endsWith('.weight') ? undefined : /(^dec\.up\d+|\.out\.up)\.weight$/.test(n) ? 0 : 1),
   },
+  prepare: growCodebook,
 };
+
+/**
+ * A bigger codebook (--codebook K with --init-from): the checkpoint's codes keep their ids; each new entry starts
+ * as a copy of an old one (so it decodes the same and nothing changes at first) with an EMA count of zero, so
+ * the first training step restarts it at an encoder output of that batch (the dead-code rule), and from then on
+ * it is a code of its own.
+ */
+function growCodebook(from: Record<string, Tensor>, init: Record<string, Tensor>): Record<string, Tensor> {
+  const cb = from['vq.codebook'];
+  const k1 = init['vq.codebook']?.dims[0];
+  if (!cb || k1 === undefined || cb.dims[0] === k1) return from;
+  const [k0, dim] = cb.dims;
+  if (k1 < k0 || init['vq.codebook'].dims[1] !== dim) throw new Error(`dvae warm start: the codebook can only grow (checkpoint ${k0} x ${dim}, this config ${k1} x ${init['vq.codebook'].dims[1]})`);
+  const old = cb.data as Float32Array;
+  const codebook = new Float32Array(k1 * dim);
+  for (let k = 0; k < k1; k++) codebook.set(old.subarray((k % k0) * dim, (k % k0 + 1) * dim), k * dim);
+  const count = new Float32Array(k1);
+  count.set(from['vq.ema_count'].data as Float32Array);
+  const sum = new Float32Array(k1 * dim);
+  sum.set(from['vq.ema_sum'].data as Float32Array);
+  return {
+    ...from,
+    'vq.codebook': { dtype: 'float32', dims: [k1, dim], data: codebook },
+    'vq.ema_count': { dtype: 'float32', dims: [k1], data: count },
+    'vq.ema_sum': { dtype: 'float32', dims: [k1, dim], data: sum },
+  };
+}
 
 /** The config with its optional block counts filled in (absent = 0: packages and checkpoints from before them). */
 export function withBlockDefaults(c: DvaeConfig): DvaeConfig & { stageBlocks: number; attnBlocks: number; outBlocks: number } {

@@ -1,7 +1,8 @@
 // The dVAE at a tiny config: the training graph builds and typechecks, a short training lowers the loss,
 // the exported encode/decode graphs have the right shapes and ranges, and flat colours it was trained on
 // come back near exact through codes. With the shipped default package present, its dVAE is checked too.
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder, toOnnx, typecheck } from '../../../native-models/graph/index';
@@ -148,6 +149,38 @@ describe('dvae warm start (growParams)', () => {
     const u1 = w.params['dec.up1.weight'].data as Float32Array;
     expect(u1.subarray(24 * 24 * 16).every((v) => v === 0)).toBe(true);
     expect(u1.subarray(0, 24 * 24 * 16).some((v) => v !== 0)).toBe(true);
+  }, 60_000);
+});
+
+describe('dvae codebook growth', () => {
+  it('grows the codebook (--codebook K with --init-from): the same reconstructions at first, the new codes restart at encoder outputs on the first step', async () => {
+    const set = flatSet();
+    const noisy = { ...set, rgb: set.rgb.map((v, i) => (v + ((i * 2654435761) >>> 24)) & 255) };
+    const dir = mkdtempSync(join(tmpdir(), 'dvae-codebook-'));
+    try {
+      const small = await trainDvae({ config: TINY_CONFIG, train: noisy, steps: 10, batch: 4, lr: 3e-3, warmup: 2, seed: 3, out: dir, checkpointEvery: 10 });
+      const shapes = initialDvaeParams(TINY_CONFIG, 4);
+      const from = Object.fromEntries([...small.params].map(([k, v]) => [k, { ...shapes[k], data: v }]));
+      const K0 = TINY_CONFIG.codebookSize;
+      const big = { ...TINY_CONFIG, codebookSize: 2 * K0 };
+      const { params, reshaped } = growParams(initialDvaeParams(big, 4, 9), from, DVAE_GROW_RULE);
+      expect(reshaped.sort()).toEqual(['vq.codebook', 'vq.ema_count', 'vq.ema_sum']);
+      const grown = new Map(Object.entries(params).map(([k, t]) => [k, t.data as Float32Array]));
+      expect(await evalPsnr(big, grown, noisy, { batch: 4 })).toBe(await evalPsnr(TINY_CONFIG, small.params, noisy, { batch: 4 }));
+      expect(() => growParams(initialDvaeParams({ ...TINY_CONFIG, codebookSize: K0 / 2 }, 4), from, DVAE_GROW_RULE)).toThrow(/the codebook can only grow \(checkpoint 32 x 16, this config 16 x 16\)/);
+
+      const next = await trainDvae({ config: big, train: noisy, steps: 1, batch: 4, lr: 1e-3, warmup: 1, seed: 3, initFrom: join(dir, 'step-00000010') });
+      const cb = next.params.get('vq.codebook')!;
+      const count = next.params.get('vq.ema_count')!;
+      const D = TINY_CONFIG.codeDim;
+      for (let k = K0; k < 2 * K0; k++) {
+        // Restarted: a count of 3x the dead threshold, and no longer the copy of code k - K0 it started as.
+        expect(count[k]).toBeCloseTo(3 * TINY_CONFIG.deadThreshold, 6);
+        expect([...cb.subarray(k * D, (k + 1) * D)]).not.toEqual([...cb.subarray((k - K0) * D, (k - K0 + 1) * D)]);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 });
 
