@@ -16,7 +16,7 @@ import { exportEncoder } from '../native-models/audio/encoder';
 import { trainStepSpec, initialParams } from '../native-models/train/graph-spec';
 import { formatHistory, train, type RunRecord } from '../native-models/train/trainer';
 import type { Tensor } from '../native-models/runtime/index';
-import { checkResumeConfig, latestCheckpoint, loadCheckpoint } from '../native-models/train/checkpoint';
+import { checkResumeConfig, latestCheckpoint, loadCheckpoint, readCheckpointMeta } from '../native-models/train/checkpoint';
 import { warmStart } from '../native-models/train/grow';
 import { WorkerRuntime } from '../native-models/runtime/index';
 import { defaultPackageDir } from '../native-models/packages/format';
@@ -74,8 +74,11 @@ const command = `npm run train:audio -- --data ${a.data} --out ${a.out} --steps 
 function startParams(): { params: Record<string, Tensor>; before?: RunRecord[] } {
   const init = initialParams(spec.graph.graph, seed);
   if (!a['init-from']) return { params: init };
+  // The weights cannot tell how many heads they were trained with; a warm start must keep them.
+  const heads = (readCheckpointMeta(a['init-from']).config as { model?: { heads?: number } } | undefined)?.model?.heads;
+  if (heads !== undefined && heads !== cfg.heads) throw new Error(`--init-from: the checkpoint has ${heads} attention heads, this config ${cfg.heads}; a warm start keeps the heads (drop --set heads)`);
   const w = warmStart(init, a['init-from'], AUDIO_GROW_RULE);
-  const wider = w.reshaped.length ? `, ${w.reshaped.length} along a residual stream widened to ${cfg.dim} (each channel repeated)` : '';
+  const wider = w.reshaped.length ? `, the residual stream widened to ${cfg.dim} (${w.reshaped.length} tensors; each channel repeated)` : '';
   console.log(`warm start from ${a['init-from']}: ${w.added.length} tensors added, ${w.widened.length} widened${wider} (the grown model computes what the checkpoint did)`);
   return { params: w.params, before: w.before };
 }

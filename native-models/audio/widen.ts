@@ -7,12 +7,16 @@
 // is the old output repeated (its gain and bias are repeated too). A matrix that reads the stream takes each old row
 // divided by r in each of its r copies, so it sums the copies back to the old product; one that writes to the stream
 // repeats each old column. Attention heads keep their count: a head's channels stay together (copies are adjacent)
-// and its width grows r-fold, so queries are scaled by 1/sqrt(r) to keep q.k / sqrt(head width) unchanged. The
-// grouped position convolution keeps its groups for the same reason.
+// and its width grows r-fold. Queries and keys are not repeated: the first copy of each query channel is the old one
+// times sqrt(r) (so q.k / sqrt(head width) is unchanged) and the first copy of each key channel the old one; the
+// other key copies start at zero and the other query copies keep the new config's fresh init, so they add nothing
+// to the scores at first but get gradients at once (repeated queries and keys would get identical gradients and
+// stay a rank-(old head width) product forever). The grouped position convolution keeps its groups (copies stay
+// in their channel's group).
 //
-// Why it trains: exact copies get identical gradients and would stay copies forever. So the r copies of each row a
-// matrix reads with get noise that sums to zero over the copies (still exact while the inputs are copies) but makes
-// the copies' gradients differ from the first step on.
+// Why the rest trains: exact copies get identical gradients and would stay copies forever. So the r copies of each
+// row a matrix reads with get noise that sums to zero over the copies (still exact while the inputs are copies) but
+// makes the copies' gradients differ from the first step on.
 import type { Tensor } from '../runtime/index';
 import { Rng } from '../train/rng';
 
@@ -62,10 +66,23 @@ export function widenResidual(from: Record<string, Tensor>, init: Record<string,
     const std = Math.sqrt(data.reduce((s, v) => s + v * v, 0) / data.length);
     for (const { axis, role } of spec.axes) ({ data, dims } = expand(data, dims, axis, r, role === 'split' ? { rng, std: (NOISE * std) / r } : undefined));
     if (spec.qkv) {
-      // Queries: scaled so q.k / sqrt(head width) stays what it was with r-fold wider heads.
+      // [rows, 3, inner]: in the q and k blocks, copy 0 of each channel is the old one (q times sqrt(r)); the other
+      // q copies take the fresh init, the other k copies zero. The v block stays repeated.
       const inner = dims[dims.length - 1];
       const rows = data.length / (3 * inner);
-      for (let i = 0; i < rows; i++) for (let j = 0; j < inner; j++) data[i * 3 * inner + j] /= Math.sqrt(r);
+      const fresh = init[name]?.data as Float32Array | undefined;
+      if (!fresh || fresh.length !== data.length) throw new Error(`audio encoder warm start: '${name}' has no matching shape in this config`);
+      for (let i = 0; i < rows; i++) {
+        for (let j = 0; j < inner; j++) {
+          const q = i * 3 * inner + j;
+          const k = q + inner;
+          if (j % r === 0) data[q] *= Math.sqrt(r);
+          else {
+            data[q] = fresh[q];
+            data[k] = 0;
+          }
+        }
+      }
       dims = [...dims.slice(0, -2), 3 * inner];
     }
     out[name] = { dtype: 'float32', dims, data };

@@ -101,6 +101,7 @@ function growCodebook(from: Record<string, Tensor>, init: Record<string, Tensor>
   const k1 = init['vq.codebook']?.dims[0];
   if (!cb || k1 === undefined || cb.dims[0] === k1) return from;
   const [k0, dim] = cb.dims;
+  if (!from['vq.ema_count'] || !from['vq.ema_sum']) throw new Error('dvae warm start: the checkpoint has a codebook but no EMA statistics (vq.ema_count, vq.ema_sum), so it cannot grow');
   if (k1 < k0 || init['vq.codebook'].dims[1] !== dim) throw new Error(`dvae warm start: the codebook can only grow (checkpoint ${k0} x ${dim}, this config ${k1} x ${init['vq.codebook'].dims[1]})`);
   const old = cb.data as Float32Array;
   const codebook = new Float32Array(k1 * dim);

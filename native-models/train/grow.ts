@@ -1,7 +1,8 @@
 // Warm start of a grown model: a bigger config's parameters filled from a smaller model's checkpoint, with the
 // added blocks (or the added part of a widened tensor) set up so they start as the identity (their last projection
-// zeroed). Used by the dVAE (residual blocks, grid transformer layers) and the audio encoder (context-network layers,
-// wider feed-forward layers).
+// zeroed). Used by the dVAE (residual blocks, grid transformer layers, wider stages, a bigger codebook) and the audio
+// encoder (context-network layers, wider feed-forward layers, a wider residual stream); a rule's `prepare` does what
+// is model-specific (the codebook, the residual stream).
 import type { Tensor } from '../runtime/index';
 import { loadCheckpoint, readCheckpointMeta } from './checkpoint';
 import { checkpointHistory, type RunRecord } from './trainer';

@@ -231,6 +231,10 @@ describe('audio encoder graphs (tiny config)', () => {
       let spread = 0;
       for (let row = 0; row < W; row++) for (let i = 0; i < D; i += 2) spread = Math.max(spread, Math.abs(w2[row * D + i] - w2[row * D + i + 1]));
       expect(spread).toBeGreaterThan(1e-5);
+      // Keys: the new copies start at zero (they add nothing to the scores) and learn at once.
+      const keyCopies = (t: { data: unknown }) => [...(t.data as Float32Array)].filter((_, i) => Math.floor((i % (3 * D)) / D) === 1 && (i % D) % 2 === 1);
+      expect(keyCopies(params['ctx.0.attn.qkv.weight']).every((v) => v === 0)).toBe(true);
+      expect(keyCopies(trained['ctx.0.attn.qkv.weight']).some((v) => Math.abs(v) > 1e-6)).toBe(true);
     }
     await rt.close();
   });
