@@ -8,6 +8,7 @@ import { demoGridCommand } from './demo-grid';
 import { detectCommand } from './detect';
 import { dvaeCommand } from './dvae';
 import { encodeAudioCommand } from './encode-audio';
+import { packageCommand } from './package';
 
 export interface Command {
   /** One line for the command list. */
@@ -25,6 +26,7 @@ export const COMMANDS: Record<string, Command> = {
   detect: detectCommand,
   dvae: dvaeCommand,
   'encode-audio': encodeAudioCommand,
+  package: packageCommand,
 };
 
 function help(): string {

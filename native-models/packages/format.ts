@@ -1,19 +1,23 @@
 // The model package format: a folder with `manifest.json` naming each component's files (ONNX graphs,
 // class vocabularies, safetensors weights), their sha256, the component's config and its measured quality.
 // The default package ships in `native-models/packages/default/`; bigger packages plug in through the same format.
-// Components are written one at a time (each trainer exports its own), so `writeComponent` updates the manifest
-// transactionally: files first (temp + rename), then the manifest in one atomic rename.
+// Components are written one at a time (each trainer exports its own, `copyComponent` takes one from another
+// package), transactionally: see writeComponent.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { writeFileAtomic } from '../train/atomic';
+import { fsyncDir, writeFileAtomic } from '../train/atomic';
 
 /** Identifies the format in manifest.json; bump FORMAT_VERSION on an incompatible change. */
 export const FORMAT_ID = 'opt-studio-model-package';
 export const FORMAT_VERSION = 1;
 export const MANIFEST_FILE = 'manifest.json';
+/** The manifest of a component write that has reached its commit point (see writeComponent). */
+export const PENDING_MANIFEST_FILE = 'manifest.pending.json';
+/** Suffix of a component file written but not yet moved into place (see writeComponent). */
+export const INCOMING_SUFFIX = '.incoming';
 
 /** The component kinds the studio knows; a package may carry any subset. */
 export const COMPONENT_KINDS = ['detector', 'audio-encoder', 'dvae', 'opt', 'tokenizer'] as const;
@@ -109,6 +113,7 @@ function readManifest(dir: string): Manifest {
  */
 export function loadPackage(dirIn: string, opts: { verifyHashes?: boolean } = {}): ModelPackage {
   const dir = resolve(dirIn);
+  finishPendingWrite(dir);
   const manifest = readManifest(dir);
   for (const [name, c] of Object.entries(manifest.components)) {
     for (const [role, rel] of Object.entries(c.files)) {
@@ -143,9 +148,13 @@ export function loadPackage(dirIn: string, opts: { verifyHashes?: boolean } = {}
 export type ComponentFiles = Record<string, { name: string; bytes: Uint8Array | string }>;
 
 /**
- * Writes (or replaces) one component of a package: its files atomically, then the manifest atomically,
- * so a crash leaves the previous manifest pointing at the previous, still-present files or the new complete set.
- * Creates the package (with `init`) when the folder has no manifest yet.
+ * Writes (or replaces) one component of a package, creating the package (with `init`) when the folder has no
+ * manifest yet. Transactional, in four steps: (1) each file is written beside its place as `<name>.incoming`;
+ * (2) the new manifest is written as manifest.pending.json, the commit point; (3) the files are renamed into place
+ * and the pending manifest over manifest.json; (4) files of the replaced entry that no component names any more are
+ * removed. A crash before (2) leaves the old package whole (the `.incoming` files are ignored, and removed by the
+ * next write); a crash after it is rolled forward by the next load or write (finishPendingWrite), so a reader sees
+ * the old component or the new one, never a mix.
  */
 export function writeComponent(
   dirIn: string,
@@ -156,9 +165,12 @@ export function writeComponent(
 ): Manifest {
   const dir = resolve(dirIn);
   mkdirSync(dir, { recursive: true });
+  finishPendingWrite(dir);
+  removeIncoming(dir);
   const manifest: Manifest = existsSync(join(dir, MANIFEST_FILE))
     ? readManifest(dir)
     : { format: FORMAT_ID, formatVersion: FORMAT_VERSION, description: '', license: '', components: {}, ...init };
+  const previous = manifest.components[name];
   const rels: Record<string, string> = {};
   const hashes: Record<string, string> = {};
   for (const [role, f] of Object.entries(files)) {
@@ -166,11 +178,74 @@ export function writeComponent(
     const abs = inside(dir, f.name);
     mkdirSync(dirname(abs), { recursive: true });
     const bytes = typeof f.bytes === 'string' ? Buffer.from(f.bytes, 'utf8') : f.bytes;
-    writeFileAtomic(abs, [bytes]);
+    writeFileAtomic(abs + INCOMING_SUFFIX, [bytes]);
     rels[role] = f.name;
     hashes[role] = createHash('sha256').update(bytes).digest('hex');
   }
   manifest.components[name] = componentSchema.parse({ ...entry, files: rels, sha256: hashes });
-  writeFileAtomic(join(dir, MANIFEST_FILE), [JSON.stringify(manifest, null, 2) + '\n']);
+  writeFileAtomic(join(dir, PENDING_MANIFEST_FILE), [JSON.stringify(manifest, null, 2) + '\n']);
+  finishPendingWrite(dir);
+  if (previous) {
+    const named = new Set(Object.values(manifest.components).flatMap((c) => Object.values(c.files).map((rel) => inside(dir, rel))));
+    for (const rel of Object.values(previous.files)) {
+      const abs = inside(dir, rel);
+      if (!named.has(abs)) rmSync(abs, { force: true });
+    }
+  }
   return manifest;
+}
+
+/**
+ * Rolls forward a component write that reached its commit point (manifest.pending.json): moves each of its
+ * `.incoming` files into place, then the pending manifest over manifest.json. Safe to repeat. A package that
+ * cannot be written (read-only) and holds a pending write is an error naming it.
+ */
+function finishPendingWrite(dir: string): void {
+  const pendingPath = join(dir, PENDING_MANIFEST_FILE);
+  if (!existsSync(pendingPath)) return;
+  // Written atomically, so it is whole; its schema is still checked before anything moves.
+  let pending: Manifest;
+  try {
+    pending = manifestSchema.parse(JSON.parse(readFileSync(pendingPath, 'utf8')));
+  } catch (e) {
+    throw new PackageError(dir, `${PENDING_MANIFEST_FILE} (an interrupted write) is unreadable: ${(e as Error).message}`);
+  }
+  try {
+    const dirs = new Set<string>();
+    for (const c of Object.values(pending.components)) {
+      for (const rel of Object.values(c.files)) {
+        const abs = inside(dir, rel);
+        if (existsSync(abs + INCOMING_SUFFIX)) {
+          renameSync(abs + INCOMING_SUFFIX, abs);
+          dirs.add(dirname(abs));
+        }
+      }
+    }
+    for (const d of dirs) fsyncDir(d);
+    renameSync(pendingPath, join(dir, MANIFEST_FILE));
+    fsyncDir(dir);
+  } catch (e) {
+    throw new PackageError(dir, `cannot finish an interrupted write (${PENDING_MANIFEST_FILE}): ${(e as Error).message}`);
+  }
+}
+
+/** Removes `.incoming` files a write left before its commit point (no pending manifest names them any more). */
+function removeIncoming(dir: string): void {
+  for (const rel of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
+    if (rel.endsWith(INCOMING_SUFFIX)) rmSync(join(dir, rel), { force: true });
+  }
+}
+
+/**
+ * Copies component `name` of package `fromDir` (verified first) into package `toDir` (created if needed) under the
+ * same name and file names, replacing a component of that name there; transactional like writeComponent.
+ */
+export function copyComponent(fromDir: string, name: string, toDir: string): Manifest {
+  const from = loadPackage(fromDir);
+  if (resolve(toDir) === from.dir) throw new PackageError(from.dir, 'copying a component onto its own package');
+  const c = from.manifest.components[name];
+  if (!c) throw new PackageError(from.dir, `has no component "${name}" (it has: ${Object.keys(from.manifest.components).join(', ') || 'none'})`);
+  const files = Object.fromEntries(Object.entries(c.files).map(([role, rel]) => [role, { name: rel, bytes: readFileSync(from.file(name, role)) }]));
+  const { files: _files, sha256: _sha, ...entry } = c;
+  return writeComponent(toDir, name, entry, files, { name: from.manifest.name, version: from.manifest.version });
 }

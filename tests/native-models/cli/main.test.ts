@@ -54,4 +54,24 @@ describe('cli', () => {
     expect(unknown.stderr).toMatch(/unknown command "frobnicate"/);
     expect(fs.existsSync(out)).toBe(false);
   }, 60_000);
+
+  test('package show verifies and lists the default package; package copy moves a component between packages', async () => {
+    const shown = await cli('package', 'show');
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(/all files verified/);
+    expect(shown.stdout).toMatch(/^dvae \(dvae\), [\d.]+ MB$/m);
+    expect(shown.stdout).toMatch(/^ {2}encode {7}dvae\/encode\.onnx/m);
+    const to = path.join(tmp, 'pkg');
+    const copied = await cli('package', 'copy', 'native-models/packages/default', 'dvae', '--to', to);
+    expect(copied.code).toBe(0);
+    expect(copied.stdout).toMatch(/copied dvae \(dvae: dvae\/encode\.onnx, dvae\/decode\.onnx\)/);
+    const again = await cli('package', 'show', to);
+    expect(again.stdout).toMatch(/1 components, all files verified/);
+    const missing = await cli('package', 'copy', to, 'detector', '--to', path.join(tmp, 'pkg2'));
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/has no component "detector" \(it has: dvae\)/);
+    expect(fs.existsSync(path.join(tmp, 'pkg2'))).toBe(false);
+    const usage = await cli('package', 'copy', to);
+    expect(usage.code).toBe(2);
+  }, 60_000);
 });
