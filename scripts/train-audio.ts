@@ -19,7 +19,7 @@ import type { Tensor } from '../native-models/runtime/index';
 import { checkResumeConfig, latestCheckpoint, loadCheckpoint, readCheckpointMeta } from '../native-models/train/checkpoint';
 import { warmStart } from '../native-models/train/grow';
 import { WorkerRuntime } from '../native-models/runtime/index';
-import { defaultPackageDir } from '../native-models/packages/format';
+import { trainingExportDir } from '../native-models/packages/format';
 
 const { values: a } = parseArgs({
   options: {
@@ -48,6 +48,7 @@ const seed = Number(a.seed);
 const batchOpts = { ...DEFAULT_BATCHES, batch: Number(a.batch), seed, ...(a['tau-max'] ? { tauMax: Number(a['tau-max']) } : {}), ...(a['tau-decay'] ? { tauDecay: Number(a['tau-decay']) } : {}) };
 const adam = { weightDecay: 0.01, clipNorm: 5, beta2: 0.98 };
 
+const dir = a['no-export'] ? '' : trainingExportDir(a.package);
 const corpus = SpeechCorpus.open(a.data, 'train', a.limit ? Number(a.limit) : Infinity);
 console.log(`train split: ${corpus.size} recordings; buckets ${batchOpts.buckets.join('/')} frames, batch ${batchOpts.batch}`);
 const spec = trainStepSpec((bucket) => buildTrainingGraph(pretrainModel(cfg, batchOpts.batch, Number(bucket), true), adam), String(batchOpts.buckets[0]), { optimizer: adam });
@@ -106,7 +107,6 @@ if (!a['no-export']) {
   const ck = loadCheckpoint(latestCheckpoint(a.out) ?? join(a.out));
   const params: Record<string, Float32Array> = {};
   for (const [k, t] of Object.entries(ck.params)) params[k] = t.data as Float32Array;
-  const dir = a.package ?? defaultPackageDir();
   exportEncoder(dir, cfg, params, {
     storage: 'float16', frameLayer,
     training: { command, history: formatHistory(res.history), steps: ck.step, seed, dataset: a.data, recordings: corpus.size },

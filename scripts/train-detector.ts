@@ -13,7 +13,7 @@ import { imprintPrototypes } from '../native-models/detector/imprint';
 import { readDetectionSplit } from '../native-models/detector/data';
 import { writeDetector } from '../native-models/detector/export';
 import { trainDetector } from '../native-models/detector/train';
-import { defaultPackageDir } from '../native-models/packages/format';
+import { trainingExportDir } from '../native-models/packages/format';
 import { InThreadRuntime, type Tensor } from '../native-models/runtime/index';
 import { RegionDetector } from '../native-models/tasks/detect-regions';
 import { loadCheckpoint } from '../native-models/train/checkpoint';
@@ -72,7 +72,7 @@ async function main(): Promise<number> {
   const warmup = num(v.warmup, 100, 'warmup');
   const seed = num(v.seed, 0, 'seed');
   const runDir = path.resolve(v.run ?? '.cache/detector-run');
-  const pkgDir = path.resolve(v.package ?? defaultPackageDir());
+  const pkgDir = v['no-export'] ? '' : trainingExportDir(v.package);
 
   const classes = loadCatalog().map((c) => c.label);
   const cfg = v.tiny ? tinyConfig(classes.length) : defaultConfig(classes.length);

@@ -8,7 +8,7 @@ import { loadSplit } from '../native-models/dvae/data';
 import { trainDvae, evalPsnr } from '../native-models/dvae/train';
 import { formatHistory } from '../native-models/train/trainer';
 import { exportOnnx, inferenceWeights, writeDvaeComponent } from '../native-models/dvae/codec';
-import { defaultPackageDir } from '../native-models/packages/format';
+import { trainingExportDir } from '../native-models/packages/format';
 
 const USAGE = `Usage: npm run train:dvae -- --data DIR --out RUN_DIR --steps N [options]
   --data DIR            dataset folder (its "train" split is used; "val" for progress figures)
@@ -77,7 +77,7 @@ const threads = num(a.threads, 'threads', 1);
 const seed = num(a.seed, 'seed', 0);
 const data = resolve(a.data);
 const out = resolve(a.out);
-const pkg = resolve(a.package ?? defaultPackageDir());
+const pkg = a['no-export'] ? '' : trainingExportDir(a.package);
 const maxImages = num(a['max-images'], 'max-images', 6000);
 
 const t0 = performance.now();

@@ -78,6 +78,16 @@ export function defaultPackageDir(): string {
   return resolve(dirname(fileURLToPath(import.meta.url)), 'default');
 }
 
+/**
+ * The package a training command exports into: `dir` when given, else the default package, which it then says at
+ * the start (the run replaces the shipped component when it finishes).
+ */
+export function trainingExportDir(dir: string | undefined, log: (line: string) => void = console.log): string {
+  if (dir !== undefined) return resolve(dir);
+  log(`note: this run exports into the shipped default package (${defaultPackageDir()}) when it ends; pass --package DIR to write elsewhere, or --no-export`);
+  return defaultPackageDir();
+}
+
 function sha256File(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
