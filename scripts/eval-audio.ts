@@ -7,14 +7,14 @@
 //
 //   npm run eval:audio -- --data /work/data/emojiscenes-speech [--package DIR] [--limit N] [--probe-train N]
 //                         [--probe-steps N] [--contrastive N] [--reps encoder,logmel,mfcc] [--frame-layer TAPS]
-//                         [--baseline-cache FILE] [--no-write]
+//                         [--baseline-cache FILE] [--errors FILE] [--no-write]
 import { parseArgs } from 'node:util';
 import { AudioEncoder, COMPONENT, loadEncoderWeights } from '../native-models/audio/encoder';
 import { SpeechCorpus } from '../native-models/audio/data';
 import { contrastiveAccuracy } from '../native-models/audio/evaluate';
 import { logMel, mfcc } from '../native-models/audio/features';
 import { DEFAULT_PROBE, fitStandardizer, probeDecode, standardize, trainProbe, type LinearProbe, type ProbeUtterance, type Standardizer } from '../native-models/audio/probe';
-import { errorRates } from '../native-models/audio/ctc';
+import { characterErrors, errorRates } from '../native-models/audio/ctc';
 import { DEFAULT_CONFIG, samplesFor } from '../native-models/audio/config';
 import { formatFrameLayer, parseFrameLayer } from '../native-models/audio/model';
 import { defaultPackageDir, loadPackage, writeComponent } from '../native-models/packages/format';
@@ -25,12 +25,12 @@ const { values: a } = parseArgs({
   options: {
     data: { type: 'string' }, package: { type: 'string' }, limit: { type: 'string' }, 'probe-train': { type: 'string', default: '1000' },
     'probe-steps': { type: 'string', default: String(DEFAULT_PROBE.steps) }, contrastive: { type: 'string', default: '400' }, 'no-write': { type: 'boolean', default: false },
-    reps: { type: 'string', default: 'encoder,logmel,mfcc' }, 'frame-layer': { type: 'string' }, 'baseline-cache': { type: 'string', default: '.cache/audio-eval-baselines.json' },
+    reps: { type: 'string', default: 'encoder,logmel,mfcc' }, 'frame-layer': { type: 'string' }, errors: { type: 'string' }, 'baseline-cache': { type: 'string', default: '.cache/audio-eval-baselines.json' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (!a.data || a.help) {
-  console.error('usage: npm run eval:audio -- --data DATASET_DIR [--package DIR] [--limit N] [--probe-train N] [--probe-steps N] [--contrastive N] [--reps encoder,logmel,mfcc] [--frame-layer final|input|N|A+B+...] [--baseline-cache FILE (log-mel/MFCC probe results, reused while the data and probe settings match)] [--no-write]');
+  console.error('usage: npm run eval:audio -- --data DATASET_DIR [--package DIR] [--limit N] [--probe-train N] [--probe-steps N] [--contrastive N] [--reps encoder,logmel,mfcc] [--frame-layer final|input|N|A+B+...] [--baseline-cache FILE (log-mel/MFCC probe results, reused while the data and probe settings match)] [--errors FILE (every test reference and encoder-probe transcript, JSON lines)] [--no-write]');
   process.exit(a.help ? 0 : 2);
 }
 type Rep = 'encoder' | 'logmel' | 'mfcc';
@@ -136,6 +136,18 @@ await enc.close();
 log('');
 log('example (encoder probe):');
 for (const p of pairs.encoder.slice(0, 3)) log(`  ref: ${p.ref}\n  hyp: ${p.hyp}`);
+const ce = characterErrors(pairs.encoder);
+const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+const list = (xs: [string, number][]) => xs.map(([k, v]) => `${k} ${pct(v)}`).join(', ');
+log(`encoder probe character errors (share of ${ce.chars} reference characters): substitutions ${pct(ce.sub)}, deletions ${pct(ce.del)}, insertions ${pct(ce.ins)}`);
+log(`  substitutions (ref>hyp): ${list(ce.subs)}`);
+log(`  deleted: ${list(ce.dels)}`);
+log(`  inserted: ${list(ce.inss)}`);
+if (a.errors) {
+  mkdirSync(dirname(a.errors), { recursive: true });
+  writeFileSync(a.errors, pairs.encoder.map((p) => JSON.stringify(p)).join('\n') + '\n');
+  log(`  every reference and transcript: ${a.errors}`);
+}
 log('');
 log(`features      probe CER   probe WER   (linear CTC head, ${probeOpts.steps} steps, test5k n=${pairs.encoder.length})`);
 for (const rep of ALL_REPS) {

@@ -107,15 +107,62 @@ export function greedyDecode(logits: Float32Array, frames: number, vocab = CHARS
   return out.replace(/\s+/g, ' ').trim();
 }
 
+/** One step of an alignment of a reference with a hypothesis. */
+export type Edit<T> = { kind: 'match' | 'sub'; ref: T; hyp: T } | { kind: 'del'; ref: T } | { kind: 'ins'; hyp: T };
+
+/** A minimum-edit alignment of `ref` with `hyp` (Levenshtein, with its backtrace), in order. */
+export function alignEdits<T>(ref: readonly T[], hyp: readonly T[]): Edit<T>[] {
+  const w = hyp.length + 1;
+  const d = new Int32Array((ref.length + 1) * w);
+  for (let j = 0; j < w; j++) d[j] = j;
+  for (let i = 1; i <= ref.length; i++) {
+    d[i * w] = i;
+    for (let j = 1; j < w; j++) d[i * w + j] = Math.min(d[(i - 1) * w + j] + 1, d[i * w + j - 1] + 1, d[(i - 1) * w + j - 1] + (ref[i - 1] === hyp[j - 1] ? 0 : 1));
+  }
+  const out: Edit<T>[] = [];
+  let i = ref.length;
+  let j = hyp.length;
+  while (i > 0 || j > 0) {
+    const here = d[i * w + j];
+    if (i > 0 && j > 0 && here === d[(i - 1) * w + j - 1] + (ref[i - 1] === hyp[j - 1] ? 0 : 1)) {
+      out.push({ kind: ref[i - 1] === hyp[j - 1] ? 'match' : 'sub', ref: ref[i - 1], hyp: hyp[j - 1] });
+      i--;
+      j--;
+    } else if (i > 0 && here === d[(i - 1) * w + j] + 1) out.push({ kind: 'del', ref: ref[--i] });
+    else out.push({ kind: 'ins', hyp: hyp[--j] });
+  }
+  return out.reverse();
+}
+
 /** Levenshtein distance between two sequences. */
 export function editDistance<T>(a: readonly T[], b: readonly T[]): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
+  return alignEdits(a, b).filter((e) => e.kind !== 'match').length;
+}
+
+/**
+ * Where the character errors of a corpus are: substitutions, deletions and insertions (normalised text, as
+ * errorRates counts them), each as a share of the reference characters, and the most frequent of each kind
+ * ("e>a" = reference e read as a; a space is shown as "_").
+ */
+export function characterErrors(pairs: readonly { ref: string; hyp: string }[], top = 10): { chars: number; sub: number; del: number; ins: number; subs: [string, number][]; dels: [string, number][]; inss: [string, number][] } {
+  const count = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
+  const subs = new Map<string, number>();
+  const dels = new Map<string, number>();
+  const inss = new Map<string, number>();
+  let chars = 0;
+  const shown = (c: string) => (c === ' ' ? '_' : c);
+  for (const { ref, hyp } of pairs) {
+    const r = [...normalizeText(ref)];
+    chars += r.length;
+    for (const e of alignEdits(r, [...normalizeText(hyp)])) {
+      if (e.kind === 'sub') count(subs, `${shown(e.ref)}>${shown(e.hyp)}`);
+      else if (e.kind === 'del') count(dels, shown(e.ref));
+      else if (e.kind === 'ins') count(inss, shown(e.hyp));
+    }
   }
-  return prev[b.length];
+  const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0) / Math.max(1, chars);
+  const most = (m: Map<string, number>): [string, number][] => [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, n]) => [k, n / Math.max(1, chars)]);
+  return { chars, sub: total(subs), del: total(dels), ins: total(inss), subs: most(subs), dels: most(dels), inss: most(inss) };
 }
 
 /** Corpus error rates: character (over normalised text) and word edits divided by reference lengths. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildGraph, toOnnx } from '../../../native-models/graph';
-import { CHARSET, ctcFeeds, ctcLoss, editDistance, encodeText, errorRates, greedyDecode, normalizeText } from '../../../native-models/audio/ctc';
+import { alignEdits, characterErrors, CHARSET, ctcFeeds, ctcLoss, editDistance, encodeText, errorRates, greedyDecode, normalizeText } from '../../../native-models/audio/ctc';
 import { InThreadRuntime } from '../../../native-models/runtime';
 import { Rng } from '../../../native-models/train/rng';
 
@@ -65,6 +65,14 @@ describe('CTC probe pieces', () => {
     expect(normalizeText("The cat's  HAT, ok!")).toBe("the cat's hat ok");
     expect(encodeText('ab ')).toEqual([2, 3]);
     expect(editDistance([...'kitten'], [...'sitting'])).toBe(3);
+    expect(alignEdits([...'kitten'], [...'sitting']).map((e) => e.kind)).toEqual(['sub', 'match', 'match', 'match', 'sub', 'match', 'ins']);
+    expect(editDistance([], [...'ab'])).toBe(2);
+    const ce = characterErrors([{ ref: 'a red apple', hyp: 'a rad aple' }, { ref: 'cat', hyp: 'cats' }]);
+    expect(ce.chars).toBe(14);
+    expect([ce.sub, ce.del, ce.ins].map((v) => v * 14)).toEqual([1, 1, 1]);
+    expect(ce.subs).toEqual([['e>a', 1 / 14]]);
+    expect(ce.dels).toEqual([['p', 1 / 14]]);
+    expect(ce.inss).toEqual([['s', 1 / 14]]);
     const r = errorRates([{ ref: 'a red apple', hyp: 'a red appel' }]);
     expect(r.cer).toBeCloseTo(2 / 11, 6);
     expect(r.wer).toBeCloseTo(1 / 3, 6);
