@@ -62,7 +62,7 @@ export function widenResidual(from: Record<string, Tensor>, init: Record<string,
     }
     let dims = [...t.dims];
     if (spec.qkv) dims = [...dims.slice(0, -1), 3, dims[dims.length - 1] / 3];
-    let data = Float32Array.from(t.data as Float32Array);
+    let data: Float32Array = Float32Array.from(t.data as Float32Array);
     const std = Math.sqrt(data.reduce((s, v) => s + v * v, 0) / data.length);
     for (const { axis, role } of spec.axes) ({ data, dims } = expand(data, dims, axis, r, role === 'split' ? { rng, std: (NOISE * std) / r } : undefined));
     if (spec.qkv) {
