@@ -72,6 +72,7 @@ async function main(): Promise<number> {
   const warmup = num(v.warmup, 100, 'warmup');
   const seed = num(v.seed, 0, 'seed');
   const runDir = path.resolve(v.run ?? '.cache/detector-run');
+  if (v['no-export'] && v['export-only']) throw new Error('--export-only and --no-export contradict each other');
   const pkgDir = v['no-export'] ? '' : trainingExportDir(v.package);
 
   const classes = loadCatalog().map((c) => c.label);

@@ -4,7 +4,7 @@
 // Components are written one at a time (each trainer exports its own, `copyComponent` takes one from another
 // package), transactionally: see writeComponent.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -26,7 +26,9 @@ export type ComponentKind = (typeof COMPONENT_KINDS)[number];
 const relPath = z
   .string()
   .min(1)
-  .refine((p) => !isAbsolute(p) && !normalize(p).split(/[\\/]/).includes('..'), 'must be a relative path inside the package');
+  .refine((p) => !isAbsolute(p) && !normalize(p).split(/[\\/]/).includes('..'), 'must be a relative path inside the package')
+  .refine((p) => !/(^|[\\/])\.?$/.test(normalize(p)), 'must name a file, not a folder')
+  .refine((p) => ![MANIFEST_FILE, PENDING_MANIFEST_FILE].includes(normalize(p).toLowerCase()) && !p.endsWith(INCOMING_SUFFIX), `must not be ${MANIFEST_FILE}, ${PENDING_MANIFEST_FILE} or end in ${INCOMING_SUFFIX} (the package's own files)`);
 
 const componentSchema = z.object({
   kind: z.enum(COMPONENT_KINDS),
@@ -83,6 +85,7 @@ export function defaultPackageDir(): string {
  * the start (the run replaces the shipped component when it finishes).
  */
 export function trainingExportDir(dir: string | undefined, log: (line: string) => void = console.log): string {
+  if (dir === '') throw new Error('--package needs a folder');
   if (dir !== undefined) return resolve(dir);
   log(`note: this run exports into the shipped default package (${defaultPackageDir()}) when it ends; pass --package DIR to write elsewhere, or --no-export`);
   return defaultPackageDir();
@@ -94,7 +97,7 @@ function sha256File(path: string): string {
 
 function inside(dir: string, rel: string): string {
   const abs = resolve(dir, rel);
-  if (abs !== dir && !abs.startsWith(dir + sep)) throw new PackageError(dir, `file ${rel} lies outside the package`);
+  if (!abs.startsWith(dir + sep)) throw new PackageError(dir, `file ${rel} lies outside the package`);
   return abs;
 }
 
@@ -162,9 +165,10 @@ export type ComponentFiles = Record<string, { name: string; bytes: Uint8Array | 
  * manifest yet. Transactional, in four steps: (1) each file is written beside its place as `<name>.incoming`;
  * (2) the new manifest is written as manifest.pending.json, the commit point; (3) the files are renamed into place
  * and the pending manifest over manifest.json; (4) files of the replaced entry that no component names any more are
- * removed. A crash before (2) leaves the old package whole (the `.incoming` files are ignored, and removed by the
- * next write); a crash after it is rolled forward by the next load or write (finishPendingWrite), so a reader sees
- * the old component or the new one, never a mix.
+ * removed. A crash before (2) leaves the old package whole (the `.incoming` files are ignored, and overwritten by the
+ * next write of the same component); a crash after it is rolled forward by the next load or write
+ * (finishPendingWrite), so a reader sees the old component or the new one, never a mix. Writers of one package
+ * are not serialised: run one at a time (each trainer or `package copy` writes one component).
  */
 export function writeComponent(
   dirIn: string,
@@ -176,7 +180,6 @@ export function writeComponent(
   const dir = resolve(dirIn);
   mkdirSync(dir, { recursive: true });
   finishPendingWrite(dir);
-  removeIncoming(dir);
   const manifest: Manifest = existsSync(join(dir, MANIFEST_FILE))
     ? readManifest(dir)
     : { format: FORMAT_ID, formatVersion: FORMAT_VERSION, description: '', license: '', components: {}, ...init };
@@ -196,10 +199,16 @@ export function writeComponent(
   writeFileAtomic(join(dir, PENDING_MANIFEST_FILE), [JSON.stringify(manifest, null, 2) + '\n']);
   finishPendingWrite(dir);
   if (previous) {
-    const named = new Set(Object.values(manifest.components).flatMap((c) => Object.values(c.files).map((rel) => inside(dir, rel))));
+    // By file identity, not path text: on a case-insensitive file system 'A.onnx' and 'a.onnx' are one file.
+    const id = (abs: string) => {
+      const st = statSync(abs, { bigint: true, throwIfNoEntry: false });
+      return st ? `${st.dev}:${st.ino}` : undefined;
+    };
+    const named = new Set(Object.values(manifest.components).flatMap((c) => Object.values(c.files).map((rel) => id(inside(dir, rel)))));
     for (const rel of Object.values(previous.files)) {
       const abs = inside(dir, rel);
-      if (!named.has(abs)) rmSync(abs, { force: true });
+      const own = id(abs);
+      if (own !== undefined && !named.has(own)) rmSync(abs, { force: true });
     }
   }
   return manifest;
@@ -222,27 +231,26 @@ function finishPendingWrite(dir: string): void {
   }
   try {
     const dirs = new Set<string>();
+    // Another process may be finishing the same write: a rename whose source is gone is done already.
+    const moved = (from: string, to: string) => {
+      try {
+        renameSync(from, to);
+        return true;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !existsSync(from) && existsSync(to)) return false;
+        throw e;
+      }
+    };
     for (const c of Object.values(pending.components)) {
       for (const rel of Object.values(c.files)) {
         const abs = inside(dir, rel);
-        if (existsSync(abs + INCOMING_SUFFIX)) {
-          renameSync(abs + INCOMING_SUFFIX, abs);
-          dirs.add(dirname(abs));
-        }
+        if (existsSync(abs + INCOMING_SUFFIX) && moved(abs + INCOMING_SUFFIX, abs)) dirs.add(dirname(abs));
       }
     }
     for (const d of dirs) fsyncDir(d);
-    renameSync(pendingPath, join(dir, MANIFEST_FILE));
-    fsyncDir(dir);
+    if (moved(pendingPath, join(dir, MANIFEST_FILE))) fsyncDir(dir);
   } catch (e) {
     throw new PackageError(dir, `cannot finish an interrupted write (${PENDING_MANIFEST_FILE}): ${(e as Error).message}`);
-  }
-}
-
-/** Removes `.incoming` files a write left before its commit point (no pending manifest names them any more). */
-function removeIncoming(dir: string): void {
-  for (const rel of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
-    if (rel.endsWith(INCOMING_SUFFIX)) rmSync(join(dir, rel), { force: true });
   }
 }
 

@@ -35,6 +35,10 @@ describe('model package format', () => {
     writeFileSync(join(bad, 'manifest.json'), '{"format":"opt-studio-model-package","formatVersion":1}');
     expect(() => loadPackage(bad)).toThrow(/manifest.json at name/);
     expect(() => writeComponent(tmp(), 'x', { kind: 'dvae', config: {}, metrics: {}, training: {} }, { a: { name: '../evil', bytes: '' } })).toThrow(/relative path inside the package/);
+    for (const name of ['.', 'sub/', 'manifest.json', 'Manifest.JSON', 'manifest.pending.json', 'x.onnx.incoming']) {
+      expect(() => writeComponent(dir, 'x', { kind: 'dvae', config: {}, metrics: {}, training: {} }, { a: { name, bytes: '' } })).toThrow(/must name a file|must not be manifest\.json/);
+    }
+    expect(Object.keys(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')).components)).toEqual(['d']);
   });
 
   const entry = { kind: 'dvae' as const, config: {}, metrics: {}, training: {} };
