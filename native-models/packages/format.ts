@@ -186,14 +186,23 @@ export function writeComponent(
   const previous = manifest.components[name];
   const rels: Record<string, string> = {};
   const hashes: Record<string, string> = {};
-  for (const [role, f] of Object.entries(files)) {
+  // What the other components name, so a shared file is only ever rewritten with the same bytes.
+  const others = new Map(Object.entries(manifest.components).filter(([n]) => n !== name)
+    .flatMap(([n, c]) => Object.entries(c.files).map(([role, rel]) => [inside(dir, rel), { n, sha: c.sha256[role] }] as const)));
+  const prepared = Object.entries(files).map(([role, f]) => {
     relPath.parse(f.name);
     const abs = inside(dir, f.name);
-    mkdirSync(dirname(abs), { recursive: true });
     const bytes = typeof f.bytes === 'string' ? Buffer.from(f.bytes, 'utf8') : f.bytes;
-    writeFileAtomic(abs + INCOMING_SUFFIX, [bytes]);
-    rels[role] = f.name;
-    hashes[role] = createHash('sha256').update(bytes).digest('hex');
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    const other = others.get(abs);
+    if (other && other.sha !== sha) throw new PackageError(dir, `component ${name}: ${f.name} is also component ${other.n}'s, with other contents; give it another name`);
+    return { role, name: f.name, abs, bytes, sha };
+  });
+  for (const f of prepared) {
+    mkdirSync(dirname(f.abs), { recursive: true });
+    writeFileAtomic(f.abs + INCOMING_SUFFIX, [f.bytes]);
+    rels[f.role] = f.name;
+    hashes[f.role] = f.sha;
   }
   manifest.components[name] = componentSchema.parse({ ...entry, files: rels, sha256: hashes });
   writeFileAtomic(join(dir, PENDING_MANIFEST_FILE), [JSON.stringify(manifest, null, 2) + '\n']);

@@ -86,6 +86,9 @@ describe('model package format', () => {
     expect([...readFileSync(pkg.file('dvae', 'encode'))]).toEqual([5]);
     expect([...readFileSync(pkg.file('dvae', 'decode'))]).toEqual([6]);
     expect(readFileSync(pkg.file('detector', 'vocab'), 'utf8')).toBe('[]');
+    // A shared file rewritten with other contents would break the other component: refused, nothing written.
+    expect(() => writeComponent(dir, 'dvae', entry, { ...v(2), vocab: { name: 'shared.json', bytes: '["x"]' } })).toThrow(/shared\.json is also component detector's, with other contents/);
+    expect([...readFileSync(loadPackage(dir).file('dvae', 'decode'))]).toEqual([6]);
   });
 
   it('copies a verified component from another package, replacing its namesake; refuses an unknown one, a corrupt source and its own package', () => {
