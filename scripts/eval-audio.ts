@@ -17,7 +17,7 @@ import { DEFAULT_PROBE, fitStandardizer, probeDecode, standardize, trainProbe, t
 import { characterErrors, errorRates } from '../native-models/audio/ctc';
 import { DEFAULT_CONFIG, samplesFor } from '../native-models/audio/config';
 import { formatFrameLayer, parseFrameLayer } from '../native-models/audio/model';
-import { defaultPackageDir, loadPackage, writeComponent } from '../native-models/packages/format';
+import { defaultPackageDir, setComponentMetrics } from '../native-models/packages/format';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -159,18 +159,12 @@ log(`speed: ${encSeconds.toFixed(1)} s encoding ${audioSeconds.toFixed(1)} s of 
 
 if (write) {
   // Record the figures in the package: same files, new metrics.
-  const pkg = loadPackage(pkgDir);
-  const c = pkg.component(COMPONENT, 'audio-encoder');
-  const files = Object.fromEntries(Object.entries(c.files).map(([role, rel]) => [role, { name: rel, bytes: readFileSync(pkg.file(COMPONENT, role)) }]));
-  writeComponent(pkgDir, COMPONENT, {
-    kind: 'audio-encoder', config: c.config, training: c.training,
-    metrics: {
-      command: `npm run eval:audio -- --data ${a.data}${a.limit ? ` --limit ${a.limit}` : ''} --probe-train ${a['probe-train']} --probe-steps ${probeOpts.steps}`,
-      test_recordings: pairs.encoder.length, probe_cer: enc0.cer, probe_wer: enc0.wer,
-      ...(rates.logmel ? { logmel_probe_cer: rates.logmel.cer, logmel_probe_wer: rates.logmel.wer } : {}),
-      ...(rates.mfcc ? { mfcc_probe_cer: rates.mfcc.cer, mfcc_probe_wer: rates.mfcc.wer } : {}),
-      contrastive_acc: contrast.accuracy, rtf, rtf_threads: 2,
-    },
-  }, files);
+  setComponentMetrics(pkgDir, COMPONENT, 'audio-encoder', {
+    command: `npm run eval:audio -- --data ${a.data}${a.limit ? ` --limit ${a.limit}` : ''} --probe-train ${a['probe-train']} --probe-steps ${probeOpts.steps}`,
+    test_recordings: pairs.encoder.length, probe_cer: enc0.cer, probe_wer: enc0.wer,
+    ...(rates.logmel ? { logmel_probe_cer: rates.logmel.cer, logmel_probe_wer: rates.logmel.wer } : {}),
+    ...(rates.mfcc ? { mfcc_probe_cer: rates.mfcc.cer, mfcc_probe_wer: rates.mfcc.wer } : {}),
+    contrastive_acc: contrast.accuracy, rtf, rtf_threads: 2,
+  });
 }
 log(`probe_cer=${enc0.cer.toFixed(4)} probe_wer=${enc0.wer.toFixed(4)} contrastive_acc=${contrast.accuracy.toFixed(4)} rtf=${rtf.toFixed(4)}`);

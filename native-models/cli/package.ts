@@ -23,9 +23,9 @@ function show(dir: string): void {
   const m = pkg.manifest;
   console.log(`${pkg.dir}: ${m.name} ${m.version}${m.license ? ` (${m.license})` : ''}, ${Object.keys(m.components).length} components, all files verified`);
   for (const [name, c] of Object.entries(m.components)) {
-    const bytes = Object.keys(c.files).reduce((s, role) => s + statSync(pkg.file(name, role)).size, 0);
-    console.log(`\n${name} (${c.kind}), ${(bytes / 1e6).toFixed(2)} MB`);
-    for (const [role, rel] of Object.entries(c.files)) console.log(`  ${role.padEnd(12)} ${rel} (${(statSync(pkg.file(name, role)).size / 1e6).toFixed(2)} MB)`);
+    const sizes = Object.entries(c.files).map(([role, rel]) => ({ role, rel, mb: statSync(pkg.file(name, role)).size / 1e6 }));
+    console.log(`\n${name} (${c.kind}), ${sizes.reduce((t, f) => t + f.mb, 0).toFixed(2)} MB`);
+    for (const f of sizes) console.log(`  ${f.role.padEnd(12)} ${f.rel} (${f.mb.toFixed(2)} MB)`);
     const figures = Object.entries(c.metrics).filter(([k]) => k !== 'command');
     if (figures.length) console.log(`  metrics      ${figures.map(([k, v]) => `${k}=${typeof v === 'number' ? Number(v.toPrecision(4)) : v}`).join(' ')}`);
     if (typeof c.metrics.command === 'string') console.log(`  measured by  ${c.metrics.command}`);

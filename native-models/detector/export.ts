@@ -1,8 +1,7 @@
 // Trained weights -> the `detector` component of a model package: the two inference graphs with their
 // weights baked in (fp16 storage, one Cast each), the class vocabulary, and the config the task checks.
-import { readFileSync } from 'node:fs';
 import { toOnnx } from '../graph/index';
-import { loadPackage, writeComponent, type ComponentFiles, type Manifest } from '../packages/format';
+import { loadPackage, setComponentMetrics, writeComponent, type Manifest } from '../packages/format';
 import type { Tensor } from '../runtime/tensor';
 import { shapesOf, type DetectorConfig } from './config';
 import { headGraph, rpnGraph, PIXEL_MEAN, PIXEL_STD } from './model';
@@ -53,9 +52,5 @@ export function writeDetector(dir: string, c: DetectorConfig, classes: readonly 
 
 /** Records evaluation figures in the manifest entry of an already written detector (files unchanged). */
 export function recordDetectorMetrics(dir: string, metrics: Record<string, number | string>, component = 'detector'): Manifest {
-  const pkg = loadPackage(dir);
-  const entry = pkg.component(component, 'detector');
-  const files: ComponentFiles = {};
-  for (const [role, rel] of Object.entries(entry.files)) files[role] = { name: rel, bytes: readFileSync(pkg.file(component, role)) };
-  return writeComponent(dir, component, { kind: 'detector', config: entry.config, training: entry.training, metrics: { ...entry.metrics, ...metrics } }, files);
+  return setComponentMetrics(dir, component, 'detector', { ...loadPackage(dir).component(component, 'detector').metrics, ...metrics });
 }

@@ -1,8 +1,7 @@
 // The trained dVAE as two ONNX graphs (`encode`: image -> 8x8 code ids, `decode`: code ids -> image), how
 // they are written into a model package (component kind 'dvae') and how they are loaded and run.
-import { readFileSync } from 'node:fs';
 import { toOnnx } from '../graph/index';
-import { defaultPackageDir, loadPackage, writeComponent, type ComponentEntry } from '../packages/format';
+import { defaultPackageDir, loadPackage, setComponentMetrics, writeComponent, type ComponentEntry } from '../packages/format';
 import { Session, type SessionOptions } from '../runtime/index';
 import { checkConfig, decodeGraph, encodeGraph, type DvaeConfig } from './model';
 
@@ -57,12 +56,7 @@ export function writeDvaeComponent(pkgDir: string, c: DvaeConfig, onnx: { encode
 
 /** Replaces only the metrics of a package's dVAE component (files and config unchanged). */
 export function setDvaeMetrics(pkgDir: string, metrics: ComponentEntry['metrics']): void {
-  const pkg = loadPackage(pkgDir);
-  const entry = pkg.component(DVAE_COMPONENT, 'dvae');
-  writeComponent(pkgDir, DVAE_COMPONENT, { kind: 'dvae', config: entry.config, metrics, training: entry.training }, {
-    encode: { name: entry.files.encode, bytes: readFileSync(pkg.file(DVAE_COMPONENT, 'encode')) },
-    decode: { name: entry.files.decode, bytes: readFileSync(pkg.file(DVAE_COMPONENT, 'decode')) },
-  });
+  setComponentMetrics(pkgDir, DVAE_COMPONENT, 'dvae', metrics);
 }
 
 /**

@@ -264,6 +264,18 @@ function finishPendingWrite(dir: string): void {
 }
 
 /**
+ * Replaces the metrics of one component (files, hashes and config unchanged): one atomic manifest write, after the
+ * package is loaded and verified. For evaluation commands that record their figures.
+ */
+export function setComponentMetrics(dirIn: string, name: string, kind: ComponentKind, metrics: ComponentEntry['metrics']): Manifest {
+  const pkg = loadPackage(dirIn);
+  const manifest = pkg.manifest;
+  manifest.components[name] = { ...pkg.component(name, kind), metrics };
+  writeFileAtomic(join(pkg.dir, MANIFEST_FILE), [JSON.stringify(manifest, null, 2) + '\n']);
+  return manifest;
+}
+
+/**
  * Copies component `name` of package `fromDir` (verified first) into package `toDir` (created if needed) under the
  * same name and file names, replacing a component of that name there; transactional like writeComponent.
  */

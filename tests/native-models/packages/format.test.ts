@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { copyComponent, INCOMING_SUFFIX, loadPackage, PENDING_MANIFEST_FILE, writeComponent, PackageError } from '../../../native-models/packages/format';
+import { copyComponent, INCOMING_SUFFIX, loadPackage, PENDING_MANIFEST_FILE, setComponentMetrics, writeComponent, PackageError } from '../../../native-models/packages/format';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'optpkg-'));
 
@@ -108,5 +108,19 @@ describe('model package format', () => {
     renameSync(join(from, 'det.onnx'), join(from, 'gone.onnx'));
     expect(() => copyComponent(from, 'dvae', to)).toThrow(/det\.onnx \(model\) is missing/);
     expect(loadPackage(to).manifest.components.dvae.metrics).toEqual({ psnr: 24 });
+  });
+
+  it('replaces the metrics of one component without touching its files, config or the other components; refuses a corrupt package', () => {
+    const dir = tmp();
+    writeComponent(dir, 'dvae', { ...entry, config: { codes: 8 }, metrics: { psnr: 1 } }, v(1));
+    writeComponent(dir, 'detector', { ...entry, kind: 'detector', metrics: { mAP50: 0.5 } }, { model: { name: 'det.onnx', bytes: new Uint8Array([7]) } });
+    const before = loadPackage(dir).manifest;
+    setComponentMetrics(dir, 'dvae', 'dvae', { psnr: 2, split: 'test5k' });
+    const after = loadPackage(dir).manifest;
+    expect(after.components.dvae).toEqual({ ...before.components.dvae, metrics: { psnr: 2, split: 'test5k' } });
+    expect(after.components.detector).toEqual(before.components.detector);
+    expect(() => setComponentMetrics(dir, 'dvae', 'detector', {})).toThrow(/is a dvae, not a detector/);
+    writeFileSync(join(dir, 'det.onnx'), Buffer.from([8]));
+    expect(() => setComponentMetrics(dir, 'dvae', 'dvae', { psnr: 3 })).toThrow(/does not match its sha256/);
   });
 });
