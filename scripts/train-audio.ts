@@ -4,22 +4,23 @@
 //   npm run train:audio -- --data /work/data/emojiscenes-speech [--out .cache/audio-run] [--steps 6000] [--minutes 60]
 //                          [--batch 8] [--lr 5e-4] [--config default|tiny] [--package DIR] [--no-export] [--threads N]
 //                          [--seed S] [--set key=value ...] [--tau-max X] [--tau-decay X] [--limit N] [--every N]
-//                          [--frame-layer TAPS] [--init-from CKPT]
+//                          [--frame-layer TAPS] [--init-from CKPT|PACKAGE_DIR]
 // Run it again with the same --out to resume from the latest checkpoint.
 import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildTrainingGraph } from '../native-models/graph/index';
 import { DEFAULT_CONFIG, TINY_CONFIG, type AudioEncoderConfig } from '../native-models/audio/config';
 import { allFrameTaps, AUDIO_GROW_RULE, formatFrameLayer, parseFrameLayer, pretrainModel } from '../native-models/audio/model';
 import { DEFAULT_BATCHES, pretrainBatches, SpeechCorpus } from '../native-models/audio/data';
-import { exportEncoder } from '../native-models/audio/encoder';
+import { COMPONENT, exportEncoder } from '../native-models/audio/encoder';
 import { trainStepSpec, initialParams } from '../native-models/train/graph-spec';
 import { formatHistory, train, type RunRecord } from '../native-models/train/trainer';
 import type { Tensor } from '../native-models/runtime/index';
 import { checkResumeConfig, latestCheckpoint, loadCheckpoint, readCheckpointMeta } from '../native-models/train/checkpoint';
 import { warmStart } from '../native-models/train/grow';
 import { WorkerRuntime } from '../native-models/runtime/index';
-import { trainingExportDir } from '../native-models/packages/format';
+import { loadPackage, MANIFEST_FILE, trainingExportDir } from '../native-models/packages/format';
 
 const { values: a } = parseArgs({
   options: {
@@ -31,7 +32,7 @@ const { values: a } = parseArgs({
   },
 });
 if (!a.data || a.help) {
-  console.error('usage: npm run train:audio -- --data DATASET_DIR [--out RUN_DIR] [--steps N] [--minutes M] [--batch B] [--lr LR] [--config default|tiny] [--package DIR] [--no-export] [--frame-layer TAPS (default: input+0+...+final, all concatenated)] [--threads N] [--seed S (default 1)] [--set key=value (a numeric config field; repeatable)] [--tau-max X] [--tau-decay X (Gumbel temperature schedule)] [--limit N (at most N training recordings)] [--every N (checkpoint interval, default 250)] [--init-from CKPT (new run from a checkpoint\'s weights; with --set layers=N, the added layers start as the identity, with --set ffn=N the added hidden units add nothing at first, with --set dim=N (a whole multiple) every residual channel is repeated; the grown model computes what the checkpoint did)]');
+  console.error('usage: npm run train:audio -- --data DATASET_DIR [--out RUN_DIR] [--steps N] [--minutes M] [--batch B] [--lr LR] [--config default|tiny] [--package DIR] [--no-export] [--frame-layer TAPS (default: input+0+...+final, all concatenated)] [--threads N] [--seed S (default 1)] [--set key=value (a numeric config field; repeatable)] [--tau-max X] [--tau-decay X (Gumbel temperature schedule)] [--limit N (at most N training recordings)] [--every N (checkpoint interval, default 250)] [--init-from CKPT|PACKAGE_DIR (new run from a checkpoint\'s weights, or a model package\'s encoder (fp16 as shipped); with --set layers=N, the added layers start as the identity, with --set ffn=N the added hidden units add nothing at first, with --set dim=N (a whole multiple) every residual channel is repeated; the grown model computes what the checkpoint did)]');
   process.exit(a.help ? 0 : 2);
 }
 const cfg: AudioEncoderConfig = { ...(a.config === 'tiny' ? TINY_CONFIG : DEFAULT_CONFIG) };
@@ -76,11 +77,14 @@ function startParams(): { params: Record<string, Tensor>; before?: RunRecord[] }
   const init = initialParams(spec.graph.graph, seed);
   if (!a['init-from']) return { params: init };
   // The weights cannot tell how many heads they were trained with; a warm start must keep them.
-  const heads = (readCheckpointMeta(a['init-from']).config as { model?: { heads?: number } } | undefined)?.model?.heads;
-  if (heads !== undefined && heads !== cfg.heads) throw new Error(`--init-from: the checkpoint has ${heads} attention heads, this config ${cfg.heads}; a warm start keeps the heads (drop --set heads)`);
-  const w = warmStart(init, a['init-from'], AUDIO_GROW_RULE);
+  const src = a['init-from'];
+  const fromPackage = existsSync(join(src, MANIFEST_FILE));
+  const fromConfig = fromPackage ? { model: loadPackage(src).component(COMPONENT, 'audio-encoder').config.model } : readCheckpointMeta(src).config;
+  const heads = (fromConfig as { model?: { heads?: number } } | undefined)?.model?.heads;
+  if (heads !== undefined && heads !== cfg.heads) throw new Error(`--init-from: the ${fromPackage ? 'package\'s encoder' : 'checkpoint'} has ${heads} attention heads, this config ${cfg.heads}; a warm start keeps the heads (drop --set heads)`);
+  const w = warmStart(init, src, AUDIO_GROW_RULE);
   const wider = w.reshaped.length ? `, the residual stream widened to ${cfg.dim} (${w.reshaped.length} tensors; each channel repeated)` : '';
-  console.log(`warm start from ${a['init-from']}: ${w.added.length} tensors added, ${w.widened.length} widened${wider} (the grown model computes what the checkpoint did)`);
+  console.log(`warm start from ${w.source}: ${w.added.length} tensors added, ${w.widened.length} widened${wider} (the grown model computes what the checkpoint did)`);
   return { params: w.params, before: w.before };
 }
 const start = resume ? undefined : startParams();

@@ -21,9 +21,10 @@ const USAGE = `Usage: npm run train:dvae -- --data DIR --out RUN_DIR --steps N [
   --attn-blocks N       transformer layers over the 8x8 code grid in encoder and decoder (default: the default config's)
   --out-blocks N        residual blocks of the decoder's full-resolution refinement branch (default: the default config's; 0 = none)
   --channels A,B,C      channels at 32, 16 and 8 px (default: the default config's, 64,96,128)
-  --init-from CKPT      start a new run from a checkpoint's weights (e.g. a model without stage blocks, with
-                        fewer channels at 32/16 px, or a smaller codebook: the added blocks and channels start
-                        as the identity and new codes as copies, so training continues from its reconstructions)
+  --init-from CKPT|PKG  start a new run from a checkpoint's weights, or a model package's dVAE (fp16 as shipped;
+                        its EMA statistics rebuilt) (e.g. a model without stage blocks, with fewer channels at
+                        32/16 px, or a smaller codebook: the added blocks and channels start as the identity and
+                        new codes as copies, so training continues from its reconstructions)
   --tiny                the tiny test config (fast smoke run)
   --max-images N        the first N training images (default 6000: the CPU budget sees each ~10 times)
   --threads N           ORT threads (default 1: the machine is shared)

@@ -2,8 +2,8 @@
 // in memory), run on 16 kHz normalised speech. Long input is encoded in chunks of the largest bucket.
 import { existsSync, readFileSync } from 'node:fs';
 import { toHalf, toOnnx } from '../graph/index';
-import { encodeSafetensors, readSafetensorsFile } from '../train/safetensors';
-import { defaultPackageDir, loadPackage, writeComponent, type ComponentEntry } from '../packages/format';
+import { encodeSafetensors } from '../train/safetensors';
+import { componentWeights, defaultPackageDir, loadPackage, writeComponent, type ComponentEntry } from '../packages/format';
 import { InThreadRuntime, type Runtime } from '../runtime/index';
 import type { Tensor } from '../runtime/tensor';
 import { checkConfig, framesFor, hopOf, samplesFor, type AudioEncoderConfig } from './config';
@@ -203,29 +203,10 @@ export function paramShapes(cfg: AudioEncoderConfig): Map<string, number[]> {
   return new Map(tg.params.map((p) => [p.name, p.shape]));
 }
 
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * f * 2 ** -24;
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * (1 + f / 1024) * 2 ** (e - 15);
-}
-
 /** The full fp16 weights of a package's encoder, widened to float32, with its config. */
 export function loadEncoderWeights(dir = defaultPackageDir()): { config: AudioEncoderConfig; params: Record<string, Float32Array> } {
   const pkg = loadPackage(dir);
   const c = pkg.component(COMPONENT, 'audio-encoder');
-  const st = readSafetensorsFile(pkg.file(COMPONENT, 'weights'));
-  const params: Record<string, Float32Array> = {};
-  for (const [k, r] of Object.entries(st.tensors)) {
-    if (r.dtype !== 'F16' && r.dtype !== 'F32') throw new Error(`${pkg.file(COMPONENT, 'weights')}: tensor ${k} is ${r.dtype}, expected F16 or F32`);
-    const bytes = new Uint8Array(r.bytes);
-    if (r.dtype === 'F32') params[k] = new Float32Array(bytes.buffer);
-    else {
-      const h = new Uint16Array(bytes.buffer);
-      params[k] = Float32Array.from(h, halfToFloat);
-    }
-  }
+  const params = Object.fromEntries(Object.entries(componentWeights(dir, COMPONENT, 'audio-encoder')).map(([k, t]) => [k, t.data]));
   return { config: c.config.model as AudioEncoderConfig, params };
 }

@@ -63,6 +63,7 @@ export function contextNetwork(b: GraphBuilder, h: Value, padding: Value, cfg: A
  * first; and a residual stream a whole multiple wider, each channel repeated (widen.ts). */
 export const AUDIO_GROW_RULE: GrowRule = {
   model: 'audio encoder',
+  kind: 'audio-encoder',
   added: /^ctx\.\d+\.[\w.]+$/,
   zeroed: /\.(attn\.out|ffn2)\./,
   addedWhat: 'an added context-network layer',

@@ -76,6 +76,7 @@ export const PIXEL_OFFSET = 0.5;
  * (growCodebook). */
 export const DVAE_GROW_RULE: GrowRule = {
   model: 'dvae',
+  kind: 'dvae',
   added: /(\.res\d+\.conv[12]|\.attn\d+\.[\w.]+|\.pos|\.out\.(up|rgb))\.(weight|bias)$/,
   zeroed: /(\.conv2\.|\.attn\.out\.|\.ffn2\.|\.pos\.|\.out\.rgb\.)/,
   addedWhat: 'an added residual block, grid transformer layer or full-resolution branch',
@@ -87,8 +88,23 @@ export const DVAE_GROW_RULE: GrowRule = {
     what: 'the convolution stages above the 8x8 grid (every channels entry but the last)',
     inputAxis: (n) => (!n.endsWith('.weight') ? undefined : /(^dec\.up\d+|\.out\.up)\.weight$/.test(n) ? 0 : 1),
   },
-  prepare: growCodebook,
+  prepare: (from, init) => growCodebook(withVqStatistics(from), init),
 };
+
+/**
+ * A model package's dVAE holds its codebook but not the EMA statistics training keeps beside it: they are rebuilt as
+ * one use per code per batch (about the mean at the default batch of 32 images x 64 codes over 1024 codes), each sum
+ * the entry itself, so the codebook is unchanged and then follows the encoder as in any run.
+ */
+function withVqStatistics(from: Record<string, Tensor>): Record<string, Tensor> {
+  const cb = from['vq.codebook'];
+  if (!cb || from['vq.ema_count'] || from['vq.ema_sum']) return from;
+  return {
+    ...from,
+    'vq.ema_count': { dtype: 'float32', dims: [cb.dims[0]], data: new Float32Array(cb.dims[0]).fill(1) },
+    'vq.ema_sum': { dtype: 'float32', dims: [...cb.dims], data: Float32Array.from(cb.data as Float32Array) },
+  };
+}
 
 /**
  * A bigger codebook (--codebook K with --init-from): the checkpoint's codes keep their ids; each new entry starts

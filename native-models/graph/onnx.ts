@@ -372,3 +372,127 @@ export function toOnnx(source: Graph, opts: OnnxOptions = {}): OnnxModel {
 export function paramInfo(graph: Graph): { name: string; shape: number[]; dtype: 'float32'; trainable: boolean }[] {
   return graph.params.map((p) => ({ name: p.value.name!, shape: [...p.value.shape], dtype: 'float32', trainable: p.trainable }));
 }
+
+// ---- reading weights back ---------------------------------------------------------------------------------
+
+/** One initializer of an ONNX model, widened to float32 where it is a float (float16/bfloat16/float32/float64). */
+export interface OnnxInitializer { name: string; dtype: 'float32' | 'other'; dims: number[]; data?: Float32Array; onnxType: number }
+
+/** Fields of one protobuf message: field number -> values (varints as bigint, length-delimited as byte views). */
+function pbFields(buf: Uint8Array, what: string): Map<number, (bigint | Uint8Array)[]> {
+  const out = new Map<number, (bigint | Uint8Array)[]>();
+  let i = 0;
+  const varint = (): bigint => {
+    let v = 0n;
+    let shift = 0n;
+    for (;;) {
+      if (i >= buf.length) throw new Error(`${what}: truncated protobuf varint`);
+      const b = buf[i++];
+      v |= BigInt(b & 0x7f) << shift;
+      if (!(b & 0x80)) return v;
+      shift += 7n;
+      if (shift > 70n) throw new Error(`${what}: malformed protobuf varint`);
+    }
+  };
+  while (i < buf.length) {
+    const key = Number(varint());
+    const field = key >>> 3;
+    const wire = key & 7;
+    let v: bigint | Uint8Array;
+    if (wire === 0) v = varint();
+    else if (wire === 2) {
+      const n = Number(varint());
+      if (i + n > buf.length) throw new Error(`${what}: truncated protobuf field ${field}`);
+      v = buf.subarray(i, i + n);
+      i += n;
+    } else if (wire === 1 || wire === 5) {
+      const n = wire === 1 ? 8 : 4;
+      if (i + n > buf.length) throw new Error(`${what}: truncated protobuf field ${field}`);
+      v = buf.subarray(i, i + n);
+      i += n;
+    } else throw new Error(`${what}: protobuf wire type ${wire} (field ${field}) is not valid here`);
+    const list = out.get(field);
+    if (list) list.push(v); else out.set(field, [v]);
+  }
+  return out;
+}
+
+function halfBitsToFloat(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * f * 2 ** -24;
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * (1 + f / 1024) * 2 ** (e - 15);
+}
+
+/** float32 values of IEEE half bits. */
+export function fromHalf(bits: Uint16Array): Float32Array {
+  return Float32Array.from(bits, halfBitsToFloat);
+}
+
+/** float32 values of bfloat16 bits (exact: the top half of a float32). */
+export function fromBfloat16(bits: Uint16Array): Float32Array {
+  const out = new Float32Array(bits.length);
+  const u = new Uint32Array(out.buffer);
+  for (let i = 0; i < bits.length; i++) u[i] = bits[i] << 16;
+  return out;
+}
+
+/**
+ * The initializers of an ONNX model (ModelProto bytes), floats widened to float32 (raw_data or float_data; external
+ * data is refused). `what` names the file in errors. Other dtypes (the int64 shape constants) come back without data.
+ */
+export function readInitializers(model: Uint8Array, what = 'onnx model'): OnnxInitializer[] {
+  const graph = pbFields(model, what).get(7)?.[0];
+  if (!(graph instanceof Uint8Array)) throw new Error(`${what}: not an ONNX model (no graph)`);
+  const out: OnnxInitializer[] = [];
+  for (const t of pbFields(graph, what).get(5) ?? []) {
+    if (!(t instanceof Uint8Array)) throw new Error(`${what}: malformed initializer`);
+    const f = pbFields(t, what);
+    const name = new TextDecoder().decode((f.get(8)?.[0] as Uint8Array | undefined) ?? new Uint8Array());
+    const dims: number[] = [];
+    for (const d of f.get(1) ?? []) {
+      if (typeof d === 'bigint') dims.push(Number(d));
+      else dims.push(...unpackVarints(d, what));
+    }
+    const onnxType = Number((f.get(2)?.[0] as bigint | undefined) ?? 0n);
+    if (f.has(13) || f.get(14)?.[0] === 1n) throw new Error(`${what}: initializer '${name}' keeps its data in an external file`);
+    const n = dims.reduce((a, b) => a * b, 1);
+    const raw = f.get(9)?.[0] as Uint8Array | undefined;
+    const copy = (bytes: number): Uint8Array => {
+      if (!raw || raw.length !== n * bytes) throw new Error(`${what}: initializer '${name}' has ${raw?.length ?? 0} data bytes, [${dims}] needs ${n * bytes}`);
+      return new Uint8Array(raw); // a copy (Buffer.slice would be a view), aligned for the typed arrays below
+    };
+    let data: Float32Array | undefined;
+    if (onnxType === 1) data = raw ? new Float32Array(copy(4).buffer) : floatData(f.get(4), n, name, what);
+    else if (onnxType === 10) data = fromHalf(new Uint16Array(copy(2).buffer));
+    else if (onnxType === 16) data = fromBfloat16(new Uint16Array(copy(2).buffer));
+    else if (onnxType === 11) data = Float32Array.from(new Float64Array(copy(8).buffer));
+    out.push({ name, dims, onnxType, dtype: data ? 'float32' : 'other', ...(data ? { data } : {}) });
+  }
+  return out;
+}
+
+function unpackVarints(b: Uint8Array, what: string): number[] {
+  const out: number[] = [];
+  let v = 0;
+  let mul = 1;
+  for (const x of b) {
+    v += (x & 0x7f) * mul;
+    if (x & 0x80) mul *= 128;
+    else { out.push(v); v = 0; mul = 1; }
+  }
+  if (mul !== 1) throw new Error(`${what}: truncated packed varints`);
+  return out;
+}
+
+function floatData(parts: (bigint | Uint8Array)[] | undefined, n: number, name: string, what: string): Float32Array {
+  const bytes = (parts ?? []).filter((p): p is Uint8Array => p instanceof Uint8Array);
+  const total = bytes.reduce((a, p) => a + p.length, 0);
+  if (total !== n * 4) throw new Error(`${what}: initializer '${name}' has ${total / 4} floats, needs ${n}`);
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const p of bytes) { out.set(p, o); o += p.length; }
+  return new Float32Array(out.buffer);
+}

@@ -8,7 +8,9 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } fro
 import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { fromHalf, readInitializers } from '../graph/onnx';
 import { fsyncDir, writeFileAtomic } from '../train/atomic';
+import { readSafetensorsFile, toTensor } from '../train/safetensors';
 
 /** Identifies the format in manifest.json; bump FORMAT_VERSION on an incompatible change. */
 export const FORMAT_ID = 'opt-studio-model-package';
@@ -287,4 +289,48 @@ export function copyComponent(fromDir: string, name: string, toDir: string): Man
   const files = Object.fromEntries(Object.entries(c.files).map(([role, rel]) => [role, { name: rel, bytes: readFileSync(from.file(name, role)) }]));
   const { files: _files, sha256: _sha, ...entry } = c;
   return writeComponent(toDir, name, entry, files, { name: from.manifest.name, version: from.manifest.version });
+}
+
+/** Names the ONNX writer gives its own constants (shape vectors, scalars): not weights. */
+const GENERATED_NAME = /^[cvt]\d+$/;
+
+/**
+ * The weights of one component as float32 tensors by parameter name (fp16/bf16 storage widened back), for a warm
+ * start from a shipped model: its `weights` safetensors file where it has one (the audio encoder's, with the
+ * pre-training heads), else the weights baked into its ONNX graphs (an fp16 initializer `name:fp16` is `name`; a
+ * weight two graphs share, such as the dVAE codebook, must be the same in both). Training-only state (optimizer,
+ * EMA statistics) is not in a package.
+ */
+export function componentWeights(dirIn: string, name: string, kind: ComponentKind): Record<string, { dims: number[]; data: Float32Array }> {
+  const pkg = loadPackage(dirIn);
+  const c = pkg.component(name, kind);
+  const out: Record<string, { dims: number[]; data: Float32Array }> = {};
+  if (c.files.weights) {
+    const path = pkg.file(name, 'weights');
+    for (const [k, r] of Object.entries(readSafetensorsFile(path).tensors)) {
+      const t = toTensor(r, `${path}:${k}`);
+      if (t.dtype !== 'float32' && t.dtype !== 'float16') throw new PackageError(pkg.dir, `component ${name}: weights tensor ${k} is ${r.dtype}, expected F32, F16 or BF16`);
+      const data = t.dtype === 'float16' ? fromHalf(t.data as Uint16Array) : (t.data as Float32Array);
+      out[k] = { dims: [...r.shape], data };
+    }
+    return out;
+  }
+  const graphs = Object.entries(c.files).filter(([, rel]) => rel.toLowerCase().endsWith('.onnx'));
+  if (!graphs.length) throw new PackageError(pkg.dir, `component ${name} has neither a weights file nor ONNX graphs to read weights from`);
+  for (const [role, rel] of graphs) {
+    let inits;
+    try { inits = readInitializers(readFileSync(pkg.file(name, role)), rel); } catch (e) { throw new PackageError(pkg.dir, `component ${name}: ${(e as Error).message}`); }
+    for (const t of inits) {
+      if (!t.data) continue;
+      const stored = /^(.*):(fp16|bf16)$/.exec(t.name);
+      const param = stored ? stored[1] : t.name;
+      if (!stored && GENERATED_NAME.test(t.name)) continue;
+      const seen = out[param];
+      if (seen && (seen.dims.join() !== t.dims.join() || seen.data.some((v, i) => v !== t.data![i]))) {
+        throw new PackageError(pkg.dir, `component ${name}: weight '${param}' differs between its graphs (${rel} and another)`);
+      }
+      out[param] = { dims: t.dims, data: t.data };
+    }
+  }
+  return out;
 }

@@ -3,14 +3,19 @@
 // zeroed). Used by the dVAE (residual blocks, grid transformer layers, wider stages, a bigger codebook) and the audio
 // encoder (context-network layers, wider feed-forward layers, a wider residual stream); a rule's `prepare` does what
 // is model-specific (the codebook, the residual stream).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { componentWeights, loadPackage, MANIFEST_FILE, PackageError, type ComponentKind } from '../packages/format';
 import type { Tensor } from '../runtime/index';
 import { loadCheckpoint, readCheckpointMeta } from './checkpoint';
-import { checkpointHistory, type RunRecord } from './trainer';
+import { checkpointHistory, parseHistory, type RunRecord } from './trainer';
 
 /** What a model may add when it grows, and which of the added parameters start at zero. */
 export interface GrowRule {
   /** Names the errors ("dvae", "audio encoder"). */
   model: string;
+  /** The model-package component kind holding such a model (a warm start can read a shipped model's weights). */
+  kind: ComponentKind;
   /** Parameters a bigger config may add; anything else missing from the checkpoint is an error. */
   added: RegExp;
   /** The added parameters set to zero (each block's last projection), so the grown model computes what `from` did. */
@@ -98,8 +103,23 @@ function embed(src: Tensor, t: Tensor, inputAxis: number | undefined): Float32Ar
 
 /**
  * A new run started from a checkpoint's weights (--init-from): `init` grown from them by `rule`, and the
- * checkpoint's run history, which the new run's history continues (TrainOptions.run.before).
+ * checkpoint's run history, which the new run's history continues (TrainOptions.run.before). `from` may also be a
+ * model package folder: the weights of its component of the rule's kind (fp16 as shipped; no optimizer or other
+ * training state, which `rule.prepare` may rebuild), and the history its manifest records.
  */
-export function warmStart(init: Record<string, Tensor>, checkpoint: string, rule: GrowRule): ReturnType<typeof growParams> & { before: RunRecord[] } {
-  return { ...growParams(init, loadCheckpoint(checkpoint).params, rule), before: checkpointHistory(readCheckpointMeta(checkpoint)) };
+export function warmStart(init: Record<string, Tensor>, from: string, rule: GrowRule): ReturnType<typeof growParams> & { before: RunRecord[]; source: string } {
+  if (!existsSync(join(from, MANIFEST_FILE))) {
+    return { ...growParams(init, loadCheckpoint(from).params, rule), before: checkpointHistory(readCheckpointMeta(from)), source: `checkpoint ${from}` };
+  }
+  const pkg = loadPackage(from);
+  const names = Object.entries(pkg.manifest.components).filter(([, c]) => c.kind === rule.kind).map(([n]) => n);
+  if (names.length !== 1) throw new PackageError(pkg.dir, names.length ? `has ${names.length} ${rule.kind} components (${names.join(', ')}); a warm start needs exactly one` : `has no ${rule.kind} component to start from`);
+  const [name] = names;
+  const params: Record<string, Tensor> = {};
+  for (const [k, t] of Object.entries(componentWeights(pkg.dir, name, rule.kind))) params[k] = { dtype: 'float32', dims: t.dims, data: t.data };
+  const training = pkg.component(name, rule.kind).training;
+  const steps = typeof training.steps === 'number' ? training.steps : 0;
+  const text = typeof training.history === 'string' ? training.history : '';
+  const before = parseHistory(text) ?? (steps || text ? [{ command: text || String(training.command ?? '(training not recorded in the package)'), from: 0, to: steps }] : []);
+  return { ...growParams(init, params, rule), before, source: `model package ${pkg.dir} (component ${name}, fp16 weights as shipped)` };
 }

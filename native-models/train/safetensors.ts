@@ -5,6 +5,7 @@
 import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { basename } from 'node:path';
+import { fromBfloat16 } from '../graph/onnx';
 import { BYTES_PER_ELEMENT, numel, viewData, type DType, type Tensor } from '../runtime/tensor';
 import { writeFileAtomic } from './atomic';
 
@@ -194,13 +195,7 @@ export function runtimeDType(d: SafeDType): DType | undefined {
 
 /** A RawTensor as a runtime Tensor (BF16 widened to float32; other dtypes without an array are rejected). */
 export function toTensor(r: RawTensor, name = 'tensor'): Tensor {
-  if (r.dtype === 'BF16') {
-    const src = new Uint16Array(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength / 2);
-    const out = new Float32Array(src.length);
-    const u = new Uint32Array(out.buffer);
-    for (let i = 0; i < src.length; i++) u[i] = src[i] << 16;
-    return { dtype: 'float32', dims: [...r.shape], data: out };
-  }
+  if (r.dtype === 'BF16') return { dtype: 'float32', dims: [...r.shape], data: fromBfloat16(new Uint16Array(new Uint8Array(r.bytes).buffer)) };
   const dt = FROM_SAFE[r.dtype];
   if (!dt) throw new Error(`${name}: safetensors dtype ${r.dtype} has no runtime tensor type`);
   // new Uint8Array(view) copies (Buffer.slice would not), giving an aligned, owned buffer.

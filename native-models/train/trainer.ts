@@ -129,6 +129,15 @@ export function formatHistory(history: readonly RunRecord[]): string {
   return history.map((r) => `${r.command} (steps ${r.from}-${r.to})`).join('; ');
 }
 
+/** formatHistory's text back into records; undefined where it is not such a text. */
+export function parseHistory(text: string): RunRecord[] | undefined {
+  const out: RunRecord[] = [];
+  const re = /(.*?) \(steps (\d+)-(\d+)\)(?:; |$)/gy;
+  let m: RegExpExecArray | null;
+  while (re.lastIndex < text.length && (m = re.exec(text))) out.push({ command: m[1], from: Number(m[2]), to: Number(m[3]) });
+  return text.length && re.lastIndex === text.length ? out : undefined;
+}
+
 const UNRECORDED = '(earlier runs not recorded in the checkpoint)';
 
 /** The run history saved in a checkpoint's meta (a checkpoint from before histories were kept gets one unrecorded run). */

@@ -5,13 +5,14 @@ import { join } from 'node:path';
 import { initParams } from '../../../native-models/graph';
 import { writeWav } from '../../../native-models/data/audio';
 import { TINY_CONFIG } from '../../../native-models/audio/config';
-import { AudioEncoder, loadEncoderWeights, exportEncoder, speechTokens, poolFrames } from '../../../native-models/audio/encoder';
+import { AudioEncoder, loadEncoderWeights, exportEncoder, paramShapes, speechTokens, poolFrames } from '../../../native-models/audio/encoder';
+import { warmStart } from '../../../native-models/train/grow';
 import { inferenceGraph } from '../../../native-models/audio/model';
 import { AudioInputError } from '../../../native-models/audio/front-end';
 import { encodeAudioFile } from '../../../native-models/tasks/encode-audio';
 import { encodeAudioCommand } from '../../../native-models/cli/encode-audio';
 import { buildTrainingGraph } from '../../../native-models/graph';
-import { pretrainModel } from '../../../native-models/audio/model';
+import { AUDIO_GROW_RULE, pretrainModel } from '../../../native-models/audio/model';
 
 const cfg = TINY_CONFIG;
 const buckets = [16, 64, 256];
@@ -49,6 +50,13 @@ describe('encode-audio task over a package written by exportEncoder (tiny config
     expect(a.length).toBe(b.length);
     expect(Array.from(a.codes)).toEqual(Array.from(b.codes));
     expect(inferenceGraph(cfg, 16).outputs.length).toBe(2);
+    // A training run can start from the package (--init-from PACKAGE_DIR): every pre-training weight, fp16 as shipped.
+    const init = Object.fromEntries([...initParams(buildTrainingGraph(pretrainModel(cfg, 1, 8, false), {}).graph, 5)].map(([k, v]) => [k, { dtype: 'float32' as const, dims: [...paramShapes(cfg).get(k)!], data: v }]));
+    const w = warmStart(init, pkg, AUDIO_GROW_RULE);
+    expect(w.added).toEqual([]);
+    expect(w.before).toEqual([]);
+    expect(Object.keys(w.params).sort()).toEqual(Object.keys(params).sort());
+    for (const [k, v] of Object.entries(params)) expect([...w.params[k].data]).toEqual([...v]);
   });
 
   it('8 kHz and 48 kHz stereo files give the same frame count for the same duration', async () => {

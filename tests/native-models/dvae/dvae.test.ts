@@ -5,10 +5,10 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { GraphBuilder, toOnnx, typecheck } from '../../../native-models/graph/index';
+import { fromHalf, GraphBuilder, toHalf, toOnnx, typecheck } from '../../../native-models/graph/index';
 import { load } from '../graph/run-model';
 import { defaultPackageDir } from '../../../native-models/packages/format';
-import { Dvae, exportOnnx, inferenceWeights, type DvaeComponentConfig } from '../../../native-models/dvae/codec';
+import { Dvae, exportOnnx, inferenceWeights, writeDvaeComponent, type DvaeComponentConfig } from '../../../native-models/dvae/codec';
 import { toPlanar, type ImageSet } from '../../../native-models/dvae/data';
 import { codeUsage, psnr, ssim } from '../../../native-models/dvae/metrics';
 import { DVAE_GROW_RULE, meanSsim, PIXEL_OFFSET, TINY_CONFIG, trainingGraph } from '../../../native-models/dvae/model';
@@ -17,7 +17,7 @@ import { decodeImage } from '../../../native-models/data/image';
 import { rgbToPlanar, tokenizeImage } from '../../../native-models/tasks/tokenize-image';
 import { decodeImageCodes, parseCodes } from '../../../native-models/tasks/decode-image-codes';
 import { evalPsnr, initialDvaeParams, trainDvae, withFlatColours } from '../../../native-models/dvae/train';
-import { growParams } from '../../../native-models/train/grow';
+import { growParams, warmStart } from '../../../native-models/train/grow';
 
 const S = 64;
 /** Eight flat colours spread over the RGB cube. */
@@ -182,6 +182,58 @@ describe('dvae codebook growth', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe('dvae warm start from a model package', () => {
+  it('reads a shipped dVAE back (fp16 weights, EMA statistics rebuilt, history from the manifest), also into a bigger codebook', async () => {
+    const set = flatSet();
+    const noisy = { ...set, rgb: set.rgb.map((v, i) => (v + ((i * 2654435761) >>> 24)) & 255) };
+    const pkg = mkdtempSync(join(tmpdir(), 'dvae-pkg-'));
+    try {
+      const small = await trainDvae({ config: TINY_CONFIG, train: noisy, steps: 10, batch: 4, lr: 3e-3, warmup: 2, seed: 3 });
+      const weights = inferenceWeights(small.params);
+      writeDvaeComponent(pkg, TINY_CONFIG, exportOnnx(TINY_CONFIG, weights, { storage: 'float16' }), {
+        batch: 1, storage: 'float16', training: { command: 'b', history: 'a (steps 0-6); b (steps 0-10)', steps: 10 },
+      });
+      const w = warmStart(initialDvaeParams(TINY_CONFIG, 4, 9), pkg, DVAE_GROW_RULE);
+      expect(w.source).toMatch(/^model package .* \(component dvae, fp16 weights as shipped\)$/);
+      expect(w.before).toEqual([{ command: 'a', from: 0, to: 6 }, { command: 'b', from: 0, to: 10 }]);
+      expect(w.added).toEqual([]);
+      for (const [k, v] of weights) expect([...w.params[k].data]).toEqual([...fromHalf(Uint16Array.from(v, toHalf))]);
+      const K = TINY_CONFIG.codebookSize;
+      expect([...w.params['vq.ema_count'].data]).toEqual(new Array(K).fill(1));
+      expect([...w.params['vq.ema_sum'].data]).toEqual([...w.params['vq.codebook'].data]);
+      const grown = (p: Record<string, { data: unknown }>) => new Map(Object.entries(p).map(([k, t]) => [k, t.data as Float32Array]));
+      const shipped = await evalPsnr(TINY_CONFIG, weights, noisy, { batch: 4, storage: 'float16' });
+      expect(await evalPsnr(TINY_CONFIG, grown(w.params), noisy, { batch: 4 })).toBe(shipped);
+      // A bigger codebook from the package: the same reconstructions at first.
+      const big = { ...TINY_CONFIG, codebookSize: 2 * K };
+      const g = warmStart(initialDvaeParams(big, 4, 9), pkg, DVAE_GROW_RULE);
+      expect(g.params['vq.codebook'].dims).toEqual([2 * K, TINY_CONFIG.codeDim]);
+      expect(await evalPsnr(big, grown(g.params), noisy, { batch: 4 })).toBe(shipped);
+      // And it trains from there.
+      const next = await trainDvae({ config: TINY_CONFIG, train: noisy, steps: 2, batch: 4, lr: 1e-3, warmup: 1, seed: 3, initFrom: pkg });
+      expect(next.losses.every(Number.isFinite)).toBe(true);
+      expect(() => warmStart(initialDvaeParams({ ...TINY_CONFIG, channels: [16, 24, 40] }, 4), pkg, DVAE_GROW_RULE)).toThrow(/only the widths of the convolution stages/);
+    } finally {
+      rmSync(pkg, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('says so when the package has no dVAE, or its graphs disagree on a shared weight', async () => {
+    const pkg = mkdtempSync(join(tmpdir(), 'dvae-pkg-'));
+    try {
+      expect(() => warmStart(initialDvaeParams(TINY_CONFIG, 4), defaultPackageDir(), { ...DVAE_GROW_RULE, kind: 'opt' })).toThrow(/has no opt component to start from/);
+      const p = initialDvaeParams(TINY_CONFIG, 4, 1);
+      const a = inferenceWeights(Object.fromEntries(Object.entries(p).map(([k, t]) => [k, t.data as Float32Array])));
+      const b = new Map(a);
+      b.set('vq.codebook', a.get('vq.codebook')!.map((v) => v + 1));
+      writeDvaeComponent(pkg, TINY_CONFIG, { encode: exportOnnx(TINY_CONFIG, a).encode, decode: exportOnnx(TINY_CONFIG, b).decode }, { batch: 1, storage: 'float16' });
+      expect(() => warmStart(initialDvaeParams(TINY_CONFIG, 4), pkg, DVAE_GROW_RULE)).toThrow(/weight 'vq\.codebook' differs between its graphs/);
+    } finally {
+      rmSync(pkg, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('dvae flat-colour batches (flatFraction)', () => {

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildGraph, initParams, nn, paramInfo, toBfloat16, toHalf, toOnnx } from '../../../native-models/graph/index';
+import { buildGraph, fromBfloat16, fromHalf, initParams, nn, paramInfo, readInitializers, toBfloat16, toHalf, toOnnx } from '../../../native-models/graph/index';
 import { load } from './run-model';
 
 const graph = buildGraph((b) => {
@@ -100,4 +100,40 @@ describe('inference graphs', () => {
     expect(toHalf(1 + 3 * 2 ** -11)).toBe(0x3c02);
     expect(toHalf(NaN) & 0x7e00).toBe(0x7e00);
   });
+
+  it('fromHalf and fromBfloat16 invert toHalf and toBfloat16 on representable values', () => {
+    const xs = [0, 1, -2, 0.5, 65504, 2 ** -24, -(2 ** -14), 3.140625];
+    expect([...fromHalf(Uint16Array.from(xs, toHalf))]).toEqual(xs);
+    expect([...fromHalf(Uint16Array.of(0x7c00, 0xfc00))]).toEqual([Infinity, -Infinity]);
+    expect(fromHalf(Uint16Array.of(0x7e00))[0]).toBeNaN();
+    expect([...fromBfloat16(Uint16Array.from([1, -2, 0.5, -0.375, 2 ** 100], toBfloat16))]).toEqual([1, -2, 0.5, -0.375, 2 ** 100]);
+  });
 });
+
+describe('reading weights back (readInitializers)', () => {
+  it('gives every baked-in weight back under its storage name, widened to float32 (fp32 exact, fp16/bf16 as rounded)', () => {
+    const byName = (m: Uint8Array) => new Map(readInitializers(m).map((t) => [t.name, t]));
+    const fp32 = byName(toOnnx(graph, { params: { kind: 'initializers', values } }).model);
+    const fp16 = byName(toOnnx(graph, { params: { kind: 'initializers', values, storage: 'float16' } }).model);
+    const bf16 = byName(toOnnx(graph, { params: { kind: 'initializers', values, storage: 'bfloat16' } }).model);
+    for (const [k, v] of values) {
+      const shape = paramInfo(graph).find((p) => p.name === k)!.shape;
+      expect(fp32.get(k)).toMatchObject({ dims: shape, onnxType: 1, dtype: 'float32' });
+      expect([...fp32.get(k)!.data!]).toEqual([...v]);
+      expect(fp16.get(`${k}:fp16`)).toMatchObject({ dims: shape, onnxType: 10 });
+      expect([...fp16.get(`${k}:fp16`)!.data!]).toEqual([...fromHalf(Uint16Array.from(v, toHalf))]);
+      expect([...bf16.get(`${k}:bf16`)!.data!]).toEqual([...fromBfloat16(Uint16Array.from(v, toBfloat16))]);
+    }
+    // The writer's own constants are there too (int64 shapes without data).
+    expect([...fp32.values()].some((t) => t.dtype === 'other' && t.onnxType === 7 && t.data === undefined)).toBe(true);
+  });
+
+  it('refuses what is not an ONNX model, truncated bytes and weights in an external file', () => {
+    const model = toOnnx(graph, { params: { kind: 'initializers', values } }).model;
+    expect(() => readInitializers(new TextEncoder().encode('not a model at all'), 'x.onnx')).toThrow(/^x\.onnx: /);
+    expect(() => readInitializers(model.subarray(0, model.length - 7), 'cut.onnx')).toThrow(/cut\.onnx: truncated/);
+    const ext = toOnnx(graph, { params: { kind: 'external', values, location: 'w.bin' } });
+    expect(() => readInitializers(ext.model, 'ext.onnx')).toThrow(/ext\.onnx: initializer '.+' keeps its data in an external file/);
+  });
+});
+

@@ -8,7 +8,7 @@ import { listCheckpoints, loadCheckpoint } from '../../../native-models/train/ch
 import { initialParams, trainStepSpec } from '../../../native-models/train/graph-spec';
 import { Rng } from '../../../native-models/train/rng';
 import { lrAt } from '../../../native-models/train/schedule';
-import { checkpointHistory, formatHistory, train, type Progress } from '../../../native-models/train/trainer';
+import { checkpointHistory, formatHistory, parseHistory, train, type Progress } from '../../../native-models/train/trainer';
 import { makeBatch, tinyGraph } from './tiny-model';
 
 const runtimes: Runtime[] = [];
@@ -107,6 +107,13 @@ describe('trainer', () => {
     expect(checkpointHistory(loadCheckpoint(dir))).toEqual(want);
     expect(res.history).toEqual(want);
     expect(formatHistory(res.history)).toBe('a --steps 6 (steps 0-6); b --steps 8 (steps 6-8)');
+    // A manifest keeps the text; it reads back into the records (a command with brackets of its own included).
+    expect(parseHistory(formatHistory(res.history))).toEqual(want);
+    const odd = [{ command: '(earlier runs not recorded in the checkpoint)', from: 0, to: 5 }, { command: 'x --init-from (a) (steps 1-2)', from: 0, to: 9 }];
+    expect(parseHistory(formatHistory(odd))).toEqual(odd);
+    expect(parseHistory('trained by hand')).toBeUndefined();
+    expect(parseHistory('a (steps 0-6); b')).toBeUndefined();
+    expect(parseHistory('')).toBeUndefined();
     // A new run grown from another's weights starts from that run's history; an old checkpoint had none recorded.
     const grown = await train({ runtime: rt(new InThreadRuntime()), spec, schedule, steps: 2, params, data: data(), run: { command: 'c', before: res.history } });
     expect(grown.history.map((r) => r.command)).toEqual(['a --steps 6', 'b --steps 8', 'c']);
