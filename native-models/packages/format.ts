@@ -2,9 +2,10 @@
 // class vocabularies, safetensors weights), their sha256, the component's config and its measured quality.
 // The default package ships in `native-models/packages/default/`; bigger packages plug in through the same format.
 // Components are written one at a time (each trainer exports its own, `copyComponent` takes one from another
-// package), transactionally: see writeComponent.
+// package), transactionally and under the package's lock: see writeComponent and withPackageLock.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -20,6 +21,8 @@ export const MANIFEST_FILE = 'manifest.json';
 export const PENDING_MANIFEST_FILE = 'manifest.pending.json';
 /** Suffix of a component file written but not yet moved into place (see writeComponent). */
 export const INCOMING_SUFFIX = '.incoming';
+/** Held by the one process writing a package (see withPackageLock). */
+export const LOCK_FILE = 'manifest.lock';
 
 /** The component kinds the studio knows; a package may carry any subset. */
 export const COMPONENT_KINDS = ['detector', 'audio-encoder', 'dvae', 'opt', 'tokenizer'] as const;
@@ -30,7 +33,7 @@ const relPath = z
   .min(1)
   .refine((p) => !isAbsolute(p) && !normalize(p).split(/[\\/]/).includes('..'), 'must be a relative path inside the package')
   .refine((p) => !/(^|[\\/])\.?$/.test(normalize(p)), 'must name a file, not a folder')
-  .refine((p) => ![MANIFEST_FILE, PENDING_MANIFEST_FILE].includes(normalize(p).toLowerCase()) && !p.endsWith(INCOMING_SUFFIX), `must not be ${MANIFEST_FILE}, ${PENDING_MANIFEST_FILE} or end in ${INCOMING_SUFFIX} (the package's own files)`);
+  .refine((p) => ![MANIFEST_FILE, PENDING_MANIFEST_FILE, LOCK_FILE].includes(normalize(p).toLowerCase()) && !p.endsWith(INCOMING_SUFFIX), `must not be ${MANIFEST_FILE}, ${PENDING_MANIFEST_FILE}, ${LOCK_FILE} or end in ${INCOMING_SUFFIX} (the package's own files)`);
 
 const componentSchema = z.object({
   kind: z.enum(COMPONENT_KINDS),
@@ -170,7 +173,7 @@ export type ComponentFiles = Record<string, { name: string; bytes: Uint8Array | 
  * removed. A crash before (2) leaves the old package whole (the `.incoming` files are ignored, and overwritten by the
  * next write of the same component); a crash after it is rolled forward by the next load or write
  * (finishPendingWrite), so a reader sees the old component or the new one, never a mix. Writers of one package
- * are not serialised: run one at a time (each trainer or `package copy` writes one component).
+ * are serialised by its lock file (withPackageLock): a second writer waits for the first.
  */
 export function writeComponent(
   dirIn: string,
@@ -181,6 +184,11 @@ export function writeComponent(
 ): Manifest {
   const dir = resolve(dirIn);
   mkdirSync(dir, { recursive: true });
+  return withPackageLock(dir, () => writeLocked(dir, name, entry, files, init));
+}
+
+function writeLocked(dir: string, name: string, entry: Omit<ComponentEntry, 'files' | 'sha256'>, files: ComponentFiles,
+  init: { name: string; version: string; description?: string; license?: string }): Manifest {
   finishPendingWrite(dir);
   const manifest: Manifest = existsSync(join(dir, MANIFEST_FILE))
     ? readManifest(dir)
@@ -270,11 +278,80 @@ function finishPendingWrite(dir: string): void {
  * package is loaded and verified. For evaluation commands that record their figures.
  */
 export function setComponentMetrics(dirIn: string, name: string, kind: ComponentKind, metrics: ComponentEntry['metrics']): Manifest {
-  const pkg = loadPackage(dirIn);
-  const manifest = pkg.manifest;
-  manifest.components[name] = { ...pkg.component(name, kind), metrics };
-  writeFileAtomic(join(pkg.dir, MANIFEST_FILE), [JSON.stringify(manifest, null, 2) + '\n']);
-  return manifest;
+  return withPackageLock(resolve(dirIn), () => {
+    const pkg = loadPackage(dirIn);
+    const manifest = pkg.manifest;
+    manifest.components[name] = { ...pkg.component(name, kind), metrics };
+    writeFileAtomic(join(pkg.dir, MANIFEST_FILE), [JSON.stringify(manifest, null, 2) + '\n']);
+    return manifest;
+  });
+}
+
+/** What a lock file says about its holder. */
+interface LockHolder { pid: number; host: string; since: string }
+
+/**
+ * Runs `fn` holding the package's lock file (manifest.lock, created exclusively, naming this process): one writer
+ * of a package at a time, across processes. A lock left by a process that is gone (same host, no such pid) is
+ * taken over; otherwise this waits, up to `waitMs`, then fails naming the holder. Readers take no lock: a
+ * manifest is replaced atomically.
+ */
+export function withPackageLock<T>(dir: string, fn: () => T, o: { waitMs?: number } = {}): T {
+  const path = join(dir, LOCK_FILE);
+  const me: LockHolder = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
+  const text = JSON.stringify(me) + '\n';
+  const deadline = Date.now() + (o.waitMs ?? 60_000);
+  for (let wait = 10; ; wait = Math.min(2 * wait, 500)) {
+    try {
+      const fd = openSync(path, 'wx');
+      try { writeSync(fd, text); } finally { closeSync(fd); }
+      break;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST') throw new PackageError(dir, `cannot take the writer's lock ${LOCK_FILE}: ${(e as Error).message}`);
+    }
+    const holder = readHolder(path);
+    // Left by a writer that died (or, unreadable, one that died between creating and filling it): taken over. Two
+    // writers taking over the same dead lock at once could both proceed; that needs a crash and a race together.
+    const unreadableFor = holder ? 0 : Date.now() - (statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+    if ((holder && holder.host === me.host && !processAlive(holder.pid)) || unreadableFor > 10_000) {
+      rmSync(path, { force: true });
+      continue;
+    }
+    if (Date.now() >= deadline) {
+      const who = holder ? `process ${holder.pid} on ${holder.host} since ${holder.since}` : 'another process';
+      throw new PackageError(dir, `is being written by ${who} (${LOCK_FILE}); try again when it is done, or delete ${LOCK_FILE} if no such writer runs`);
+    }
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, wait);
+  }
+  try {
+    return fn();
+  } finally {
+    // Only our own lock is removed (a writer that outlived a take-over must not delete its successor's).
+    if (readFileSafe(path) === text) rmSync(path, { force: true });
+  }
+}
+
+function readFileSafe(path: string): string | undefined {
+  try { return readFileSync(path, 'utf8'); } catch { return undefined; }
+}
+
+function readHolder(path: string): LockHolder | undefined {
+  try {
+    const h = JSON.parse(readFileSafe(path) ?? '') as LockHolder;
+    return Number.isInteger(h.pid) && typeof h.host === 'string' ? h : undefined;
+  } catch {
+    return undefined; // being written this instant, or not ours: treated as held
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+  }
 }
 
 /**

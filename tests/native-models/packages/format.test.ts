@@ -1,8 +1,9 @@
 import { describe, it, expect } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { copyComponent, INCOMING_SUFFIX, loadPackage, PENDING_MANIFEST_FILE, setComponentMetrics, writeComponent, PackageError } from '../../../native-models/packages/format';
+import { copyComponent, INCOMING_SUFFIX, loadPackage, LOCK_FILE, PENDING_MANIFEST_FILE, setComponentMetrics, withPackageLock, writeComponent, PackageError } from '../../../native-models/packages/format';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'optpkg-'));
 
@@ -123,4 +124,45 @@ describe('model package format', () => {
     writeFileSync(join(dir, 'det.onnx'), Buffer.from([8]));
     expect(() => setComponentMetrics(dir, 'dvae', 'dvae', { psnr: 3 })).toThrow(/does not match its sha256/);
   });
+
+  it('serialises writers with a lock file: a second writer waits for the first, a dead writer\'s lock is taken over, a live one is named', async () => {
+    const dir = tmp();
+    const entry = { kind: 'dvae' as const, config: {}, metrics: {}, training: {} };
+    writeComponent(dir, 'd', entry, { encode: { name: 'e.onnx', bytes: new Uint8Array([1]) } });
+    expect(existsSync(join(dir, LOCK_FILE))).toBe(false); // released after the write
+    const lock = join(dir, LOCK_FILE);
+    const holder = (pid: number, host = hostname()) => JSON.stringify({ pid, host, since: '2026-01-01T00:00:00Z' });
+    // A live holder (another process) that finishes in ~0.4 s: the write waits for it, then goes ahead.
+    const other = spawn('sleep', ['5']);
+    try {
+      writeFileSync(lock, holder(other.pid!));
+      spawn('sh', ['-c', `sleep 0.4; rm -f '${lock}'`]);
+      const t = Date.now();
+      writeComponent(dir, 'd', entry, { encode: { name: 'e.onnx', bytes: new Uint8Array([2]) } });
+      expect(Date.now() - t).toBeGreaterThanOrEqual(300);
+      expect(readFileSync(join(dir, 'e.onnx'))).toEqual(Buffer.from([2]));
+      // Held and not released: the writer gives up naming the holder; nothing was written.
+      writeFileSync(lock, holder(other.pid!));
+      expect(() => withPackageLock(dir, () => 1, { waitMs: 100 })).toThrow(new RegExp(`is being written by process ${other.pid} on .* since 2026-01-01T00:00:00Z \\(manifest\\.lock\\)`));
+      // A holder on another machine (shared folder) cannot be checked: it is waited for too.
+      writeFileSync(lock, holder(1, 'elsewhere'));
+      expect(() => withPackageLock(dir, () => 1, { waitMs: 50 })).toThrow(/process 1 on elsewhere/);
+    } finally {
+      other.kill();
+    }
+    // A writer that died left its lock: taken over at once, and removed afterwards.
+    const dead = spawnSync('true').pid!;
+    writeFileSync(lock, holder(dead));
+    expect(withPackageLock(dir, () => 'ran', { waitMs: 0 })).toBe('ran');
+    expect(existsSync(lock)).toBe(false);
+    // An unreadable lock (a writer died before filling it) is taken over once it is 10 s old, not before.
+    writeFileSync(lock, '');
+    expect(() => withPackageLock(dir, () => 1, { waitMs: 0 })).toThrow(/being written by another process/);
+    utimesSync(lock, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    expect(setComponentMetrics(dir, 'd', 'dvae', { psnr: 1 }).components.d.metrics).toEqual({ psnr: 1 });
+    expect(existsSync(lock)).toBe(false);
+    // The lock's name is the package's own.
+    expect(() => writeComponent(dir, 'x', entry, { a: { name: LOCK_FILE, bytes: new Uint8Array([1]) } })).toThrow(/must not be .*manifest\.lock/);
+  });
 });
+
