@@ -7,20 +7,19 @@
 //                          [--frame-layer TAPS] [--init-from CKPT|PACKAGE_DIR]
 // Run it again with the same --out to resume from the latest checkpoint.
 import { parseArgs } from 'node:util';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildTrainingGraph } from '../native-models/graph/index';
 import { DEFAULT_CONFIG, TINY_CONFIG, type AudioEncoderConfig } from '../native-models/audio/config';
 import { allFrameTaps, AUDIO_GROW_RULE, formatFrameLayer, parseFrameLayer, pretrainModel } from '../native-models/audio/model';
 import { DEFAULT_BATCHES, pretrainBatches, SpeechCorpus } from '../native-models/audio/data';
-import { COMPONENT, exportEncoder } from '../native-models/audio/encoder';
+import { exportEncoder } from '../native-models/audio/encoder';
 import { trainStepSpec, initialParams } from '../native-models/train/graph-spec';
 import { formatHistory, train, type RunRecord } from '../native-models/train/trainer';
 import type { Tensor } from '../native-models/runtime/index';
-import { checkResumeConfig, latestCheckpoint, loadCheckpoint, readCheckpointMeta } from '../native-models/train/checkpoint';
-import { warmStart } from '../native-models/train/grow';
+import { checkResumeConfig, latestCheckpoint, loadCheckpoint } from '../native-models/train/checkpoint';
+import { warmStart, warmStartConfig } from '../native-models/train/grow';
 import { WorkerRuntime } from '../native-models/runtime/index';
-import { loadPackage, MANIFEST_FILE, trainingExportDir } from '../native-models/packages/format';
+import { trainingExportDir } from '../native-models/packages/format';
 
 const { values: a } = parseArgs({
   options: {
@@ -32,10 +31,13 @@ const { values: a } = parseArgs({
   },
 });
 if (!a.data || a.help) {
-  console.error('usage: npm run train:audio -- --data DATASET_DIR [--out RUN_DIR] [--steps N] [--minutes M] [--batch B] [--lr LR] [--config default|tiny] [--package DIR] [--no-export] [--frame-layer TAPS (default: input+0+...+final, all concatenated)] [--threads N] [--seed S (default 1)] [--set key=value (a numeric config field; repeatable)] [--tau-max X] [--tau-decay X (Gumbel temperature schedule)] [--limit N (at most N training recordings)] [--every N (checkpoint interval, default 250)] [--init-from CKPT|PACKAGE_DIR (new run from a checkpoint\'s weights, or a model package\'s encoder (fp16 as shipped); with --set layers=N, the added layers start as the identity, with --set ffn=N the added hidden units add nothing at first, with --set dim=N (a whole multiple) every residual channel is repeated; the grown model computes what the checkpoint did)]');
+  console.error('usage: npm run train:audio -- --data DATASET_DIR [--out RUN_DIR] [--steps N] [--minutes M] [--batch B] [--lr LR] [--config default|tiny] [--package DIR] [--no-export] [--frame-layer TAPS (default: input+0+...+final, all concatenated)] [--threads N] [--seed S (default 1)] [--set key=value (a numeric config field; repeatable)] [--tau-max X] [--tau-decay X (Gumbel temperature schedule)] [--limit N (at most N training recordings)] [--every N (checkpoint interval, default 250)] [--init-from CKPT|PACKAGE_DIR (new run from a checkpoint\'s weights, or a model package\'s encoder (fp16 as shipped; its config is then the base that --set changes); with --set layers=N, the added layers start as the identity, with --set ffn=N the added hidden units add nothing at first, with --set dim=N (a whole multiple) every residual channel is repeated; the grown model computes what the checkpoint did)]');
   process.exit(a.help ? 0 : 2);
 }
-const cfg: AudioEncoderConfig = { ...(a.config === 'tiny' ? TINY_CONFIG : DEFAULT_CONFIG) };
+// --init-from a model package: its encoder's config is the base (so no flags need repeat the shipped shape).
+const initCfg = a['init-from'] ? warmStartConfig(a['init-from'], 'audio-encoder') : undefined;
+const packageModel = initCfg?.fromPackage ? (initCfg.config?.model as AudioEncoderConfig | undefined) : undefined;
+const cfg: AudioEncoderConfig = { ...(a.config === 'tiny' ? TINY_CONFIG : DEFAULT_CONFIG), ...packageModel };
 // --set key=value overrides a numeric config field (e.g. --set maskSpan=5 --set codebookEntries=32).
 for (const kv of a.set ?? []) {
   const [k, v] = kv.split('=');
@@ -78,10 +80,8 @@ function startParams(): { params: Record<string, Tensor>; before?: RunRecord[] }
   if (!a['init-from']) return { params: init };
   // The weights cannot tell how many heads they were trained with; a warm start must keep them.
   const src = a['init-from'];
-  const fromPackage = existsSync(join(src, MANIFEST_FILE));
-  const fromConfig = fromPackage ? { model: loadPackage(src).component(COMPONENT, 'audio-encoder').config.model } : readCheckpointMeta(src).config;
-  const heads = (fromConfig as { model?: { heads?: number } } | undefined)?.model?.heads;
-  if (heads !== undefined && heads !== cfg.heads) throw new Error(`--init-from: the ${fromPackage ? 'package\'s encoder' : 'checkpoint'} has ${heads} attention heads, this config ${cfg.heads}; a warm start keeps the heads (drop --set heads)`);
+  const heads = (initCfg?.config as { model?: { heads?: number } } | undefined)?.model?.heads;
+  if (heads !== undefined && heads !== cfg.heads) throw new Error(`--init-from: the ${initCfg?.fromPackage ? 'package\'s encoder' : 'checkpoint'} has ${heads} attention heads, this config ${cfg.heads}; a warm start keeps the heads (drop --set heads)`);
   const w = warmStart(init, src, AUDIO_GROW_RULE);
   const wider = w.reshaped.length ? `, the residual stream widened to ${cfg.dim} (${w.reshaped.length} tensors; each channel repeated)` : '';
   console.log(`warm start from ${w.source}: ${w.added.length} tensors added, ${w.widened.length} widened${wider} (the grown model computes what the checkpoint did)`);

@@ -7,7 +7,8 @@ import { DEFAULT_CONFIG, TINY_CONFIG, type DvaeConfig } from '../native-models/d
 import { loadSplit } from '../native-models/dvae/data';
 import { trainDvae, evalPsnr } from '../native-models/dvae/train';
 import { formatHistory } from '../native-models/train/trainer';
-import { exportOnnx, inferenceWeights, writeDvaeComponent } from '../native-models/dvae/codec';
+import { exportOnnx, inferenceWeights, packageDvaeConfig, writeDvaeComponent } from '../native-models/dvae/codec';
+import { warmStartConfig } from '../native-models/train/grow';
 import { trainingExportDir } from '../native-models/packages/format';
 
 const USAGE = `Usage: npm run train:dvae -- --data DIR --out RUN_DIR --steps N [options]
@@ -22,7 +23,8 @@ const USAGE = `Usage: npm run train:dvae -- --data DIR --out RUN_DIR --steps N [
   --out-blocks N        residual blocks of the decoder's full-resolution refinement branch (default: the default config's; 0 = none)
   --channels A,B,C      channels at 32, 16 and 8 px (default: the default config's, 64,96,128)
   --init-from CKPT|PKG  start a new run from a checkpoint's weights, or a model package's dVAE (fp16 as shipped;
-                        its EMA statistics rebuilt) (e.g. a model without stage blocks, with fewer channels at
+                        its EMA statistics rebuilt; its config is then the base the flags above change)
+                        (e.g. a model without stage blocks, with fewer channels at
                         32/16 px, or a smaller codebook: the added blocks and channels start as the identity and
                         new codes as copies, so training continues from its reconstructions)
   --tiny                the tiny test config (fast smoke run)
@@ -58,16 +60,20 @@ const num = (v: string | undefined, name: string, dflt: number): number => {
   return n;
 };
 
-const base = a.tiny ? TINY_CONFIG : DEFAULT_CONFIG;
-const ssimWeight = num(a['ssim-weight'], 'ssim-weight', 0);
+// --init-from a model package: its dVAE's config is the base (so no flags need repeat the shipped shape).
+const initCfg = a['init-from'] ? warmStartConfig(a['init-from'], 'dvae') : undefined;
+const packageModel = initCfg?.fromPackage ? packageDvaeConfig(initCfg.config) : undefined;
+const base: DvaeConfig = packageModel ?? (a.tiny ? TINY_CONFIG : DEFAULT_CONFIG);
+const ssimWeight = num(a['ssim-weight'], 'ssim-weight', base.ssimWeight ?? 0);
 const flatFraction = num(a['flat-fraction'], 'flat-fraction', 0);
 const channels = a.channels === undefined ? base.channels : a.channels.split(',').map((v) => num(v, 'channels', 0));
 if (channels.length !== base.channels.length || channels.some((c) => !Number.isInteger(c) || c < 2 || c % 2)) {
   console.error(`--channels takes ${base.channels.length} even whole numbers separated by commas (32, 16 and 8 px), got "${a.channels}"`);
   process.exit(2);
 }
+const { ssimWeight: _baseSsim, ...baseModel } = base;
 const config: DvaeConfig = {
-  ...base, channels, codebookSize: num(a.codebook, 'codebook', base.codebookSize), stageBlocks: num(a['stage-blocks'], 'stage-blocks', base.stageBlocks ?? 0),
+  ...baseModel, channels, codebookSize: num(a.codebook, 'codebook', base.codebookSize), stageBlocks: num(a['stage-blocks'], 'stage-blocks', base.stageBlocks ?? 0),
   attnBlocks: num(a['attn-blocks'], 'attn-blocks', base.attnBlocks ?? 0), outBlocks: num(a['out-blocks'], 'out-blocks', base.outBlocks ?? 0),
   ...(ssimWeight > 0 ? { ssimWeight } : {}),
 };

@@ -207,6 +207,7 @@ export function paramShapes(cfg: AudioEncoderConfig): Map<string, number[]> {
 export function loadEncoderWeights(dir = defaultPackageDir()): { config: AudioEncoderConfig; params: Record<string, Float32Array> } {
   const pkg = loadPackage(dir);
   const c = pkg.component(COMPONENT, 'audio-encoder');
-  const params = Object.fromEntries(Object.entries(componentWeights(dir, COMPONENT, 'audio-encoder')).map(([k, t]) => [k, t.data]));
+  pkg.file(COMPONENT, 'weights'); // the full weights (the ONNX graphs lack the pre-training heads): an error if absent
+  const params = Object.fromEntries(Object.entries(componentWeights(pkg, COMPONENT, 'audio-encoder')).map(([k, t]) => [k, t.data]));
   return { config: c.config.model as AudioEncoderConfig, params };
 }

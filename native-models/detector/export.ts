@@ -1,7 +1,7 @@
 // Trained weights -> the `detector` component of a model package: the two inference graphs with their
 // weights baked in (fp16 storage, one Cast each), the class vocabulary, and the config the task checks.
 import { toOnnx } from '../graph/index';
-import { loadPackage, setComponentMetrics, writeComponent, type Manifest } from '../packages/format';
+import { setComponentMetrics, writeComponent, type Manifest } from '../packages/format';
 import type { Tensor } from '../runtime/tensor';
 import { shapesOf, type DetectorConfig } from './config';
 import { headGraph, rpnGraph, PIXEL_MEAN, PIXEL_STD } from './model';
@@ -52,5 +52,5 @@ export function writeDetector(dir: string, c: DetectorConfig, classes: readonly 
 
 /** Records evaluation figures in the manifest entry of an already written detector (files unchanged). */
 export function recordDetectorMetrics(dir: string, metrics: Record<string, number | string>, component = 'detector'): Manifest {
-  return setComponentMetrics(dir, component, 'detector', { ...loadPackage(dir).component(component, 'detector').metrics, ...metrics });
+  return setComponentMetrics(dir, component, 'detector', (old) => ({ ...old, ...metrics }));
 }

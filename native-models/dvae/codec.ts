@@ -39,6 +39,12 @@ export function exportOnnx(c: DvaeConfig, weights: ReadonlyMap<string, Float32Ar
   return { encode: bake(encodeGraph(c, batch)), decode: bake(decodeGraph(c, batch)) };
 }
 
+/** The model config of a package's dVAE component config (its export settings dropped), checked. */
+export function packageDvaeConfig(config: Record<string, unknown> | undefined): DvaeConfig {
+  const { batch: _batch, storage: _storage, normalisation: _normalisation, ...model } = (config ?? {}) as Partial<DvaeComponentConfig>;
+  return checkConfig(model as DvaeConfig);
+}
+
 /** Writes (or replaces) the 'dvae' component of a package. */
 export function writeDvaeComponent(pkgDir: string, c: DvaeConfig, onnx: { encode: Uint8Array; decode: Uint8Array },
   o: { batch: number; storage: 'float32' | 'float16'; metrics?: ComponentEntry['metrics']; training?: ComponentEntry['training'] }): void {

@@ -88,17 +88,18 @@ export const DVAE_GROW_RULE: GrowRule = {
     what: 'the convolution stages above the 8x8 grid (every channels entry but the last)',
     inputAxis: (n) => (!n.endsWith('.weight') ? undefined : /(^dec\.up\d+|\.out\.up)\.weight$/.test(n) ? 0 : 1),
   },
-  prepare: (from, init) => growCodebook(withVqStatistics(from), init),
+  prepare: growCodebook,
+  fromPackage: withVqStatistics,
 };
 
 /**
  * A model package's dVAE holds its codebook but not the EMA statistics training keeps beside it: they are rebuilt as
- * one use per code per batch (about the mean at the default batch of 32 images x 64 codes over 1024 codes), each sum
- * the entry itself, so the codebook is unchanged and then follows the encoder as in any run.
+ * a count of one use per batch for every code (the mean is two at the default batch: 32 images x 64 codes over 1024
+ * codes), each sum the entry itself, so the codebook is unchanged and then follows the encoder as in any run.
  */
 function withVqStatistics(from: Record<string, Tensor>): Record<string, Tensor> {
   const cb = from['vq.codebook'];
-  if (!cb || from['vq.ema_count'] || from['vq.ema_sum']) return from;
+  if (!cb) return from;
   return {
     ...from,
     'vq.ema_count': { dtype: 'float32', dims: [cb.dims[0]], data: new Float32Array(cb.dims[0]).fill(1) },

@@ -225,6 +225,11 @@ const getParam = (vals: ParamValues, name: string): Float32Array | undefined =>
  * Lowers a graph to an ONNX model. Nodes not needed by any output are dropped (gradient rules compute
  * every input's cotangent; the unused ones vanish here). Graph outputs keep their names.
  */
+/** Whether an initializer name is one the writer made up for its own constants (not a weight): see `fresh`. */
+export function isGeneratedName(name: string): boolean {
+  return /^[ctv]\d+$/.test(name);
+}
+
 export function toOnnx(source: Graph, opts: OnnxOptions = {}): OnnxModel {
   const mode: ParamMode = opts.params ?? { kind: 'inputs' };
   const nodes: OnnxNode[] = [];
@@ -234,7 +239,8 @@ export function toOnnx(source: Graph, opts: OnnxOptions = {}): OnnxModel {
   const names = new Map<number, string>();
   const usedNames = new Set<string>();
   let tmp = 0;
-  const fresh = (hint: string): string => {
+  // Names of the writer's own values and constants: a hint letter (GENERATED_HINTS) and a number.
+  const fresh = (hint: 'c' | 't' | 'v'): string => {
     let n: string;
     do n = `${hint}${tmp++}`; while (usedNames.has(n));
     usedNames.add(n);
@@ -461,7 +467,8 @@ export function readInitializers(model: Uint8Array, what = 'onnx model'): OnnxIn
     const n = dims.reduce((a, b) => a * b, 1);
     const raw = f.get(9)?.[0] as Uint8Array | undefined;
     const copy = (bytes: number): Uint8Array => {
-      if (!raw || raw.length !== n * bytes) throw new Error(`${what}: initializer '${name}' has ${raw?.length ?? 0} data bytes, [${dims}] needs ${n * bytes}`);
+      if (!raw) throw new Error(`${what}: initializer '${name}' keeps its data in a typed field, not raw_data (not supported here)`);
+      if (raw.length !== n * bytes) throw new Error(`${what}: initializer '${name}' has ${raw.length} data bytes, [${dims}] needs ${n * bytes}`);
       return new Uint8Array(raw); // a copy (Buffer.slice would be a view), aligned for the typed arrays below
     };
     let data: Float32Array | undefined;

@@ -4,12 +4,12 @@
 // Components are written one at a time (each trainer exports its own, `copyComponent` takes one from another
 // package), transactionally and under the package's lock: see writeComponent and withPackageLock.
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { fromHalf, readInitializers } from '../graph/onnx';
+import { fromHalf, isGeneratedName, readInitializers } from '../graph/onnx';
 import { fsyncDir, writeFileAtomic } from '../train/atomic';
 import { readSafetensorsFile, toTensor } from '../train/safetensors';
 
@@ -275,33 +275,49 @@ function finishPendingWrite(dir: string): void {
 
 /**
  * Replaces the metrics of one component (files, hashes and config unchanged): one atomic manifest write, after the
- * package is loaded and verified. For evaluation commands that record their figures.
+ * package is loaded and verified, under the package's lock. For evaluation commands that record their figures;
+ * `metrics` may be a function of the old ones (a merge, read and written under the same lock).
  */
-export function setComponentMetrics(dirIn: string, name: string, kind: ComponentKind, metrics: ComponentEntry['metrics']): Manifest {
+export function setComponentMetrics(dirIn: string, name: string, kind: ComponentKind,
+  metrics: ComponentEntry['metrics'] | ((old: ComponentEntry['metrics']) => ComponentEntry['metrics'])): Manifest {
   return withPackageLock(resolve(dirIn), () => {
     const pkg = loadPackage(dirIn);
     const manifest = pkg.manifest;
-    manifest.components[name] = { ...pkg.component(name, kind), metrics };
+    const entry = pkg.component(name, kind);
+    manifest.components[name] = { ...entry, metrics: typeof metrics === 'function' ? metrics(entry.metrics) : metrics };
     writeFileAtomic(join(pkg.dir, MANIFEST_FILE), [JSON.stringify(manifest, null, 2) + '\n']);
     return manifest;
   });
 }
 
 /** What a lock file says about its holder. */
-interface LockHolder { pid: number; host: string; since: string }
+interface LockHolder { pid: number; host: string; since: string; pidns?: string }
+
+/** Packages whose lock this process holds (a locked writer may call another: it runs inside the same lock). */
+const heldLocks = new Set<string>();
+
+/** This process's pid namespace (Linux): a pid from another namespace (a container) cannot be checked here. */
+function pidNamespace(): string | undefined {
+  try { return readlinkSync('/proc/self/ns/pid'); } catch { return undefined; }
+}
 
 /**
  * Runs `fn` holding the package's lock file (manifest.lock, created exclusively, naming this process): one writer
- * of a package at a time, across processes. A lock left by a process that is gone (same host, no such pid) is
- * taken over; otherwise this waits, up to `waitMs`, then fails naming the holder. Readers take no lock: a
- * manifest is replaced atomically.
+ * of a package at a time, across processes. A lock left by a process that is gone (same host and pid namespace, no
+ * such pid) is taken over; otherwise this waits, up to `waitMs`, then fails naming the holder. Readers take no
+ * lock: a manifest is replaced atomically. Re-entrant within a process.
  */
 export function withPackageLock<T>(dir: string, fn: () => T, o: { waitMs?: number } = {}): T {
+  if (heldLocks.has(dir)) return fn();
+  if (!existsSync(dir)) throw new PackageError(dir, 'does not exist');
   const path = join(dir, LOCK_FILE);
-  const me: LockHolder = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
-  const text = JSON.stringify(me) + '\n';
+  const host = hostname();
+  const pidns = pidNamespace();
   const deadline = Date.now() + (o.waitMs ?? 60_000);
+  let text = '';
   for (let wait = 10; ; wait = Math.min(2 * wait, 500)) {
+    const me: LockHolder = { pid: process.pid, host, since: new Date().toISOString(), ...(pidns ? { pidns } : {}) };
+    text = JSON.stringify(me) + '\n';
     try {
       const fd = openSync(path, 'wx');
       try { writeSync(fd, text); } finally { closeSync(fd); }
@@ -310,35 +326,53 @@ export function withPackageLock<T>(dir: string, fn: () => T, o: { waitMs?: numbe
       const code = (e as NodeJS.ErrnoException).code;
       if (code !== 'EEXIST') throw new PackageError(dir, `cannot take the writer's lock ${LOCK_FILE}: ${(e as Error).message}`);
     }
-    const holder = readHolder(path);
-    // Left by a writer that died (or, unreadable, one that died between creating and filling it): taken over. Two
-    // writers taking over the same dead lock at once could both proceed; that needs a crash and a race together.
+    const seen = readFileSafe(path);
+    const holder = parseHolder(seen);
+    // Left by a writer that died (or, unreadable, one that died between creating and filling it): taken over.
     const unreadableFor = holder ? 0 : Date.now() - (statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
-    if ((holder && holder.host === me.host && !processAlive(holder.pid)) || unreadableFor > 10_000) {
-      rmSync(path, { force: true });
-      continue;
-    }
+    const dead = holder && holder.host === host && holder.pidns === pidns && !processAlive(holder.pid);
+    if ((dead || unreadableFor > 10_000) && seen !== undefined && takeOver(path, seen)) continue;
     if (Date.now() >= deadline) {
       const who = holder ? `process ${holder.pid} on ${holder.host} since ${holder.since}` : 'another process';
       throw new PackageError(dir, `is being written by ${who} (${LOCK_FILE}); try again when it is done, or delete ${LOCK_FILE} if no such writer runs`);
     }
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, wait);
   }
+  heldLocks.add(dir);
   try {
     return fn();
   } finally {
+    heldLocks.delete(dir);
     // Only our own lock is removed (a writer that outlived a take-over must not delete its successor's).
     if (readFileSafe(path) === text) rmSync(path, { force: true });
   }
+}
+
+/**
+ * Removes a dead writer's lock whose contents were `seen`: moved aside first and checked, so a lock another writer
+ * took meanwhile is put back (link: never over a newer one) rather than deleted. True when the stale lock is gone.
+ */
+function takeOver(path: string, seen: string): boolean {
+  const aside = `${path}.${process.pid}.stale`;
+  try {
+    renameSync(path, aside);
+  } catch {
+    return true; // gone already (another writer took it over): try again
+  }
+  if (readFileSafe(aside) !== seen) {
+    try { linkSync(aside, path); } catch { /* a newer lock is in place: leave it */ }
+  }
+  rmSync(aside, { force: true });
+  return true;
 }
 
 function readFileSafe(path: string): string | undefined {
   try { return readFileSync(path, 'utf8'); } catch { return undefined; }
 }
 
-function readHolder(path: string): LockHolder | undefined {
+function parseHolder(text: string | undefined): LockHolder | undefined {
   try {
-    const h = JSON.parse(readFileSafe(path) ?? '') as LockHolder;
+    const h = JSON.parse(text ?? '') as LockHolder;
     return Number.isInteger(h.pid) && typeof h.host === 'string' ? h : undefined;
   } catch {
     return undefined; // being written this instant, or not ours: treated as held
@@ -368,18 +402,27 @@ export function copyComponent(fromDir: string, name: string, toDir: string): Man
   return writeComponent(toDir, name, entry, files, { name: from.manifest.name, version: from.manifest.version });
 }
 
-/** Names the ONNX writer gives its own constants (shape vectors, scalars): not weights. */
-const GENERATED_NAME = /^[cvt]\d+$/;
+/** A model package folder: it has a manifest, or the pending manifest of a first write that reached its commit point. */
+export function isPackageDir(dir: string): boolean {
+  return existsSync(join(dir, MANIFEST_FILE)) || existsSync(join(dir, PENDING_MANIFEST_FILE));
+}
+
+/** The name of a package's one component of `kind` (an error if it has none or several). */
+export function onlyComponent(pkg: ModelPackage, kind: ComponentKind): string {
+  const names = Object.entries(pkg.manifest.components).filter(([, c]) => c.kind === kind).map(([n]) => n);
+  if (names.length !== 1) throw new PackageError(pkg.dir, names.length ? `has ${names.length} ${kind} components (${names.join(', ')}); name one` : `has no ${kind} component`);
+  return names[0];
+}
 
 /**
  * The weights of one component as float32 tensors by parameter name (fp16/bf16 storage widened back), for a warm
  * start from a shipped model: its `weights` safetensors file where it has one (the audio encoder's, with the
  * pre-training heads), else the weights baked into its ONNX graphs (an fp16 initializer `name:fp16` is `name`; a
  * weight two graphs share, such as the dVAE codebook, must be the same in both). Training-only state (optimizer,
- * EMA statistics) is not in a package.
+ * EMA statistics) is not in a package. `pkg`: a loaded package or its folder.
  */
-export function componentWeights(dirIn: string, name: string, kind: ComponentKind): Record<string, { dims: number[]; data: Float32Array }> {
-  const pkg = loadPackage(dirIn);
+export function componentWeights(pkgIn: ModelPackage | string, name: string, kind: ComponentKind): Record<string, { dims: number[]; data: Float32Array }> {
+  const pkg = typeof pkgIn === 'string' ? loadPackage(pkgIn) : pkgIn;
   const c = pkg.component(name, kind);
   const out: Record<string, { dims: number[]; data: Float32Array }> = {};
   if (c.files.weights) {
@@ -387,7 +430,7 @@ export function componentWeights(dirIn: string, name: string, kind: ComponentKin
     for (const [k, r] of Object.entries(readSafetensorsFile(path).tensors)) {
       const t = toTensor(r, `${path}:${k}`);
       if (t.dtype !== 'float32' && t.dtype !== 'float16') throw new PackageError(pkg.dir, `component ${name}: weights tensor ${k} is ${r.dtype}, expected F32, F16 or BF16`);
-      const data = t.dtype === 'float16' ? fromHalf(t.data as Uint16Array) : (t.data as Float32Array);
+      const data = t.dtype === 'float16' ? fromHalf(t.data as Uint16Array) : Float32Array.from(t.data as Float32Array);
       out[k] = { dims: [...r.shape], data };
     }
     return out;
@@ -401,9 +444,9 @@ export function componentWeights(dirIn: string, name: string, kind: ComponentKin
       if (!t.data) continue;
       const stored = /^(.*):(fp16|bf16)$/.exec(t.name);
       const param = stored ? stored[1] : t.name;
-      if (!stored && GENERATED_NAME.test(t.name)) continue;
+      if (!stored && isGeneratedName(t.name)) continue;
       const seen = out[param];
-      if (seen && (seen.dims.join() !== t.dims.join() || seen.data.some((v, i) => v !== t.data![i]))) {
+      if (seen && (seen.dims.join() !== t.dims.join() || seen.data.some((v, i) => !Object.is(v, t.data![i])))) {
         throw new PackageError(pkg.dir, `component ${name}: weight '${param}' differs between its graphs (${rel} and another)`);
       }
       out[param] = { dims: t.dims, data: t.data };

@@ -3,9 +3,7 @@
 // zeroed). Used by the dVAE (residual blocks, grid transformer layers, wider stages, a bigger codebook) and the audio
 // encoder (context-network layers, wider feed-forward layers, a wider residual stream); a rule's `prepare` does what
 // is model-specific (the codebook, the residual stream).
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { componentWeights, loadPackage, MANIFEST_FILE, PackageError, type ComponentKind } from '../packages/format';
+import { componentWeights, isPackageDir, loadPackage, onlyComponent, type ComponentKind } from '../packages/format';
 import type { Tensor } from '../runtime/index';
 import { loadCheckpoint, readCheckpointMeta } from './checkpoint';
 import { checkpointHistory, parseHistory, type RunRecord } from './trainer';
@@ -36,6 +34,11 @@ export interface GrowRule {
    * stream here); gets the checkpoint's tensors and the new config's initial ones, returns the checkpoint's reshaped.
    */
   prepare?: (from: Record<string, Tensor>, init: Record<string, Tensor>) => Record<string, Tensor>;
+  /**
+   * Training state a model package does not hold (it ships inference weights), rebuilt from its weights before the
+   * rules above apply (the dVAE's codebook EMA statistics). A checkpoint lacking it is an error as before.
+   */
+  fromPackage?: (weights: Record<string, Tensor>) => Record<string, Tensor>;
 }
 
 /**
@@ -45,7 +48,7 @@ export interface GrowRule {
  * `rule.widened` tensors, and every tensor of `from` must be used (errors name the first mismatch). Returns the new
  * parameters, the names that were added, those that were widened, and those `rule.prepare` reshaped.
  */
-export function growParams(init: Record<string, Tensor>, checkpoint: Record<string, Tensor>, rule: GrowRule): { params: Record<string, Tensor>; added: string[]; widened: string[]; reshaped: string[] } {
+export function growParams(init: Record<string, Tensor>, checkpoint: Record<string, Tensor>, rule: GrowRule, sourceWhat = 'the checkpoint'): { params: Record<string, Tensor>; added: string[]; widened: string[]; reshaped: string[] } {
   const from = rule.prepare ? rule.prepare(checkpoint, init) : checkpoint;
   const reshaped = Object.keys(from).filter((k) => checkpoint[k] && from[k].dims.join() !== checkpoint[k].dims.join());
   const params: Record<string, Tensor> = {};
@@ -59,17 +62,17 @@ export function growParams(init: Record<string, Tensor>, checkpoint: Record<stri
         continue;
       }
       const widens = rule.widened?.params.test(name) && src.dims.length === t.dims.length && src.dims.every((d, i) => d <= t.dims[i]);
-      if (!widens) throw new Error(`${rule.model} warm start: '${name}' is [${src.dims.join(',')}] in the checkpoint, [${t.dims.join(',')}] in this config (${rule.widened ? `only the widths of ${rule.widened.what} can grow` : 'widths cannot grow'})`);
+      if (!widens) throw new Error(`${rule.model} warm start: '${name}' is [${src.dims.join(',')}] in ${sourceWhat}, [${t.dims.join(',')}] in this config (${rule.widened ? `only the widths of ${rule.widened.what} can grow` : 'widths cannot grow'})`);
       params[name] = { ...t, data: embed(src, t, rule.widened!.inputAxis(name)) };
       widened.push(name);
       continue;
     }
-    if (!rule.added.test(name)) throw new Error(`${rule.model} warm start: the checkpoint lacks '${name}', which is not part of ${rule.addedWhat}`);
+    if (!rule.added.test(name)) throw new Error(`${rule.model} warm start: ${sourceWhat} lacks '${name}', which is not part of ${rule.addedWhat}`);
     params[name] = rule.zeroed.test(name) ? { ...t, data: new Float32Array(t.data.length) } : t;
     added.push(name);
   }
   const dropped = Object.keys(from).filter((k) => !(k in init));
-  if (dropped.length) throw new Error(`${rule.model} warm start: this config has no '${dropped[0]}' (${dropped.length} checkpoint tensors unused)`);
+  if (dropped.length) throw new Error(`${rule.model} warm start: this config has no '${dropped[0]}' (${dropped.length} tensors of ${sourceWhat} unused)`);
   return { params, added, widened, reshaped };
 }
 
@@ -104,22 +107,32 @@ function embed(src: Tensor, t: Tensor, inputAxis: number | undefined): Float32Ar
 /**
  * A new run started from a checkpoint's weights (--init-from): `init` grown from them by `rule`, and the
  * checkpoint's run history, which the new run's history continues (TrainOptions.run.before). `from` may also be a
- * model package folder: the weights of its component of the rule's kind (fp16 as shipped; no optimizer or other
- * training state, which `rule.prepare` may rebuild), and the history its manifest records.
+ * model package folder: the weights of its one component of the rule's kind (fp16 as shipped; training state it
+ * lacks rebuilt by `rule.fromPackage`), and the history its manifest records.
  */
 export function warmStart(init: Record<string, Tensor>, from: string, rule: GrowRule): ReturnType<typeof growParams> & { before: RunRecord[]; source: string } {
-  if (!existsSync(join(from, MANIFEST_FILE))) {
+  if (!isPackageDir(from)) {
     return { ...growParams(init, loadCheckpoint(from).params, rule), before: checkpointHistory(readCheckpointMeta(from)), source: `checkpoint ${from}` };
   }
   const pkg = loadPackage(from);
-  const names = Object.entries(pkg.manifest.components).filter(([, c]) => c.kind === rule.kind).map(([n]) => n);
-  if (names.length !== 1) throw new PackageError(pkg.dir, names.length ? `has ${names.length} ${rule.kind} components (${names.join(', ')}); a warm start needs exactly one` : `has no ${rule.kind} component to start from`);
-  const [name] = names;
-  const params: Record<string, Tensor> = {};
-  for (const [k, t] of Object.entries(componentWeights(pkg.dir, name, rule.kind))) params[k] = { dtype: 'float32', dims: t.dims, data: t.data };
+  const name = onlyComponent(pkg, rule.kind);
+  let params: Record<string, Tensor> = {};
+  for (const [k, t] of Object.entries(componentWeights(pkg, name, rule.kind))) params[k] = { dtype: 'float32', dims: t.dims, data: t.data };
+  if (rule.fromPackage) params = rule.fromPackage(params);
   const training = pkg.component(name, rule.kind).training;
   const steps = typeof training.steps === 'number' ? training.steps : 0;
   const text = typeof training.history === 'string' ? training.history : '';
   const before = parseHistory(text) ?? (steps || text ? [{ command: text || String(training.command ?? '(training not recorded in the package)'), from: 0, to: steps }] : []);
-  return { ...growParams(init, params, rule), before, source: `model package ${pkg.dir} (component ${name}, fp16 weights as shipped)` };
+  return { ...growParams(init, params, rule, `the package's ${name}`), before, source: `model package ${pkg.dir} (component ${name}, fp16 weights as shipped)` };
+}
+
+/**
+ * The config the model at `from` (a checkpoint or a model package folder, as for warmStart) was trained with: a
+ * package component's `config`, or the checkpoint's run config; undefined where it records none. Trainers start
+ * from a package's config, so `--init-from PACKAGE_DIR` needs no flags to repeat the shipped model's shape.
+ */
+export function warmStartConfig(from: string, kind: ComponentKind): { fromPackage: boolean; config: Record<string, unknown> | undefined } {
+  if (!isPackageDir(from)) return { fromPackage: false, config: readCheckpointMeta(from).config as Record<string, unknown> | undefined };
+  const pkg = loadPackage(from);
+  return { fromPackage: true, config: pkg.component(onlyComponent(pkg, kind), kind).config };
 }

@@ -223,7 +223,7 @@ describe('dvae warm start from a model package', () => {
   it('says so when the package has no dVAE, or its graphs disagree on a shared weight', async () => {
     const pkg = mkdtempSync(join(tmpdir(), 'dvae-pkg-'));
     try {
-      expect(() => warmStart(initialDvaeParams(TINY_CONFIG, 4), defaultPackageDir(), { ...DVAE_GROW_RULE, kind: 'opt' })).toThrow(/has no opt component to start from/);
+      expect(() => warmStart(initialDvaeParams(TINY_CONFIG, 4), defaultPackageDir(), { ...DVAE_GROW_RULE, kind: 'opt' })).toThrow(/has no opt component$/);
       const p = initialDvaeParams(TINY_CONFIG, 4, 1);
       const a = inferenceWeights(Object.fromEntries(Object.entries(p).map(([k, t]) => [k, t.data as Float32Array])));
       const b = new Map(a);

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { copyComponent, INCOMING_SUFFIX, loadPackage, LOCK_FILE, PENDING_MANIFEST_FILE, setComponentMetrics, withPackageLock, writeComponent, PackageError } from '../../../native-models/packages/format';
@@ -131,7 +131,8 @@ describe('model package format', () => {
     writeComponent(dir, 'd', entry, { encode: { name: 'e.onnx', bytes: new Uint8Array([1]) } });
     expect(existsSync(join(dir, LOCK_FILE))).toBe(false); // released after the write
     const lock = join(dir, LOCK_FILE);
-    const holder = (pid: number, host = hostname()) => JSON.stringify({ pid, host, since: '2026-01-01T00:00:00Z' });
+    const pidns = readlinkSync('/proc/self/ns/pid'); // a pid is checked only within the same namespace
+    const holder = (pid: number, host = hostname(), ns = pidns) => JSON.stringify({ pid, host, since: '2026-01-01T00:00:00Z', pidns: ns });
     // A live holder (another process) that finishes in ~0.4 s: the write waits for it, then goes ahead.
     const other = spawn('sleep', ['5']);
     try {
@@ -155,12 +156,21 @@ describe('model package format', () => {
     writeFileSync(lock, holder(dead));
     expect(withPackageLock(dir, () => 'ran', { waitMs: 0 })).toBe('ran');
     expect(existsSync(lock)).toBe(false);
+    // ... but not from another pid namespace (a container): that pid cannot be checked from here.
+    writeFileSync(lock, holder(dead, hostname(), 'pid:[1]'));
+    expect(() => withPackageLock(dir, () => 1, { waitMs: 0 })).toThrow(/being written by process/);
     // An unreadable lock (a writer died before filling it) is taken over once it is 10 s old, not before.
     writeFileSync(lock, '');
     expect(() => withPackageLock(dir, () => 1, { waitMs: 0 })).toThrow(/being written by another process/);
     utimesSync(lock, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
     expect(setComponentMetrics(dir, 'd', 'dvae', { psnr: 1 }).components.d.metrics).toEqual({ psnr: 1 });
     expect(existsSync(lock)).toBe(false);
+    // Released when the writer fails; re-entrant within a process (a locked writer calling another).
+    expect(() => withPackageLock(dir, () => { throw new Error('boom'); })).toThrow('boom');
+    expect(existsSync(lock)).toBe(false);
+    expect(withPackageLock(dir, () => setComponentMetrics(dir, 'd', 'dvae', (old) => ({ ...old, ssim: 0.5 })).components.d.metrics)).toEqual({ psnr: 1, ssim: 0.5 });
+    expect(existsSync(lock)).toBe(false);
+    expect(() => withPackageLock(join(dir, 'nope'), () => 1)).toThrow(/nope: does not exist/);
     // The lock's name is the package's own.
     expect(() => writeComponent(dir, 'x', entry, { a: { name: LOCK_FILE, bytes: new Uint8Array([1]) } })).toThrow(/must not be .*manifest\.lock/);
   });
