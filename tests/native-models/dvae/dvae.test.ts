@@ -29,6 +29,11 @@ function flatSet(): ImageSet {
   COLOURS.forEach((c, k) => rgb.set(new Uint8Array(S * S * 3).map((_, i) => c[i % 3]), k * S * S * 3));
   return { size: S, count: COLOURS.length, rgb, ids: COLOURS.map((_, i) => String(i)) };
 }
+/** The flat colours with per-pixel noise, so a check is not on a trivial function. */
+function noisySet(): ImageSet {
+  const set = flatSet();
+  return { ...set, rgb: set.rgb.map((v, i) => (v + ((i * 2654435761) >>> 24)) & 255) };
+}
 /** Codes of the inner 4x4 cells: the tiny encoder's receptive field (38 px) reaches the zero padding from the outer two rings. */
 const inner = (codes: BigInt64Array, g = 8) => [...codes].filter((_, i) => [i % g, Math.floor(i / g)].every((v) => v >= 2 && v < g - 2));
 
@@ -97,10 +102,8 @@ describe('dvae (tiny config)', () => {
 
 describe('dvae warm start (growParams)', () => {
   it('adds stage blocks, grid transformer layers and the full-resolution branch, widens the stages above the grid, all starting as the identity, and refuses what it cannot grow', async () => {
-    // A small trained model (no stage blocks) and a noisy image set, so the check is not on a trivial function.
-    const set = flatSet();
-    const rgb = set.rgb.map((v, i) => (v + ((i * 2654435761) >>> 24)) & 255);
-    const noisy = { ...set, rgb };
+    // A small trained model (no stage blocks) and a noisy image set.
+    const noisy = noisySet();
     const small = await trainDvae({ config: TINY_CONFIG, train: noisy, steps: 20, batch: 4, lr: 3e-3, warmup: 2, seed: 3 });
     const big = { ...TINY_CONFIG, stageBlocks: 1, attnBlocks: 1, outBlocks: 1 };
     const shapes = initialDvaeParams(TINY_CONFIG, 4);
@@ -154,8 +157,7 @@ describe('dvae warm start (growParams)', () => {
 
 describe('dvae codebook growth', () => {
   it('grows the codebook (--codebook K with --init-from): the same reconstructions at first, the new codes restart at encoder outputs on the first step', async () => {
-    const set = flatSet();
-    const noisy = { ...set, rgb: set.rgb.map((v, i) => (v + ((i * 2654435761) >>> 24)) & 255) };
+    const noisy = noisySet();
     const dir = mkdtempSync(join(tmpdir(), 'dvae-codebook-'));
     try {
       const small = await trainDvae({ config: TINY_CONFIG, train: noisy, steps: 10, batch: 4, lr: 3e-3, warmup: 2, seed: 3, out: dir, checkpointEvery: 10 });
@@ -186,8 +188,7 @@ describe('dvae codebook growth', () => {
 
 describe('dvae warm start from a model package', () => {
   it('reads a shipped dVAE back (fp16 weights, EMA statistics rebuilt, history from the manifest), also into a bigger codebook', async () => {
-    const set = flatSet();
-    const noisy = { ...set, rgb: set.rgb.map((v, i) => (v + ((i * 2654435761) >>> 24)) & 255) };
+    const noisy = noisySet();
     const pkg = mkdtempSync(join(tmpdir(), 'dvae-pkg-'));
     try {
       const small = await trainDvae({ config: TINY_CONFIG, train: noisy, steps: 10, batch: 4, lr: 3e-3, warmup: 2, seed: 3 });
