@@ -3,7 +3,7 @@
 // puts one component of another package into this one (default: the shipped default package), replacing its
 // namesake, transactionally (packages/format.ts).
 import { statSync } from 'node:fs';
-import { copyComponent, defaultPackageDir, loadPackage, PackageError } from '../packages/format';
+import { copyComponent, defaultPackageDir, loadPackage, LOCK_FILE, lockHolder, PackageError } from '../packages/format';
 import { parseOptions, UsageError } from './args';
 import type { Command } from './main';
 
@@ -22,6 +22,8 @@ function show(dir: string): void {
   const pkg = loadPackage(dir);
   const m = pkg.manifest;
   console.log(`${pkg.dir}: ${m.name} ${m.version}${m.license ? ` (${m.license})` : ''}, ${Object.keys(m.components).length} components, all files verified`);
+  const writer = lockHolder(pkg.dir);
+  if (writer) console.log(`being written now by process ${writer.pid} on ${writer.host} since ${writer.since} (${LOCK_FILE})`);
   for (const [name, c] of Object.entries(m.components)) {
     const sizes = Object.entries(c.files).map(([role, rel]) => ({ role, rel, mb: statSync(pkg.file(name, role)).size / 1e6 }));
     console.log(`\n${name} (${c.kind}), ${sizes.reduce((t, f) => t + f.mb, 0).toFixed(2)} MB`);

@@ -291,7 +291,12 @@ export function setComponentMetrics(dirIn: string, name: string, kind: Component
 }
 
 /** What a lock file says about its holder. */
-interface LockHolder { pid: number; host: string; since: string; pidns?: string }
+export interface LockHolder { pid: number; host: string; since: string; pidns?: string }
+
+/** Who holds a package's writer lock now, if anyone (for display: the lock may be released the next moment). */
+export function lockHolder(dir: string): LockHolder | undefined {
+  return parseHolder(readFileSafe(join(resolve(dir), LOCK_FILE)));
+}
 
 /** Packages whose lock this process holds (a locked writer may call another: it runs inside the same lock). */
 const heldLocks = new Set<string>();

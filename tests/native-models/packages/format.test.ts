@@ -3,7 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readlinkSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { copyComponent, INCOMING_SUFFIX, loadPackage, LOCK_FILE, PENDING_MANIFEST_FILE, setComponentMetrics, withPackageLock, writeComponent, PackageError } from '../../../native-models/packages/format';
+import { copyComponent, INCOMING_SUFFIX, loadPackage, LOCK_FILE, lockHolder, PENDING_MANIFEST_FILE, setComponentMetrics, withPackageLock, writeComponent, PackageError } from '../../../native-models/packages/format';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'optpkg-'));
 
