@@ -130,6 +130,8 @@ describe('model package format', () => {
     const entry = { kind: 'dvae' as const, config: {}, metrics: {}, training: {} };
     writeComponent(dir, 'd', entry, { encode: { name: 'e.onnx', bytes: new Uint8Array([1]) } });
     expect(existsSync(join(dir, LOCK_FILE))).toBe(false); // released after the write
+    expect(withPackageLock(dir, () => lockHolder(dir)?.pid)).toBe(process.pid); // `package show` names the writer
+    expect(lockHolder(dir)).toBeUndefined();
     const lock = join(dir, LOCK_FILE);
     const pidns = readlinkSync('/proc/self/ns/pid'); // a pid is checked only within the same namespace
     const holder = (pid: number, host = hostname(), ns = pidns) => JSON.stringify({ pid, host, since: '2026-01-01T00:00:00Z', pidns: ns });
