@@ -221,15 +221,25 @@ export interface OnnxModel {
 const getParam = (vals: ParamValues, name: string): Float32Array | undefined =>
   vals instanceof Map ? vals.get(name) : (vals as Record<string, Float32Array>)[name];
 
+/** The initializer name of a weight stored as fp16/bf16 (a Cast to float32 gives back `name`). */
+function storedName(name: string, storage: 'float16' | 'bfloat16'): string {
+  return `${name}:${storage === 'float16' ? 'fp16' : 'bf16'}`;
+}
+
+/**
+ * The weight an initializer of a model written here holds: `name:fp16`/`name:bf16` (storedName) is `name`; the
+ * writer's own constants (`fresh` names: c, t or v and a number) are no weight (undefined).
+ */
+export function weightName(initializer: string): string | undefined {
+  const stored = /^(.*):(fp16|bf16)$/.exec(initializer);
+  if (stored) return stored[1];
+  return /^[ctv]\d+$/.test(initializer) ? undefined : initializer;
+}
+
 /**
  * Lowers a graph to an ONNX model. Nodes not needed by any output are dropped (gradient rules compute
  * every input's cotangent; the unused ones vanish here). Graph outputs keep their names.
  */
-/** Whether an initializer name is one the writer made up for its own constants (not a weight): see `fresh`. */
-export function isGeneratedName(name: string): boolean {
-  return /^[ctv]\d+$/.test(name);
-}
-
 export function toOnnx(source: Graph, opts: OnnxOptions = {}): OnnxModel {
   const mode: ParamMode = opts.params ?? { kind: 'inputs' };
   const nodes: OnnxNode[] = [];
@@ -239,7 +249,7 @@ export function toOnnx(source: Graph, opts: OnnxOptions = {}): OnnxModel {
   const names = new Map<number, string>();
   const usedNames = new Set<string>();
   let tmp = 0;
-  // Names of the writer's own values and constants: a hint letter (GENERATED_HINTS) and a number.
+  // Names of the writer's own values and constants: a hint letter and a number (weightName skips them).
   const fresh = (hint: 'c' | 't' | 'v'): string => {
     let n: string;
     do n = `${hint}${tmp++}`; while (usedNames.has(n));
@@ -308,7 +318,7 @@ export function toOnnx(source: Graph, opts: OnnxOptions = {}): OnnxModel {
       externalLength += bytes.length;
     } else if (mode.storage === 'float16' || mode.storage === 'bfloat16') {
       const half = mode.storage === 'float16';
-      const stored = `${pname}:${half ? 'fp16' : 'bf16'}`;
+      const stored = storedName(pname, mode.storage);
       usedNames.add(stored);
       inits.push(tensorProto(stored, mode.storage, p.value.shape, half ? tensorBytes(data, 'float16') : bf16Bytes(data)));
       nodes.push({ op: 'Cast', inputs: [stored], outputs: [pname], attrs: { to: ONNX_DTYPE.float32 } });
@@ -464,7 +474,7 @@ export function readInitializers(model: Uint8Array, what = 'onnx model'): OnnxIn
     }
     const onnxType = Number((f.get(2)?.[0] as bigint | undefined) ?? 0n);
     if (f.has(13) || f.get(14)?.[0] === 1n) throw new Error(`${what}: initializer '${name}' keeps its data in an external file`);
-    const n = dims.reduce((a, b) => a * b, 1);
+    const n = numel(dims);
     const raw = f.get(9)?.[0] as Uint8Array | undefined;
     const copy = (bytes: number): Uint8Array => {
       if (!raw) throw new Error(`${what}: initializer '${name}' keeps its data in a typed field, not raw_data (not supported here)`);

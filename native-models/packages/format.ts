@@ -9,8 +9,9 @@ import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { fromHalf, isGeneratedName, readInitializers } from '../graph/onnx';
+import { fromHalf, readInitializers, weightName } from '../graph/onnx';
 import { fsyncDir, writeFileAtomic } from '../train/atomic';
+import type { Tensor } from '../runtime/tensor';
 import { readSafetensorsFile, toTensor } from '../train/safetensors';
 
 /** Identifies the format in manifest.json; bump FORMAT_VERSION on an incompatible change. */
@@ -426,17 +427,17 @@ export function onlyComponent(pkg: ModelPackage, kind: ComponentKind): string {
  * weight two graphs share, such as the dVAE codebook, must be the same in both). Training-only state (optimizer,
  * EMA statistics) is not in a package. `pkg`: a loaded package or its folder.
  */
-export function componentWeights(pkgIn: ModelPackage | string, name: string, kind: ComponentKind): Record<string, { dims: number[]; data: Float32Array }> {
+export function componentWeights(pkgIn: ModelPackage | string, name: string, kind: ComponentKind): Record<string, Tensor<'float32'>> {
   const pkg = typeof pkgIn === 'string' ? loadPackage(pkgIn) : pkgIn;
   const c = pkg.component(name, kind);
-  const out: Record<string, { dims: number[]; data: Float32Array }> = {};
+  const out: Record<string, Tensor<'float32'>> = {};
   if (c.files.weights) {
     const path = pkg.file(name, 'weights');
     for (const [k, r] of Object.entries(readSafetensorsFile(path).tensors)) {
       const t = toTensor(r, `${path}:${k}`);
       if (t.dtype !== 'float32' && t.dtype !== 'float16') throw new PackageError(pkg.dir, `component ${name}: weights tensor ${k} is ${r.dtype}, expected F32, F16 or BF16`);
       const data = t.dtype === 'float16' ? fromHalf(t.data as Uint16Array) : Float32Array.from(t.data as Float32Array);
-      out[k] = { dims: [...r.shape], data };
+      out[k] = { dtype: 'float32', dims: [...r.shape], data };
     }
     return out;
   }
@@ -446,15 +447,13 @@ export function componentWeights(pkgIn: ModelPackage | string, name: string, kin
     let inits;
     try { inits = readInitializers(readFileSync(pkg.file(name, role)), rel); } catch (e) { throw new PackageError(pkg.dir, `component ${name}: ${(e as Error).message}`); }
     for (const t of inits) {
-      if (!t.data) continue;
-      const stored = /^(.*):(fp16|bf16)$/.exec(t.name);
-      const param = stored ? stored[1] : t.name;
-      if (!stored && isGeneratedName(t.name)) continue;
+      const param = weightName(t.name);
+      if (!t.data || param === undefined) continue;
       const seen = out[param];
       if (seen && (seen.dims.join() !== t.dims.join() || seen.data.some((v, i) => !Object.is(v, t.data![i])))) {
         throw new PackageError(pkg.dir, `component ${name}: weight '${param}' differs between its graphs (${rel} and another)`);
       }
-      out[param] = { dims: t.dims, data: t.data };
+      out[param] = { dtype: 'float32', dims: t.dims, data: t.data };
     }
   }
   return out;

@@ -116,9 +116,8 @@ export function warmStart(init: Record<string, Tensor>, from: string, rule: Grow
   }
   const pkg = loadPackage(from);
   const name = onlyComponent(pkg, rule.kind);
-  let params: Record<string, Tensor> = {};
-  for (const [k, t] of Object.entries(componentWeights(pkg, name, rule.kind))) params[k] = { dtype: 'float32', dims: t.dims, data: t.data };
-  if (rule.fromPackage) params = rule.fromPackage(params);
+  const weights: Record<string, Tensor> = componentWeights(pkg, name, rule.kind);
+  const params = rule.fromPackage ? rule.fromPackage(weights) : weights;
   const training = pkg.component(name, rule.kind).training;
   const steps = typeof training.steps === 'number' ? training.steps : 0;
   const text = typeof training.history === 'string' ? training.history : '';
