@@ -37,7 +37,7 @@ export const SERVICE_CHANNELS = {
       'listDatasets', 'createDataset', 'renameDataset', 'deleteDataset',
       'importDataset', 'exportDataset', 'cancelJob',
       'queryItems', 'getItem', 'updateItem', 'deleteItem',
-      'addCaption', 'updateCaption', 'deleteCaption',
+      'addCaption', 'updateCaption', 'deleteCaption', 'acceptCaptions',
       'undo', 'redo', 'getHistory',
       'addSpokenCaption', 'deleteSpokenCaption',
       'addRegion', 'updateRegion', 'deleteRegion',

@@ -31,6 +31,8 @@ export interface DatasetService {
   addCaption(datasetId: string, itemId: string, text: string): Promise<Item>;
   updateCaption(datasetId: string, itemId: string, captionId: string, patch: CaptionPatch): Promise<Item>;
   deleteCaption(datasetId: string, itemId: string, captionId: string): Promise<Item>;
+  /** Curation's "accept": every caption of the item becomes the user's (source 'user'), one undo step. */
+  acceptCaptions(datasetId: string, itemId: string): Promise<Item>;
 
   /** Undo/redo of caption, region, split, spoken-caption and item edits, and of whole imports (one step each), per dataset. */
   undo(datasetId: string): Promise<UndoResult>;

@@ -223,6 +223,12 @@ export class LocalDatasetService implements DatasetService, DatasetBlobAccess {
     return this.edited(datasetId, store, itemId);
   }
 
+  async acceptCaptions(datasetId: string, itemId: string): Promise<Item> {
+    const store = this.store(datasetId);
+    store.acceptCaptions(itemId);
+    return this.edited(datasetId, store, itemId);
+  }
+
   async deleteCaption(datasetId: string, itemId: string, captionId: string): Promise<Item> {
     const store = this.store(datasetId);
     this.owned(store, 'caption', itemId, captionId);

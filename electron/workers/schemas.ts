@@ -52,6 +52,7 @@ export const ARG_SCHEMAS: ArgSchemas = {
     addCaption: z.tuple([id, id, text]),
     updateCaption: z.tuple([id, id, id, z.object({ text: text.optional(), source: captionSource.optional() })]),
     deleteCaption: z.tuple([id, id, id]),
+    acceptCaptions: z.tuple([id, id]),
     undo: z.tuple([id]),
     redo: z.tuple([id]),
     getHistory: z.tuple([id]),

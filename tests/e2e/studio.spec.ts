@@ -329,6 +329,8 @@ test('curate a dataset end to end, then restart and find it intact', async ({ pa
       await page.getByTestId('caption-new').blur();
       await page.keyboard.press('a');
       await expect(page.locator('.pos')).toHaveText('3 / 11');
+      // Accepting is one undo step, however many captions it changed.
+      await expect(page.getByTestId('undo')).toHaveAttribute('title', /^Undo Accept (caption|\d+ captions) \(Ctrl\+Z\)$/);
     });
 
     await test.step('export to every format; the trace, region and edit are in the files', async () => {

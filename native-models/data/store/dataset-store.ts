@@ -676,6 +676,21 @@ export class DatasetStore {
     return out;
   }
 
+  /**
+   * Curation's "accept": every caption of the item that is not yet the user's becomes so (source
+   * 'user'), as one undo step. Returns how many changed; 0 (and no undo step) when none had to.
+   */
+  acceptCaptions(itemId: string): number {
+    this.ensure();
+    this.requireItem(itemId);
+    const pending = this.db.prepare("SELECT COUNT(*) FROM captions WHERE item_id = ? AND source != 'user'").pluck().get(itemId) as number;
+    if (!pending) return 0;
+    this.edit(pending === 1 ? 'Accept caption' : `Accept ${pending} captions`, [itemId], () => {
+      this.db.prepare("UPDATE captions SET source = 'user' WHERE item_id = ? AND source != 'user'").run(itemId);
+    });
+    return pending;
+  }
+
   /** The item a caption, region or spoken caption belongs to (undefined if no such row). */
   ownerOf(kind: 'caption' | 'region' | 'spoken', id: string): string | undefined {
     this.ensure();

@@ -117,7 +117,7 @@ export const useItemStore = defineStore('item', () => {
   /** Marks every caption of the item as user-approved (curation's "accept"). */
   async function acceptCaptions() {
     const { ds, it } = need();
-    for (const c of it.captions) if (c.source !== 'user') await apply(bridge.dataset.updateCaption(ds, it.id, c.id, { source: 'user' }));
+    if (it.captions.some((c) => c.source !== 'user')) await apply(bridge.dataset.acceptCaptions(ds, it.id));
   }
   const setSplit = (split: string) => {
     const { ds, it } = need();

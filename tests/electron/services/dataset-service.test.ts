@@ -116,6 +116,11 @@ describe('LocalDatasetService', () => {
     expect(item.regions).toEqual([]);
     item = await svc.deleteCaption(ds.id, ids[0], cap.id);
     expect(item.captions.map((c) => c.text)).toEqual(['caption 0']);
+    expect(item.captions[0].source).not.toBe('user');
+    item = await svc.acceptCaptions(ds.id, ids[0]);
+    expect(item.captions.map((c) => c.source)).toEqual(['user']);
+    expect(await svc.getHistory(ds.id)).toMatchObject({ undoLabel: 'Accept caption' });
+    expect((await svc.undo(ds.id)).item!.captions[0].source).not.toBe('user');
     await svc.deleteItem(ds.id, ids[1]);
     u = await svc.undo(ds.id);
     expect(u.item?.id).toBe(ids[1]);

@@ -219,6 +219,27 @@ describe('edits with undo/redo', () => {
     expect(e.integrityCheck()).toBe('ok');
   });
 
+  it("accepts all of an item's captions in one undo step, and nothing twice", async () => {
+    const d = fresh();
+    const item = await d.addItem({ image: await tinyImage(4), captions: [{ text: 'one', source: 'import' }, { text: 'two', source: 'generated' }, { text: 'three', source: 'user' }] });
+    const other = await d.addItem({ image: await tinyImage(5), captions: [{ text: 'elsewhere', source: 'import' }] });
+    const sources = (id: string) => d.getItem(id).captions.map((c) => c.source);
+    expect(d.acceptCaptions(item.id)).toBe(2);
+    expect(sources(item.id)).toEqual(['user', 'user', 'user']);
+    expect(sources(other.id)).toEqual(['import']);
+    expect(d.undoState()).toMatchObject({ canUndo: true, undoLabel: 'Accept 2 captions' });
+    // Accepting again changes nothing and adds no step.
+    expect(d.acceptCaptions(item.id)).toBe(0);
+    expect(d.undo()?.itemIds).toEqual([item.id]);
+    expect(sources(item.id)).toEqual(['import', 'generated', 'user']);
+    expect(d.undoState()).toMatchObject({ redoLabel: 'Accept 2 captions' });
+    d.redo();
+    expect(sources(item.id)).toEqual(['user', 'user', 'user']);
+    expect(d.acceptCaptions(other.id)).toBe(1);
+    expect(d.undoState().undoLabel).toBe('Accept caption');
+    expect(() => d.acceptCaptions('nope')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+  });
+
   it('undoes an item delete with its captions, regions and spoken captions, in its old place', async () => {
     const d = fresh();
     const ids = await d.addItems([
