@@ -2,6 +2,7 @@
 // electron-builder packages). Dependencies stay external (node_modules ships beside, natives unpacked);
 // the preload is CommonJS because sandboxed preloads cannot be ES modules.
 import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -11,7 +12,11 @@ const common = { bundle: true, platform: 'node', target: 'node22', sourcemap: tr
 await Promise.all([
   build({ ...common, entryPoints: ['electron/main/index.ts'], outfile: 'dist/electron/main/index.js', format: 'esm', packages: 'external' }),
   build({ ...common, entryPoints: ['electron/workers/service-process.ts'], outfile: 'dist/electron/workers/service-process.js', format: 'esm', packages: 'external' }),
+  // The demo generator's worker thread, beside the bundle that starts it (create.ts looks for ./worker.js).
+  build({ ...common, entryPoints: ['native-models/data/demo/worker.ts'], outfile: 'dist/electron/workers/worker.js', format: 'esm', packages: 'external' }),
   // Sandboxed preload: only 'electron' may be required; everything else is bundled in.
   build({ ...common, entryPoints: ['electron/preload/index.ts'], outfile: 'dist/electron/preload/index.cjs', format: 'cjs', external: ['electron'] }),
 ]);
-console.log('built dist/electron/{main,preload,workers}');
+// The demo's emoji catalog and images (the emoji packages themselves stay out of the app).
+execFileSync(process.execPath, ['--import', 'tsx', 'build/build-demo-assets.ts', 'dist/demo-assets'], { cwd: root, stdio: 'inherit' });
+console.log('built dist/electron/{main,preload,workers} and dist/demo-assets');

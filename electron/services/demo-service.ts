@@ -1,9 +1,9 @@
 // The studio's "create a small demo dataset" action (first start with an empty library): generates
 // EmojiScenes into the dataset service's library, reporting progress. Electron-free, like the other
-// services. It needs the emoji packages and, for speech, eSpeak (GPL-3): development dependencies
-// that build/electron-builder.yml leaves out of the packaged app. So the offer works from a
-// development checkout (`npm start`); a packaged app reports getDemoAvailability() false and the
-// UI should not offer it (unless the lead decides to ship the Apache-2.0 emoji images).
+// services. It needs the emoji catalog (the emoji packages in a development checkout; in the packaged
+// app, the catalog folder build/build-demo-assets.ts makes, named by $OPT_DEMO_ASSETS) and, for
+// speech, eSpeak (GPL-3), which the packaged app leaves out: there the demo has no spoken captions and
+// getDemoAvailability() says speech: false.
 //
 // Its contract (DemoService, DemoRequest, DemoProgress) lives in electron/common with the other services.
 

@@ -43,7 +43,18 @@ interface RawEmoji {
 
 const KEYWORD_STOP = new Set(['and', 'the', 'for', 'with', 'face', 'nature', 'object', 'objects', 'activity', 'emoji', 'symbol', 'other', 'upon', 'when', 'you', 'san', 'phallic', 'drunk', 'booze', 'sasha', 'mojito', 'nfl']);
 
-let cached: EmojiClass[] | undefined;
+/** The catalog with its source (packages, or an assets folder and its catalog file's time and size), so a changed $OPT_DEMO_ASSETS or folder is noticed. */
+let cached: { source: string; classes: EmojiClass[] } | undefined;
+
+/**
+ * Environment variable naming a catalog assets folder (`writeCatalogAssets`): the catalog and its
+ * 857 images (~2.7 MB) without the emoji packages. The packaged app ships one (build/build-electron.mjs)
+ * and its main process points the service process at it.
+ */
+export const DEMO_ASSETS_ENV = 'OPT_DEMO_ASSETS';
+const ASSETS_FORMAT = 'emojiscenes-catalog';
+const ASSETS_FILE = 'catalog.json';
+const ASSETS_IMAGES = 'img';
 
 function charOf(unified: string): string {
   return String.fromCodePoint(...unified.split('-').map((h) => parseInt(h, 16)));
@@ -52,8 +63,15 @@ function charOf(unified: string): string {
 const words = (s: string) => s.replace(/_/g, ' ').trim().toLowerCase();
 const plainPhrase = (s: string) => /^[a-z][a-z '-]*[a-z]$/.test(s) && s.length <= 40;
 
-/** True when the emoji packages the catalog is made from are installed (not in the packaged app). */
+/** The assets folder $OPT_DEMO_ASSETS names, when it holds a catalog. */
+function assetsDir(): string | undefined {
+  const dir = process.env[DEMO_ASSETS_ENV];
+  return dir && fs.existsSync(path.join(dir, ASSETS_FILE)) ? dir : undefined;
+}
+
+/** True when the catalog can be loaded: an assets folder (the packaged app) or the emoji packages (a development checkout). */
 export function catalogAvailable(): boolean {
+  if (assetsDir()) return true;
   try {
     const require = createRequire(import.meta.url);
     require.resolve('emoji-datasource-google/emoji.json');
@@ -64,9 +82,85 @@ export function catalogAvailable(): boolean {
   }
 }
 
-/** Loads the catalog (once per process), sorted by the emoji's sort order. */
+/** Loads the catalog (once per process and source), sorted by the emoji's sort order. */
 export function loadCatalog(): EmojiClass[] {
-  if (cached) return cached;
+  const dir = assetsDir();
+  const stat = dir ? fs.statSync(path.join(dir, ASSETS_FILE)) : undefined;
+  const source = dir ? `${dir}:${stat!.mtimeMs}:${stat!.size}` : 'packages';
+  if (cached?.source !== source) cached = { source, classes: dir ? readCatalogAssets(dir) : catalogFromPackages() };
+  return cached.classes;
+}
+
+interface CatalogAssets {
+  format: typeof ASSETS_FORMAT;
+  version: 1;
+  /** The emoji-datasource-google and emojilib versions it was made from. */
+  sources: Record<string, string>;
+  classes: (Omit<EmojiClass, 'pngPath'> & { image: string })[];
+}
+
+/**
+ * Writes the catalog and its images into `dir` (replaced whole: written beside, then renamed), with
+ * the licences they come under; `loadCatalog` reads it back when $OPT_DEMO_ASSETS names it, and
+ * generates the same datasets (same digests) as from the packages. Needs the emoji packages.
+ */
+export function writeCatalogAssets(dir: string): { classes: number; bytes: number } {
+  const classes = catalogFromPackages();
+  const require = createRequire(import.meta.url);
+  const pkgDir = (name: string) => path.dirname(require.resolve(`${name}/package.json`));
+  const version = (name: string) => (JSON.parse(fs.readFileSync(path.join(pkgDir(name), 'package.json'), 'utf8')) as { version: string }).version;
+  const tmp = `${dir}.tmp-${process.pid}`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.mkdirSync(path.join(tmp, ASSETS_IMAGES), { recursive: true });
+  let bytes = 0;
+  try {
+    for (const c of classes) {
+      fs.copyFileSync(c.pngPath, path.join(tmp, ASSETS_IMAGES, path.basename(c.pngPath)));
+      bytes += fs.statSync(c.pngPath).size;
+    }
+    const out: CatalogAssets = {
+      format: ASSETS_FORMAT, version: 1,
+      sources: { 'emoji-datasource-google': version('emoji-datasource-google'), emojilib: version('emojilib') },
+      classes: classes.map(({ pngPath, ...c }) => ({ ...c, image: path.basename(pngPath) })),
+    };
+    fs.writeFileSync(path.join(tmp, ASSETS_FILE), JSON.stringify(out));
+    fs.copyFileSync(new URL('./ATTRIBUTION.md', import.meta.url), path.join(tmp, 'ATTRIBUTION.md'));
+    fs.copyFileSync(path.join(pkgDir('emoji-datasource-google'), 'LICENSE'), path.join(tmp, 'LICENSE-emoji-datasource'));
+    fs.copyFileSync(path.join(pkgDir('emojilib'), 'LICENSE'), path.join(tmp, 'LICENSE-emojilib'));
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.renameSync(tmp, dir);
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  return { classes: classes.length, bytes };
+}
+
+/** Reads an assets folder written by writeCatalogAssets, checking what it can before anything uses it. */
+function readCatalogAssets(dir: string): EmojiClass[] {
+  const file = path.join(dir, ASSETS_FILE);
+  let a: CatalogAssets;
+  try {
+    a = JSON.parse(fs.readFileSync(file, 'utf8')) as CatalogAssets;
+  } catch (e) {
+    throw new Error(`EmojiScenes catalog ${file} cannot be read: ${(e as Error).message}`);
+  }
+  if (a?.format !== ASSETS_FORMAT || a.version !== 1 || !Array.isArray(a.classes) || a.classes.length === 0) {
+    throw new Error(`${file} is not an EmojiScenes catalog (format ${ASSETS_FORMAT}, version 1)`);
+  }
+  return a.classes.map((c, i) => {
+    const ok = c && c.index === i && typeof c.label === 'string' && typeof c.char === 'string' && Array.isArray(c.names) && Array.isArray(c.keywords) &&
+      typeof c.image === 'string' && /^[0-9a-f-]+\.png$/i.test(c.image);
+    if (!ok) throw new Error(`${file}: class ${i} is malformed`);
+    const { image, ...rest } = c;
+    const pngPath = path.join(dir, ASSETS_IMAGES, image);
+    if (!fs.existsSync(pngPath)) throw new Error(`${file}: the image of "${c.label}" (${image}) is missing`);
+    return { ...rest, pngPath };
+  });
+}
+
+/** Builds the catalog from the emoji packages. */
+function catalogFromPackages(): EmojiClass[] {
   const require = createRequire(import.meta.url);
   let emojiJson: string;
   let keywordsJson: string;
@@ -74,8 +168,8 @@ export function loadCatalog(): EmojiClass[] {
     emojiJson = require.resolve('emoji-datasource-google/emoji.json');
     keywordsJson = require.resolve('emojilib');
   } catch {
-    throw new Error('EmojiScenes needs the packages emoji-datasource-google and emojilib (development dependencies, ' +
-      'not shipped in the packaged app): run npm install in a development checkout');
+    throw new Error('EmojiScenes needs the packages emoji-datasource-google and emojilib (development dependencies): ' +
+      `run npm install in a development checkout, or set ${DEMO_ASSETS_ENV} to a catalog folder (build/build-demo-assets.ts)`);
   }
   const imgDir = path.join(path.dirname(emojiJson), 'img', 'google', '64');
   const raw = JSON.parse(fs.readFileSync(emojiJson, 'utf8')) as RawEmoji[];
@@ -107,7 +201,6 @@ export function loadCatalog(): EmojiClass[] {
       pngPath: path.join(imgDir, e.image), names, keywords: keywordsOut,
     });
   }
-  cached = out;
   return out;
 }
 

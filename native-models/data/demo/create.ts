@@ -169,8 +169,9 @@ async function speechAvailable(): Promise<boolean> {
 }
 
 /**
- * Whether this installation can generate EmojiScenes (the emoji packages are development
- * dependencies, left out of the packaged app) and whether it can add speech (eSpeak, GPL, likewise).
+ * Whether this installation can generate EmojiScenes (the emoji packages in a development checkout,
+ * or the catalog folder the packaged app ships) and whether it can add speech (eSpeak, GPL: only in
+ * a development checkout).
  */
 export async function demoAvailability(): Promise<{ available: boolean; speech: boolean }> {
   const available = catalogAvailable();

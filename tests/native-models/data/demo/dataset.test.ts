@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { loadCatalog, plural } from '../../../../native-models/data/demo/catalog';
+import { DEMO_ASSETS_ENV, loadCatalog, plural, writeCatalogAssets } from '../../../../native-models/data/demo/catalog';
 import { createDemoDataset, DemoError, generateDemoDataset, readImage64, readManifest, type DemoResult } from '../../../../native-models/data/demo/create';
 import { SpeechError } from '../../../../native-models/data/demo/speech';
 import { DatasetStore, Library, type Item } from '../../../../native-models/data/store';
@@ -15,6 +15,8 @@ const SPLITS = { train: 6, val: 2, test5k: 2, novel: 2 };
 const size = 12;
 let a: DemoResult;
 let items: Item[];
+/** The seed-6 dataset without speech. */
+let mute: DemoResult | undefined;
 
 beforeAll(async () => {
   a = await generateDemoDataset(path.join(tmp, 'a'), { size, seed: 5, splitSizes: SPLITS, workers: 0 });
@@ -52,6 +54,35 @@ describe('EmojiScenes (tiny)', () => {
   test('another seed: another digest', async () => {
     const c = await generateDemoDataset(path.join(tmp, 'c'), { size, seed: 6, splitSizes: SPLITS, workers: 0, speech: false });
     expect(c.digest).not.toBe(a.digest);
+    mute = c;
+  }, 60_000);
+
+  test('from the catalog folder the packaged app ships ($OPT_DEMO_ASSETS): the same catalog and the same dataset', async () => {
+    const assets = path.join(tmp, 'assets');
+    const packages = loadCatalog();
+    expect(writeCatalogAssets(assets)).toMatchObject({ classes: packages.length });
+    expect(fs.readdirSync(assets).sort()).toEqual(['ATTRIBUTION.md', 'LICENSE-emoji-datasource', 'LICENSE-emojilib', 'catalog.json', 'img']);
+    process.env[DEMO_ASSETS_ENV] = assets;
+    try {
+      const shipped = loadCatalog();
+      expect(shipped.map(({ pngPath, ...c }) => ({ ...c, image: path.basename(pngPath) })))
+        .toEqual(packages.map(({ pngPath, ...c }) => ({ ...c, image: path.basename(pngPath) })));
+      expect(shipped.every((c) => c.pngPath.startsWith(assets))).toBe(true);
+      expect(fs.readFileSync(shipped[7].pngPath)).toEqual(fs.readFileSync(packages[7].pngPath));
+      const d = await generateDemoDataset(path.join(tmp, 'd'), { size, seed: 6, splitSizes: SPLITS, workers: 0, speech: false });
+      expect(d.digest).toBe(mute!.digest);
+      // A damaged folder fails with a message that names it.
+      const file = path.join(assets, 'catalog.json');
+      const json = JSON.parse(fs.readFileSync(file, 'utf8')) as { classes: { image: string }[] };
+      json.classes[3].image = '../../etc/passwd';
+      fs.writeFileSync(file, JSON.stringify(json));
+      expect(() => loadCatalog()).toThrow(/catalog.json: class 3 is malformed/);
+      fs.writeFileSync(file, '{"format":"other"}');
+      expect(() => loadCatalog()).toThrow(/catalog.json is not an EmojiScenes catalog/);
+    } finally {
+      delete process.env[DEMO_ASSETS_ENV];
+    }
+    expect(loadCatalog()).toEqual(packages);
   }, 60_000);
 
   test('images are 256x256 PNG with a 64x64 downscale; boxes lie inside the image', async () => {
