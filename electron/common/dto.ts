@@ -198,7 +198,7 @@ export interface DemoProgress {
   etaS: number;
 }
 
-/** Whether this installation can make the demo (the packaged app ships neither the emoji images nor eSpeak). */
+/** Whether this installation can make the demo, and with speech (the packaged app ships the emoji catalog, not eSpeak). */
 export interface DemoAvailability {
   available: boolean;
   speech: boolean;

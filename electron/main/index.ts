@@ -13,8 +13,11 @@ import { ElectronHostService } from './host-service';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const rendererIndex = path.join(here, '../../renderer/index.html');
 const libraryRoot = path.join(process.env.OPT_STUDIO_HOME ?? path.join(os.homedir(), '.opt-studio'), 'datasets');
-/** The demo generator's emoji catalog (build/build-demo-assets.ts), unpacked from the asar so sharp can read its images. */
-const demoAssets = path.join(here, '../../demo-assets').replace(`app.asar${path.sep}`, `app.asar.unpacked${path.sep}`);
+/**
+ * The packaged app's emoji catalog for the demo generator (build/build-demo-assets.ts), unpacked from the asar
+ * so sharp can read its images. A development checkout uses the emoji packages instead.
+ */
+const demoAssets = app.isPackaged ? { OPT_DEMO_ASSETS: path.join(here, '../../demo-assets').replace(`app.asar${path.sep}`, `app.asar.unpacked${path.sep}`) } : {};
 
 protocol.registerSchemesAsPrivileged([{ scheme: 'opt-blob', privileges: { standard: true, secure: true, supportFetchAPI: true, stream: true } }]);
 
@@ -29,7 +32,7 @@ const host = new ElectronHostService(() => win, libraryRoot);
 /** Starts the service process and wires its two ports (contract, blob look-ups). */
 function startServices() {
   worker = utilityProcess.fork(path.join(here, '../workers/service-process.js'), [], {
-    serviceName: 'OPT Studio services', env: { OPT_DEMO_ASSETS: demoAssets, ...process.env, OPT_STUDIO_LIBRARY: libraryRoot }, stdio: 'inherit',
+    serviceName: 'OPT Studio services', env: { ...process.env, ...demoAssets, OPT_STUDIO_LIBRARY: libraryRoot }, stdio: 'inherit',
   });
   const rpc = new MessageChannelMain();
   const blobs = new MessageChannelMain();

@@ -7,7 +7,7 @@ import { portTransport } from './port-transport';
 import { hostServices } from './service-host';
 
 const dataset = new LocalDatasetService(process.env.OPT_STUDIO_LIBRARY ? { root: process.env.OPT_STUDIO_LIBRARY } : {});
-// The first-start demo writes into the same library (reports unavailable in a packaged app).
+// The first-start demo writes into the same library (without speech in a packaged app: no eSpeak there).
 const demo = new LocalDemoService(dataset);
 
 process.parentPort.once('message', (e) => {

@@ -65,7 +65,8 @@ const plainPhrase = (s: string) => /^[a-z][a-z '-]*[a-z]$/.test(s) && s.length <
 
 /** The assets folder $OPT_DEMO_ASSETS names, when it holds a catalog. */
 function assetsDir(): string | undefined {
-  const dir = process.env[DEMO_ASSETS_ENV];
+  const env = process.env[DEMO_ASSETS_ENV];
+  const dir = env ? path.resolve(env) : undefined;
   return dir && fs.existsSync(path.join(dir, ASSETS_FILE)) ? dir : undefined;
 }
 
@@ -125,6 +126,7 @@ export function writeCatalogAssets(dir: string): { classes: number; bytes: numbe
     };
     fs.writeFileSync(path.join(tmp, ASSETS_FILE), JSON.stringify(out));
     fs.copyFileSync(new URL('./ATTRIBUTION.md', import.meta.url), path.join(tmp, 'ATTRIBUTION.md'));
+    fs.copyFileSync(new URL('./LICENSE-Apache-2.0.txt', import.meta.url), path.join(tmp, 'LICENSE-Apache-2.0.txt'));
     fs.copyFileSync(path.join(pkgDir('emoji-datasource-google'), 'LICENSE'), path.join(tmp, 'LICENSE-emoji-datasource'));
     fs.copyFileSync(path.join(pkgDir('emojilib'), 'LICENSE'), path.join(tmp, 'LICENSE-emojilib'));
     fs.rmSync(dir, { recursive: true, force: true });
@@ -149,8 +151,9 @@ function readCatalogAssets(dir: string): EmojiClass[] {
     throw new Error(`${file} is not an EmojiScenes catalog (format ${ASSETS_FORMAT}, version 1)`);
   }
   return a.classes.map((c, i) => {
-    const ok = c && c.index === i && typeof c.label === 'string' && typeof c.char === 'string' && Array.isArray(c.names) && Array.isArray(c.keywords) &&
-      typeof c.image === 'string' && /^[0-9a-f-]+\.png$/i.test(c.image);
+    const strings = (v: unknown) => Array.isArray(v) && v.every((s) => typeof s === 'string');
+    const ok = c && c.index === i && [c.label, c.superclass, c.category, c.char, c.unified].every((s) => typeof s === 'string') &&
+      strings(c.names) && c.names[0] === c.label && strings(c.keywords) && typeof c.image === 'string' && /^[0-9a-f-]+\.png$/i.test(c.image);
     if (!ok) throw new Error(`${file}: class ${i} is malformed`);
     const { image, ...rest } = c;
     const pngPath = path.join(dir, ASSETS_IMAGES, image);

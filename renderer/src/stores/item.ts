@@ -117,7 +117,7 @@ export const useItemStore = defineStore('item', () => {
   /** Marks every caption of the item as user-approved (curation's "accept"). */
   async function acceptCaptions() {
     const { ds, it } = need();
-    if (it.captions.some((c) => c.source !== 'user')) await apply(bridge.dataset.acceptCaptions(ds, it.id));
+    await apply(bridge.dataset.acceptCaptions(ds, it.id));
   }
   const setSplit = (split: string) => {
     const { ds, it } = need();

@@ -15,8 +15,6 @@ const SPLITS = { train: 6, val: 2, test5k: 2, novel: 2 };
 const size = 12;
 let a: DemoResult;
 let items: Item[];
-/** The seed-6 dataset without speech. */
-let mute: DemoResult | undefined;
 
 beforeAll(async () => {
   a = await generateDemoDataset(path.join(tmp, 'a'), { size, seed: 5, splitSizes: SPLITS, workers: 0 });
@@ -54,26 +52,31 @@ describe('EmojiScenes (tiny)', () => {
   test('another seed: another digest', async () => {
     const c = await generateDemoDataset(path.join(tmp, 'c'), { size, seed: 6, splitSizes: SPLITS, workers: 0, speech: false });
     expect(c.digest).not.toBe(a.digest);
-    mute = c;
   }, 60_000);
 
   test('from the catalog folder the packaged app ships ($OPT_DEMO_ASSETS): the same catalog and the same dataset', async () => {
     const assets = path.join(tmp, 'assets');
     const packages = loadCatalog();
     expect(writeCatalogAssets(assets)).toMatchObject({ classes: packages.length });
-    expect(fs.readdirSync(assets).sort()).toEqual(['ATTRIBUTION.md', 'LICENSE-emoji-datasource', 'LICENSE-emojilib', 'catalog.json', 'img']);
-    process.env[DEMO_ASSETS_ENV] = assets;
+    expect(fs.readdirSync(assets).sort()).toEqual(['ATTRIBUTION.md', 'LICENSE-Apache-2.0.txt', 'LICENSE-emoji-datasource', 'LICENSE-emojilib', 'catalog.json', 'img']);
+    const opts = { size: 6, seed: 9, splitSizes: { train: 3, val: 1, test5k: 1, novel: 1 }, speech: false } as const;
+    const fromPackages = await generateDemoDataset(path.join(tmp, 'pk'), { ...opts, workers: 0 });
+    process.env[DEMO_ASSETS_ENV] = path.relative(process.cwd(), assets);
     try {
       const shipped = loadCatalog();
       expect(shipped.map(({ pngPath, ...c }) => ({ ...c, image: path.basename(pngPath) })))
         .toEqual(packages.map(({ pngPath, ...c }) => ({ ...c, image: path.basename(pngPath) })));
       expect(shipped.every((c) => c.pngPath.startsWith(assets))).toBe(true);
       expect(fs.readFileSync(shipped[7].pngPath)).toEqual(fs.readFileSync(packages[7].pngPath));
-      const d = await generateDemoDataset(path.join(tmp, 'd'), { size, seed: 6, splitSizes: SPLITS, workers: 0, speech: false });
-      expect(d.digest).toBe(mute!.digest);
-      // A damaged folder fails with a message that names it.
+      expect((await generateDemoDataset(path.join(tmp, 'as'), { ...opts, workers: 0 })).digest).toBe(fromPackages.digest);
+      // Worker threads read the folder too: with every class drawn as the first one's image, both differ alike.
       const file = path.join(assets, 'catalog.json');
       const json = JSON.parse(fs.readFileSync(file, 'utf8')) as { classes: { image: string }[] };
+      fs.writeFileSync(file, JSON.stringify({ ...json, classes: json.classes.map((c) => ({ ...c, image: json.classes[0].image })) }));
+      const one = await generateDemoDataset(path.join(tmp, 'one0'), { ...opts, workers: 0 });
+      expect(one.digest).not.toBe(fromPackages.digest);
+      expect((await generateDemoDataset(path.join(tmp, 'one2'), { ...opts, workers: 2 })).digest).toBe(one.digest);
+      // A damaged folder fails with a message that names it.
       json.classes[3].image = '../../etc/passwd';
       fs.writeFileSync(file, JSON.stringify(json));
       expect(() => loadCatalog()).toThrow(/catalog.json: class 3 is malformed/);
