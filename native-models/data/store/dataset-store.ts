@@ -683,12 +683,14 @@ export class DatasetStore {
   acceptCaptions(itemId: string): number {
     this.ensure();
     this.requireItem(itemId);
-    const pending = this.db.prepare("SELECT COUNT(*) FROM captions WHERE item_id = ? AND source != 'user'").pluck().get(itemId) as number;
-    if (!pending) return 0;
-    this.edit(pending === 1 ? 'Accept caption' : `Accept ${pending} captions`, [itemId], () => {
-      this.db.prepare("UPDATE captions SET source = 'user' WHERE item_id = ? AND source != 'user'").run(itemId);
-    });
-    return pending;
+    // Nothing to accept: no write at all (not even the item's updatedAt).
+    if (!this.db.prepare("SELECT 1 FROM captions WHERE item_id = ? AND source != 'user' LIMIT 1").get(itemId)) return 0;
+    let changed = 0;
+    this.edit('Accept captions', [itemId], () => {
+      this.requireItem(itemId);
+      changed = this.db.prepare("UPDATE captions SET source = 'user' WHERE item_id = ? AND source != 'user'").run(itemId).changes;
+    }, () => (changed === 1 ? 'Accept caption' : `Accept ${changed} captions`));
+    return changed;
   }
 
   /** The item a caption, region or spoken caption belongs to (undefined if no such row). */
@@ -888,7 +890,8 @@ export class DatasetStore {
    * Runs a user edit in one transaction and journals the rows it changed (diffing a snapshot of the
    * affected items before and after), so undo/redo are exact whatever the edit did.
    */
-  private edit(label: string, itemIds: string[], fn: () => void): void {
+  /** `journalLabel`, when given, names the undo step from what `fn` did (called after it, in the transaction). */
+  private edit(label: string, itemIds: string[], fn: () => void, journalLabel?: () => string): void {
     if (!Array.isArray(itemIds) || itemIds.length === 0) throw new DatasetError('INVALID', `${label}: no items given`);
     this.tx(label, () => {
       const before = this.snapshot(itemIds);
@@ -911,7 +914,7 @@ export class DatasetStore {
       const t = now();
       for (const id of itemIds) this.stmts.touch.run(t, id);
       if (changes.length === 0) return;
-      this.newJournalEntry(label, itemIds, JSON.stringify(changes), t);
+      this.newJournalEntry(journalLabel?.() ?? label, itemIds, JSON.stringify(changes), t);
     });
   }
 
