@@ -411,6 +411,7 @@ export async function generateDemoDataset(dir: string, opts: DemoOptions): Promi
       return await workerMaker(config, nWorkers);
     } catch (e) {
       if (!(e instanceof WorkerStartError)) throw e;
+      console.warn(`EmojiScenes: ${e.message}; generating in this thread (slower)`);
       return localMaker(config);
     }
   };
