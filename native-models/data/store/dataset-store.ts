@@ -687,7 +687,6 @@ export class DatasetStore {
     if (!this.db.prepare("SELECT 1 FROM captions WHERE item_id = ? AND source != 'user' LIMIT 1").get(itemId)) return 0;
     let changed = 0;
     this.edit('Accept captions', [itemId], () => {
-      this.requireItem(itemId);
       changed = this.db.prepare("UPDATE captions SET source = 'user' WHERE item_id = ? AND source != 'user'").run(itemId).changes;
     }, () => (changed === 1 ? 'Accept caption' : `Accept ${changed} captions`));
     return changed;
@@ -888,9 +887,9 @@ export class DatasetStore {
 
   /**
    * Runs a user edit in one transaction and journals the rows it changed (diffing a snapshot of the
-   * affected items before and after), so undo/redo are exact whatever the edit did.
+   * affected items before and after), so undo/redo are exact whatever the edit did. `journalLabel`, when
+   * given, names the undo step from what `fn` did (called after it, in the transaction).
    */
-  /** `journalLabel`, when given, names the undo step from what `fn` did (called after it, in the transaction). */
   private edit(label: string, itemIds: string[], fn: () => void, journalLabel?: () => string): void {
     if (!Array.isArray(itemIds) || itemIds.length === 0) throw new DatasetError('INVALID', `${label}: no items given`);
     this.tx(label, () => {
