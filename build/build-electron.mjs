@@ -17,6 +17,7 @@ await Promise.all([
   // Sandboxed preload: only 'electron' may be required; everything else is bundled in.
   build({ ...common, entryPoints: ['electron/preload/index.ts'], outfile: 'dist/electron/preload/index.cjs', format: 'cjs', external: ['electron'] }),
 ]);
-// The demo's emoji catalog and images (the emoji packages themselves stay out of the app).
-execFileSync(process.execPath, ['--import', 'tsx', 'build/build-demo-assets.ts', 'dist/demo-assets'], { cwd: root, stdio: 'inherit' });
-console.log('built dist/electron/{main,preload,workers} and dist/demo-assets');
+// The demo's emoji catalog and images (the emoji packages themselves stay out of the app), in the folder that
+// electron/main/demo-assets.ts names.
+execFileSync(process.execPath, ['--import', 'tsx', 'build/build-demo-assets.ts'], { cwd: root, stdio: 'inherit' });
+console.log('built dist/electron/{main,preload,workers} and the demo assets');

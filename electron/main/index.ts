@@ -8,16 +8,17 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CHANNEL_PREFIX, createRpcClient, SERVICE_CHANNELS, type BlobLocation, type Disposable, type RpcClient, type ServiceName } from '../common';
 import { portTransport } from '../workers/port-transport';
 import { invokeValidated } from '../workers/service-host';
+import { packagedDemoAssetsDir } from './demo-assets';
 import { ElectronHostService } from './host-service';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const rendererIndex = path.join(here, '../../renderer/index.html');
 const libraryRoot = path.join(process.env.OPT_STUDIO_HOME ?? path.join(os.homedir(), '.opt-studio'), 'datasets');
 /**
- * The packaged app's emoji catalog for the demo generator (build/build-demo-assets.ts), unpacked from the asar
- * so sharp can read its images. A development checkout uses the emoji packages instead.
+ * The packaged app's emoji catalog for the demo generator (./demo-assets.ts), unpacked from the asar so sharp can
+ * read its images. A development checkout uses the emoji packages instead.
  */
-const demoAssets = app.isPackaged ? { OPT_DEMO_ASSETS: path.join(here, '../../demo-assets').replace(`app.asar${path.sep}`, `app.asar.unpacked${path.sep}`) } : {};
+const demoAssets = app.isPackaged ? { OPT_DEMO_ASSETS: packagedDemoAssetsDir(here) } : {};
 
 protocol.registerSchemesAsPrivileged([{ scheme: 'opt-blob', privileges: { standard: true, secure: true, supportFetchAPI: true, stream: true } }]);
 

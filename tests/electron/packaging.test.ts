@@ -1,0 +1,36 @@
+// The packaged app's layout is spelled in three places that no test can run together here (no Electron, no
+// electron-builder download): the build script writes the bundles and the demo catalog, electron-builder.yml ships
+// them, the main process finds them. These checks fail when one of them moves without the others.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { load } from 'js-yaml';
+import { describe, expect, it } from 'vitest';
+import { DEMO_ASSETS_DIR, MAIN_BUNDLE, packagedDemoAssetsDir } from '../../electron/main/demo-assets';
+
+const root = path.resolve(__dirname, '../..');
+const builder = load(readFileSync(path.join(root, 'build/electron-builder.yml'), 'utf8')) as {
+  files: string[]; asarUnpack: string[]; extraMetadata: { main: string };
+};
+const buildScript = readFileSync(path.join(root, 'build/build-electron.mjs'), 'utf8');
+
+describe('packaged app layout', () => {
+  it('electron-builder starts the bundle build-electron.mjs writes', () => {
+    expect(builder.extraMetadata.main).toBe(MAIN_BUNDLE);
+    expect(buildScript).toContain(`outfile: '${MAIN_BUNDLE}'`);
+  });
+
+  it('ships the demo catalog folder and unpacks it from the asar', () => {
+    expect(builder.files).toContain(`${DEMO_ASSETS_DIR}/**`);
+    expect(builder.asarUnpack).toContain(`${DEMO_ASSETS_DIR}/**`);
+    // The build script leaves the folder to build-demo-assets.ts's default (DEMO_ASSETS_DIR), naming no other.
+    expect(buildScript).toMatch(/'build\/build-demo-assets\.ts'\]/);
+  });
+
+  it('the main process finds the catalog from its bundle folder, unpacked when inside an asar', () => {
+    const mainDir = path.dirname(path.join(root, MAIN_BUNDLE));
+    expect(packagedDemoAssetsDir(mainDir)).toBe(path.join(root, DEMO_ASSETS_DIR));
+    const app = path.join(path.sep, 'opt', 'OPT Studio', 'resources', 'app.asar');
+    expect(packagedDemoAssetsDir(path.join(app, path.dirname(MAIN_BUNDLE))))
+      .toBe(path.join(`${app}.unpacked`, DEMO_ASSETS_DIR));
+  });
+});
