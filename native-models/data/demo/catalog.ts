@@ -70,17 +70,19 @@ function assetsDir(): string | undefined {
   return dir && fs.existsSync(path.join(dir, ASSETS_FILE)) ? dir : undefined;
 }
 
+/** The emoji packages' two data files, or undefined when they are not installed (the packaged app). */
+function packageFiles(): { emojiJson: string; keywordsJson: string } | undefined {
+  const require = createRequire(import.meta.url);
+  try {
+    return { emojiJson: require.resolve('emoji-datasource-google/emoji.json'), keywordsJson: require.resolve('emojilib') };
+  } catch {
+    return undefined;
+  }
+}
+
 /** True when the catalog can be loaded: an assets folder (the packaged app) or the emoji packages (a development checkout). */
 export function catalogAvailable(): boolean {
-  if (assetsDir()) return true;
-  try {
-    const require = createRequire(import.meta.url);
-    require.resolve('emoji-datasource-google/emoji.json');
-    require.resolve('emojilib');
-    return true;
-  } catch {
-    return false;
-  }
+  return assetsDir() !== undefined || packageFiles() !== undefined;
 }
 
 /** Loads the catalog (once per process and source), sorted by the emoji's sort order. */
@@ -164,16 +166,12 @@ function readCatalogAssets(dir: string): EmojiClass[] {
 
 /** Builds the catalog from the emoji packages. */
 function catalogFromPackages(): EmojiClass[] {
-  const require = createRequire(import.meta.url);
-  let emojiJson: string;
-  let keywordsJson: string;
-  try {
-    emojiJson = require.resolve('emoji-datasource-google/emoji.json');
-    keywordsJson = require.resolve('emojilib');
-  } catch {
+  const files = packageFiles();
+  if (!files) {
     throw new Error('EmojiScenes needs the packages emoji-datasource-google and emojilib (development dependencies): ' +
       `run npm install in a development checkout, or set ${DEMO_ASSETS_ENV} to a catalog folder (build/build-demo-assets.ts)`);
   }
+  const { emojiJson, keywordsJson } = files;
   const imgDir = path.join(path.dirname(emojiJson), 'img', 'google', '64');
   const raw = JSON.parse(fs.readFileSync(emojiJson, 'utf8')) as RawEmoji[];
   const keywords = JSON.parse(fs.readFileSync(keywordsJson, 'utf8')) as Record<string, string[]>;
