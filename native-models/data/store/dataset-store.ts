@@ -681,12 +681,9 @@ export class DatasetStore {
    * 'user'), as one undo step. Returns how many changed; 0 (and no undo step) when none had to.
    */
   acceptCaptions(itemId: string): number {
-    this.ensure();
-    this.requireItem(itemId);
-    // Nothing to accept: no write at all (not even the item's updatedAt).
-    if (!this.db.prepare("SELECT 1 FROM captions WHERE item_id = ? AND source != 'user' LIMIT 1").get(itemId)) return 0;
     let changed = 0;
     this.edit('Accept captions', [itemId], () => {
+      this.requireItem(itemId);
       changed = this.db.prepare("UPDATE captions SET source = 'user' WHERE item_id = ? AND source != 'user'").run(itemId).changes;
     }, () => (changed === 1 ? 'Accept caption' : `Accept ${changed} captions`));
     return changed;
@@ -910,9 +907,10 @@ export class DatasetStore {
         if (JSON.stringify(bs) === JSON.stringify(as)) continue;
         changes.push({ table: (a ?? b)!.table, before: bs, after: as });
       }
+      if (changes.length === 0) return; // an edit that changed nothing leaves no step and no new updatedAt
       const t = now();
-      for (const id of itemIds) this.stmts.touch.run(t, id);
-      if (changes.length === 0) return;
+      const changed = new Set(changes.map((c) => { const r = (c.after ?? c.before)!; return (c.table === 'items' ? r.id : r.item_id) as string; }));
+      for (const id of changed) this.stmts.touch.run(t, id);
       this.newJournalEntry(journalLabel?.() ?? label, itemIds, JSON.stringify(changes), t);
     });
   }

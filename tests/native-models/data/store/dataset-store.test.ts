@@ -240,6 +240,24 @@ describe('edits with undo/redo', () => {
     expect(() => d.acceptCaptions('nope')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
   });
 
+  it('an edit that changes nothing leaves no undo step and no new updatedAt; one that does touches only the items it changed', async () => {
+    const d = fresh();
+    const [a, b] = await d.addItems([{ image: await tinyImage(6), split: 'train', captions: [{ text: 'same', source: 'user' }] }, { image: await tinyImage(7), split: 'val' }]);
+    const stamp = (id: string) => d.getItem(id).updatedAt;
+    const [ta, tb] = [stamp(a), stamp(b)];
+    const undoBefore = d.undoState();
+    await new Promise((r) => setTimeout(r, 5)); // a later edit would get a later timestamp
+    expect(d.acceptCaptions(a)).toBe(0);
+    d.updateCaption(d.getItem(a).captions[0].id, { text: 'same' });
+    d.setSplit([a], 'train');
+    expect(d.undoState()).toEqual(undoBefore);
+    expect([stamp(a), stamp(b)]).toEqual([ta, tb]);
+    d.setSplit([a, b], 'train'); // only b moves
+    expect(d.undoState().undoLabel).toBe('Move to train');
+    expect(stamp(a)).toBe(ta);
+    expect(stamp(b) > tb).toBe(true);
+  });
+
   it('undoes an item delete with its captions, regions and spoken captions, in its old place', async () => {
     const d = fresh();
     const ids = await d.addItems([
