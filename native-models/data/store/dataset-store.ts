@@ -200,6 +200,8 @@ export class DatasetStore {
   private version = 0;
   private hits?: { text: string; version: string };
   private readonly stmts: ReturnType<DatasetStore['prepareStatements']>;
+  /** Statements built from a table's name (restore, undo/redo of imports): prepared once each, not once per row. */
+  private readonly tableStmts = new Map<string, Database.Statement>();
 
   private constructor(dir: string, db: Database.Database) {
     this.dir = dir;
@@ -272,6 +274,13 @@ export class DatasetStore {
       itemsAfter: db.prepare('SELECT id FROM items WHERE seq > ? ORDER BY seq LIMIT ?').pluck(),
       seqOf: db.prepare('SELECT seq FROM items WHERE id = ?').pluck(),
     };
+  }
+
+  /** A statement over one of the fixed tables, prepared on first use (the SQL varies only by table and columns). */
+  private tableStmt(sql: string): Database.Statement {
+    let st = this.tableStmts.get(sql);
+    if (!st) this.tableStmts.set(sql, (st = this.db.prepare(sql)));
+    return st;
   }
 
   /** Throws DATASET_MISSING when the folder was deleted or unmounted under us; called by every public method. */
@@ -825,17 +834,17 @@ export class DatasetStore {
   /** Writes `target` back (insert or update), or deletes `other` when target is null. */
   private restore(table: Table, target: Row | null, other: Row | null): void {
     if (target === null) {
-      if (other) this.db.prepare(`DELETE FROM ${table} WHERE id = ?`).run(other.id);
+      if (other) this.tableStmt(`DELETE FROM ${table} WHERE id = ?`).run(other.id);
       return;
     }
     const cols = COLUMNS[table];
-    const exists = this.db.prepare(`SELECT 1 FROM ${table} WHERE id = ?`).get(target.id) !== undefined;
+    const exists = this.tableStmt(`SELECT 1 FROM ${table} WHERE id = ?`).get(target.id) !== undefined;
     const vals = Object.fromEntries(cols.map((c) => [c, target[c] ?? null]));
     if (exists) {
       const set = cols.filter((c) => c !== 'id' && c !== 'seq').map((c) => `${c} = @${c}`).join(', ');
-      this.db.prepare(`UPDATE ${table} SET ${set} WHERE id = @id`).run(vals);
+      this.tableStmt(`UPDATE ${table} SET ${set} WHERE id = @id`).run(vals);
     } else {
-      this.db.prepare(`INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map((c) => `@${c}`).join(', ')})`).run(vals);
+      this.tableStmt(`INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map((c) => `@${c}`).join(', ')})`).run(vals);
     }
   }
 
