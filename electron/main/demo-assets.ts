@@ -14,7 +14,7 @@ export const MAIN_BUNDLE = 'dist/electron/main/index.js';
  * its `app.asar.unpacked` twin, where electron-builder puts the folder's real files.
  */
 export function packagedDemoAssetsDir(mainDir: string): string {
-  const appRoot = path.resolve(mainDir, path.relative(path.dirname(MAIN_BUNDLE), '.'));
+  const appRoot = path.resolve(mainDir, ...path.dirname(MAIN_BUNDLE).split('/').map(() => '..'));
   const dir = path.join(appRoot, DEMO_ASSETS_DIR);
   return dir.replace(`app.asar${path.sep}`, `app.asar.unpacked${path.sep}`);
 }

@@ -808,7 +808,8 @@ export class DatasetStore {
       if (e.changes === IMPORT_MARKER) return { label: e.label, itemIds: this.undoImport(e.seq) };
       const changes = JSON.parse(e.changes) as Change[];
       for (let i = changes.length - 1; i >= 0; i--) this.restore(changes[i].table, changes[i].before, changes[i].after);
-      return this.touchAll(e);
+      this.touchChanged(changes, now());
+      return { label: e.label, itemIds: JSON.parse(e.item_ids) as string[] };
     });
   }
 
@@ -819,16 +820,17 @@ export class DatasetStore {
       if (!e) return null;
       this.db.prepare('UPDATE journal SET undone = 0 WHERE seq = ?').run(e.seq);
       if (e.changes === IMPORT_MARKER) return { label: e.label, itemIds: this.redoImport(e.seq) };
-      for (const c of JSON.parse(e.changes) as Change[]) this.restore(c.table, c.after, c.before);
-      return this.touchAll(e);
+      const changes = JSON.parse(e.changes) as Change[];
+      for (const c of changes) this.restore(c.table, c.after, c.before);
+      this.touchChanged(changes, now());
+      return { label: e.label, itemIds: JSON.parse(e.item_ids) as string[] };
     });
   }
 
-  private touchAll(e: JournalRow): EditResult {
-    const itemIds = JSON.parse(e.item_ids) as string[];
-    const t = now();
-    for (const id of itemIds) this.stmts.touch.run(t, id);
-    return { label: e.label, itemIds };
+  /** Sets updatedAt = t on the items whose rows these changes touch (an item row's own id, a child row's item_id). */
+  private touchChanged(changes: Change[], t: string): void {
+    const ids = new Set(changes.map((c) => { const r = (c.after ?? c.before)!; return (c.table === 'items' ? r.id : r.item_id) as string; }));
+    for (const id of ids) this.stmts.touch.run(t, id);
   }
 
   /** Writes `target` back (insert or update), or deletes `other` when target is null. */
@@ -918,8 +920,7 @@ export class DatasetStore {
       }
       if (changes.length === 0) return; // an edit that changed nothing leaves no step and no new updatedAt
       const t = now();
-      const changed = new Set(changes.map((c) => { const r = (c.after ?? c.before)!; return (c.table === 'items' ? r.id : r.item_id) as string; }));
-      for (const id of changed) this.stmts.touch.run(t, id);
+      this.touchChanged(changes, t);
       this.newJournalEntry(journalLabel?.() ?? label, itemIds, JSON.stringify(changes), t);
     });
   }

@@ -240,7 +240,7 @@ describe('edits with undo/redo', () => {
     expect(() => d.acceptCaptions('nope')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
   });
 
-  it('an edit that changes nothing leaves no undo step and no new updatedAt; one that does touches only the items it changed', async () => {
+  it('an edit that changes nothing leaves no undo step and no new updatedAt; one that does, and its undo, touch only the items it changed', async () => {
     const d = fresh();
     const [a, b] = await d.addItems([{ image: await tinyImage(6), split: 'train', captions: [{ text: 'same', source: 'user' }] }, { image: await tinyImage(7), split: 'val' }]);
     const stamp = (id: string) => d.getItem(id).updatedAt;
@@ -256,6 +256,12 @@ describe('edits with undo/redo', () => {
     expect(d.undoState().undoLabel).toBe('Move to train');
     expect(stamp(a)).toBe(ta);
     expect(stamp(b) > tb).toBe(true);
+    const moved = stamp(b);
+    await new Promise((r) => setTimeout(r, 5));
+    d.undo(); // so does its undo
+    expect(d.getItem(b).split).toBe('val');
+    expect(stamp(a)).toBe(ta);
+    expect(stamp(b) > moved).toBe(true);
   });
 
   it('undoes an item delete with its captions, regions and spoken captions, in its old place', async () => {
