@@ -15,6 +15,11 @@ export const useItemStore = defineStore('item', () => {
   const history = ref<HistoryState>({ canUndo: false, canRedo: false });
   const selectedRegionId = ref<string | null>(null);
   const busy = ref(false);
+  /**
+   * The undo or redo in flight, with its step's label (undoing a large import takes seconds): the views show it and
+   * disable their buttons, and further presses are ignored until it is done rather than queued behind it.
+   */
+  const historyRunning = ref<{ which: 'undo' | 'redo'; label: string } | null>(null);
 
   const datasetId = computed(() => datasets.currentId);
   const isOpen = computed(() => item.value !== null);
@@ -176,8 +181,17 @@ export const useItemStore = defineStore('item', () => {
   }
 
   async function undoRedo(which: 'undo' | 'redo') {
-    if (!datasetId.value) return;
-    const result = await bridge.dataset[which](datasetId.value);
+    if (!datasetId.value || historyRunning.value) return;
+    historyRunning.value = { which, label: (which === 'undo' ? history.value.undoLabel : history.value.redoLabel) ?? '' };
+    try {
+      return await runUndoRedo(datasetId.value, which);
+    } finally {
+      historyRunning.value = null;
+    }
+  }
+
+  async function runUndoRedo(ds: string, which: 'undo' | 'redo') {
+    const result = await bridge.dataset[which](ds);
     history.value = { canUndo: result.canUndo, canRedo: result.canRedo, undoLabel: result.undoLabel, redoLabel: result.redoLabel };
     if (result.item && deletedFromView?.id === result.item.id && item.value) {
       // The delete made in this view is undone: show the item again, in its old place (if the list has not
@@ -193,7 +207,7 @@ export const useItemStore = defineStore('item', () => {
   }
 
   return {
-    item, history, selectedRegionId, busy, isOpen,
+    item, history, historyRunning, selectedRegionId, busy, isOpen,
     openAt, close, next, prev, reloadItem, refreshHistory,
     setCaption, addCaption, deleteCaption, acceptCaptions, setSplit,
     addRegion, updateRegion, deleteRegion, addSpoken, deleteSpoken, deleteItem,
