@@ -808,8 +808,7 @@ export class DatasetStore {
       if (e.changes === IMPORT_MARKER) return { label: e.label, itemIds: this.undoImport(e.seq) };
       const changes = JSON.parse(e.changes) as Change[];
       for (let i = changes.length - 1; i >= 0; i--) this.restore(changes[i].table, changes[i].before, changes[i].after);
-      this.touchChanged(changes, now());
-      return { label: e.label, itemIds: JSON.parse(e.item_ids) as string[] };
+      return this.reapplied(e, changes);
     });
   }
 
@@ -822,9 +821,14 @@ export class DatasetStore {
       if (e.changes === IMPORT_MARKER) return { label: e.label, itemIds: this.redoImport(e.seq) };
       const changes = JSON.parse(e.changes) as Change[];
       for (const c of changes) this.restore(c.table, c.after, c.before);
-      this.touchChanged(changes, now());
-      return { label: e.label, itemIds: JSON.parse(e.item_ids) as string[] };
+      return this.reapplied(e, changes);
     });
+  }
+
+  /** After an undo or redo of edit `e`: its items' new updatedAt, and what it did. */
+  private reapplied(e: JournalRow, changes: Change[]): EditResult {
+    this.touchChanged(changes, now());
+    return { label: e.label, itemIds: JSON.parse(e.item_ids) as string[] };
   }
 
   /** Sets updatedAt = t on the items whose rows these changes touch (an item row's own id, a child row's item_id). */
