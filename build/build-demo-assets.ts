@@ -3,7 +3,7 @@
 // the folder ($OPT_DEMO_ASSETS), so a user can create the demo dataset (without speech: eSpeak is GPL
 // and stays out too). Run by build/build-electron.mjs.
 import path from 'node:path';
-import { DEMO_ASSETS_DIR } from '../electron/main/demo-assets';
+import { DEMO_ASSETS_DIR } from '../electron/main/app-paths';
 import { writeCatalogAssets } from '../native-models/data/demo/catalog';
 
 const dir = path.resolve(process.argv[2] ?? DEMO_ASSETS_DIR);

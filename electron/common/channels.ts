@@ -30,7 +30,7 @@ export interface ServiceChannels<M extends string, E extends string> {
 
 type Exact<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 
-/** The channel list, per service. Add a later service (inference, training) here and to ServiceMap. */
+/** The channel list, per service. Add a later service (training) here and to ServiceMap. */
 export const SERVICE_CHANNELS = {
   dataset: {
     methods: [
@@ -40,13 +40,17 @@ export const SERVICE_CHANNELS = {
       'addCaption', 'updateCaption', 'deleteCaption', 'acceptCaptions',
       'undo', 'redo', 'getHistory',
       'addSpokenCaption', 'deleteSpokenCaption',
-      'addRegion', 'updateRegion', 'deleteRegion',
+      'addRegion', 'addRegions', 'updateRegion', 'deleteRegion',
     ],
     events: ['onDidChangeDatasets', 'onDidChangeItems', 'onDidChangeJobProgress'],
   },
   demo: {
     methods: ['getDemoAvailability', 'createDemoDataset', 'cancelDemo'],
     events: ['onDidChangeDemoProgress'],
+  },
+  inference: {
+    methods: ['getModelInfo', 'detectRegions'],
+    events: [],
   },
   host: {
     methods: ['getAppInfo', 'pickPath'],
@@ -59,7 +63,7 @@ type ListedMethods<S extends keyof ServiceMap> = (typeof SERVICE_CHANNELS)[S]['m
 type ListedEvents<S extends keyof ServiceMap> = (typeof SERVICE_CHANNELS)[S]['events'][number];
 type AllListed = { [S in keyof ServiceMap]: Exact<ListedMethods<S>, ServiceMethods<S>> & Exact<ListedEvents<S>, ServiceEvents<S>> };
 /** Fails to compile when SERVICE_CHANNELS and ServiceMap disagree (a `false` here). */
-export const CHANNEL_LIST_CHECK: AllListed = { dataset: true, demo: true, host: true };
+export const CHANNEL_LIST_CHECK: AllListed = { dataset: true, demo: true, inference: true, host: true };
 
 /** IPC channel of a method or event: `opt:<service>.<member>`. */
 export type ChannelName = `${typeof CHANNEL_PREFIX}${string}.${string}`;

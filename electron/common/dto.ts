@@ -301,3 +301,50 @@ export interface PickPathOptions {
   /** File extensions without dot, e.g. ['json', 'jsonl']. */
   extensions?: string[];
 }
+
+/** The largest image the inference service takes (encoded file bytes). */
+export const MAX_INFERENCE_IMAGE_BYTES = 64 * 1024 * 1024;
+
+/** One component of the model package the inference service runs. */
+export interface ModelComponentInfo {
+  name: string;
+  kind: string;
+  /** Quality and speed figures from the manifest (e.g. map50, psnr). */
+  metrics: Record<string, number | string>;
+}
+
+/** The model package in use, or why none could be read. */
+export interface ModelInfo {
+  packageDir: string;
+  name?: string;
+  version?: string;
+  components: ModelComponentInfo[];
+  /** Set when the package is missing or broken (every model feature is then unavailable, with this reason). */
+  error?: string;
+}
+
+/** A region the detector proposes: nothing is stored until the user adds it (as a region with source 'detector'). */
+export interface RegionProposal {
+  box: Box;
+  /** The most probable class. */
+  label: string;
+  /** Its probability. */
+  score: number;
+  /** 1 - p(background): how sure the detector is that the box holds an object; proposals are ranked by it. */
+  objectness: number;
+  /** The next most probable classes, most probable first. */
+  alternatives: { label: string; score: number }[];
+}
+
+export interface DetectRegionsOptions {
+  /** Most proposals returned (default 10). */
+  maxRegions?: number;
+  /** Smallest objectness kept (default 0.5). */
+  minObjectness?: number;
+}
+
+export interface DetectRegionsResult {
+  proposals: RegionProposal[];
+  /** Time the detector took, in milliseconds (decode, both stages, post-processing). */
+  ms: number;
+}

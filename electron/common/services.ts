@@ -4,7 +4,7 @@ import type { Event } from './event';
 import type {
   AppInfo, CaptionPatch, HostCommand, Dataset, DatasetsChange, DemoAvailability, DemoDataset, DemoProgress, DemoRequest, ExportReport, ExportRequest, HistoryState, ImportReport,
   ImportRequest, Item, ItemPage, ItemPatch, ItemQuery, ItemsChange, JobProgress, PickPathOptions, RegionInput,
-  RegionPatch, SpokenRecording, UndoResult, BlobLocation,
+  RegionPatch, SpokenRecording, UndoResult, BlobLocation, DetectRegionsOptions, DetectRegionsResult, ModelInfo,
 } from './dto';
 
 /**
@@ -43,6 +43,8 @@ export interface DatasetService {
   deleteSpokenCaption(datasetId: string, itemId: string, spokenId: string): Promise<Item>;
 
   addRegion(datasetId: string, itemId: string, region: RegionInput): Promise<Item>;
+  /** Several regions at once (a detector's accepted proposals, say): one undo step. Source 'user' unless given. */
+  addRegions(datasetId: string, itemId: string, regions: RegionInput[]): Promise<Item>;
   updateRegion(datasetId: string, itemId: string, regionId: string, patch: RegionPatch): Promise<Item>;
   deleteRegion(datasetId: string, itemId: string, regionId: string): Promise<Item>;
 
@@ -82,10 +84,25 @@ export interface HostService {
   readonly onDidRequestCommand: Event<HostCommand>;
 }
 
-/** Every service the renderer can reach, by contract name. Later: inference, training (same pattern). */
+/**
+ * Runs the model package's components on data the renderer sends (electron/services/inference-service.ts), in a
+ * process of its own: onnxruntime's run() blocks the thread it runs on. Calls are answered one at a time.
+ */
+export interface InferenceService {
+  /** The model package in use and its components (or why it cannot be read). */
+  getModelInfo(): Promise<ModelInfo>;
+  /**
+   * The regions the package's detector finds in an image (encoded file bytes: PNG, JPEG, WebP, GIF, ...).
+   * Rejects with a clear message for an unreadable image or a package without a working detector.
+   */
+  detectRegions(image: Uint8Array, options: DetectRegionsOptions): Promise<DetectRegionsResult>;
+}
+
+/** Every service the renderer can reach, by contract name. Later: training (same pattern). */
 export interface ServiceMap {
   dataset: DatasetService;
   demo: DemoService;
+  inference: InferenceService;
   host: HostService;
 }
 

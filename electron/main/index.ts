@@ -1,6 +1,7 @@
 // Electron main: thin. One sandboxed window (contextIsolation on, nodeIntegration off, CSP in the
 // page), IPC handlers generated from the contract's channel list (validated; nothing else is
-// handled), the services in a utility process, blobs over the opt-blob:// protocol, menus.
+// handled), the dataset services in one utility process and the models in another, blobs over the opt-blob://
+// protocol, menus.
 import { app, BrowserWindow, ipcMain, Menu, MessageChannelMain, net, protocol, session, shell, utilityProcess, type IpcMainInvokeEvent, type MessagePortMain, type UtilityProcess } from 'electron';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,23 +9,27 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CHANNEL_PREFIX, createRpcClient, SERVICE_CHANNELS, type BlobLocation, type Disposable, type RpcClient, type ServiceName } from '../common';
 import { portTransport } from '../workers/port-transport';
 import { invokeValidated } from '../workers/service-host';
-import { packagedDemoAssetsDir } from './demo-assets';
+import { appDir, DEMO_ASSETS_DIR, MODEL_PACKAGE_DIR } from './app-paths';
 import { ElectronHostService } from './host-service';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const rendererIndex = path.join(here, '../../renderer/index.html');
 const libraryRoot = path.join(process.env.OPT_STUDIO_HOME ?? path.join(os.homedir(), '.opt-studio'), 'datasets');
 /**
- * The packaged app's emoji catalog for the demo generator (./demo-assets.ts), unpacked from the asar so sharp can
+ * The packaged app's emoji catalog for the demo generator (./app-paths.ts), unpacked from the asar so sharp can
  * read its images. A development checkout uses the emoji packages instead.
  */
-const demoAssets = app.isPackaged ? { OPT_DEMO_ASSETS: packagedDemoAssetsDir(here) } : {};
+const demoAssets = app.isPackaged ? { OPT_DEMO_ASSETS: appDir(here, DEMO_ASSETS_DIR) } : {};
+/** The model package the inference process runs: $OPT_MODEL_PACKAGE when set, else the one shipped with the app. */
+const modelPackage = process.env.OPT_MODEL_PACKAGE || appDir(here, MODEL_PACKAGE_DIR);
 
 protocol.registerSchemesAsPrivileged([{ scheme: 'opt-blob', privileges: { standard: true, secure: true, supportFetchAPI: true, stream: true } }]);
 
 let win: BrowserWindow | null = null;
 let worker: UtilityProcess | null = null;
 let services: RpcClient | null = null;
+let inferenceWorker: UtilityProcess | null = null;
+let inference: RpcClient | null = null;
 let blobPort: MessagePortMain | null = null;
 let nextBlobId = 1;
 const blobRequests = new Map<number, (location: BlobLocation | null) => void>();
@@ -40,12 +45,7 @@ function startServices() {
   worker.postMessage(null, [rpc.port2, blobs.port2]);
   services?.dispose();
   services = createRpcClient(portTransport(rpc.port1));
-  // Forward every service event to the window, on the event's own channel.
-  for (const [name, spec] of Object.entries(SERVICE_CHANNELS)) {
-    if (name === 'host') continue;
-    const proxy = services.service(name as ServiceName) as unknown as Record<string, (l: (p: unknown) => void) => Disposable>;
-    for (const event of spec.events as readonly string[]) proxy[event]((payload) => win?.webContents.send(`${CHANNEL_PREFIX}${name}.${event}`, payload));
-  }
+  forwardEvents(services, ['dataset', 'demo']);
   blobPort = blobs.port1;
   blobPort.on('message', ({ data }: { data: { id: number; location: BlobLocation | null } }) => {
     blobRequests.get(data.id)?.(data.location);
@@ -59,6 +59,31 @@ function startServices() {
     blobRequests.clear();
     if (!quitting) startServices(); // pending calls were rejected when the port closed
   });
+}
+
+/** Starts the inference process (models load there on first use); restarted if it dies, like the services. */
+function startInference() {
+  inferenceWorker = utilityProcess.fork(path.join(here, '../workers/inference-process.js'), [], {
+    serviceName: 'OPT Studio inference', env: { ...process.env, OPT_MODEL_PACKAGE: modelPackage }, stdio: 'inherit',
+  });
+  const rpc = new MessageChannelMain();
+  inferenceWorker.postMessage(null, [rpc.port2]);
+  inference?.dispose();
+  inference = createRpcClient(portTransport(rpc.port1));
+  forwardEvents(inference, ['inference']);
+  rpc.port1.start();
+  inferenceWorker.on('exit', (code) => {
+    console.error(`The inference process exited (${code}).`);
+    if (!quitting) startInference();
+  });
+}
+
+/** Forwards every event of these services (hosted behind `client`) to the window, on the event's own channel. */
+function forwardEvents(client: RpcClient, names: ServiceName[]) {
+  for (const name of names) {
+    const proxy = client.service(name) as unknown as Record<string, (l: (p: unknown) => void) => Disposable>;
+    for (const event of SERVICE_CHANNELS[name].events as readonly string[]) proxy[event]((payload) => win?.webContents.send(`${CHANNEL_PREFIX}${name}.${event}`, payload));
+  }
 }
 
 function resolveBlob(datasetId: string, sha: string): Promise<BlobLocation | null> {
@@ -84,8 +109,9 @@ function registerIpc() {
       ipcMain.handle(`${CHANNEL_PREFIX}${service}.${method}`, (event, ...args: unknown[]) => {
         if (!trustedSender(event)) throw new Error('IPC from an untrusted frame was refused.');
         if (service === 'host') return invokeValidated({ host }, { service, method, args });
-        if (!services) throw new Error('The services process is not running.');
-        return services.call(service, method, args);
+        const client = service === 'inference' ? inference : services;
+        if (!client) throw new Error(`The ${service === 'inference' ? 'inference' : 'services'} process is not running.`);
+        return client.call(service, method, args);
       });
     }
   }
@@ -138,6 +164,7 @@ let quitting = false;
 app.on('before-quit', () => {
   quitting = true;
   worker?.kill();
+  inferenceWorker?.kill();
 });
 app.on('window-all-closed', () => app.quit());
 
@@ -160,6 +187,7 @@ void app.whenReady().then(() => {
     return new Response(res.body, { status: res.status, headers });
   });
   startServices();
+  startInference();
   registerIpc();
   host.onDidRequestCommand((command) => win?.webContents.send(`${CHANNEL_PREFIX}host.onDidRequestCommand`, command));
   buildMenu();

@@ -294,8 +294,12 @@ export class LocalDatasetService implements DatasetService, DatasetBlobAccess {
   // ------------------------------------------------------------ regions
 
   async addRegion(datasetId: string, itemId: string, region: RegionInput): Promise<Item> {
+    return this.addRegions(datasetId, itemId, [region]);
+  }
+
+  async addRegions(datasetId: string, itemId: string, regions: RegionInput[]): Promise<Item> {
     const store = this.store(datasetId);
-    store.addRegion(itemId, { source: 'user', ...region });
+    store.addRegions(itemId, regions);
     return this.edited(datasetId, store, itemId);
   }
 

@@ -1,4 +1,4 @@
-// Web mode's entry: `npx tsx electron/web/main.ts [--port N] [--home DIR] [--renderer DIR]`.
+// Web mode's entry: `npx tsx electron/web/main.ts [--port N] [--home DIR] [--renderer DIR] [--models PACKAGE_DIR]`.
 // Hosts the real services in this process and prints the URL (with its per-launch token) to open.
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { WebHostService } from './host-service';
 import { startWebServer } from './server';
-import { startServiceThread } from './service-thread';
+import { startInferenceThread, startServiceThread } from './service-thread';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -17,6 +17,8 @@ const { values } = parseArgs({
     home: { type: 'string', default: process.env.OPT_STUDIO_HOME ?? path.join(os.homedir(), '.opt-studio') },
     renderer: { type: 'string', default: path.join(repo, 'dist/renderer') },
     token: { type: 'string' },
+    // The model package the inference service runs (default: $OPT_MODEL_PACKAGE, else the shipped one).
+    models: { type: 'string' },
   },
 });
 
@@ -26,10 +28,12 @@ const version = (JSON.parse(readFileSync(path.join(repo, 'package.json'), 'utf8'
 const libraryRoot = path.join(home, 'datasets');
 // The dataset and demo services work on their own thread; this one only serves HTTP and WebSocket.
 const thread = await startServiceThread(libraryRoot);
+// Models run on a third thread, loaded on first use.
+const models = await startInferenceThread(values.models ? path.resolve(values.models) : undefined);
 const host = new WebHostService({ version, libraryRoot });
 
 const server = await startWebServer({
-  services: { dataset: thread.dataset, demo: thread.demo, host },
+  services: { dataset: thread.dataset, demo: thread.demo, inference: models.inference, host },
   blobs: thread.blobs,
   rendererDir: values.renderer!,
   uploadDir: path.join(home, 'uploads'),
@@ -46,7 +50,7 @@ const stop = async () => {
   if (stopping) return;
   stopping = true;
   await server.close();
-  await thread.close();
+  await Promise.all([thread.close(), models.close()]);
   process.exit(0);
 };
 process.on('SIGINT', stop);

@@ -1,8 +1,9 @@
-// Starts the dataset and demo services on a worker thread and returns what the web server needs: typed
-// DatasetService and DemoService proxies (the same RPC client the renderer uses) and blob look-ups.
-import { MessageChannel, Worker } from 'node:worker_threads';
-import { createRpcClient, type BlobLocation, type DatasetBlobAccess, type DatasetService, type DemoService } from '../common';
-import { threadPortTransport } from '../workers/dataset-worker';
+// Starts web mode's service threads and returns typed proxies (the same RPC client the renderer uses): the dataset
+// and demo services on one thread, with blob look-ups; the inference service on another (a detection never holds
+// up the dataset services or the web server).
+import { MessageChannel, Worker, type TransferListItem } from 'node:worker_threads';
+import { createRpcClient, type BlobLocation, type DatasetBlobAccess, type DatasetService, type DemoService, type InferenceService, type RpcClient } from '../common';
+import { threadPortTransport } from '../workers/thread-transport';
 
 export interface ServiceThread {
   dataset: DatasetService;
@@ -11,20 +12,35 @@ export interface ServiceThread {
   close(): Promise<void>;
 }
 
-/** `root` is the library folder. The worker inherits this process's loader (tsx in development). */
-export async function startServiceThread(root: string): Promise<ServiceThread> {
+export interface InferenceThread {
+  inference: InferenceService;
+  close(): Promise<void>;
+}
+
+/** A worker thread running `file` (in electron/workers/) with an RPC port; it inherits this process's loader (tsx in development). */
+function startWorker(file: string, label: string, workerData: Record<string, unknown>, transferList: TransferListItem[]) {
   const rpc = new MessageChannel();
-  const blob = new MessageChannel();
-  const entry = new URL('../workers/dataset-worker.ts', import.meta.url).href;
+  const entry = new URL(`../workers/${file}`, import.meta.url).href;
   // Run from source (npm start, tests): workers do not inherit tsx's loader, so register it first.
   const boot = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`;
-  const worker = new Worker(boot, {
-    eval: true,
-    workerData: { root, rpcPort: rpc.port2, blobPort: blob.port2 },
-    transferList: [rpc.port2, blob.port2],
-  });
-  worker.on('error', (e) => console.error(`dataset worker: ${e.message}`));
-  const client = createRpcClient(threadPortTransport(rpc.port1));
+  const worker = new Worker(boot, { eval: true, workerData: { ...workerData, rpcPort: rpc.port2 }, transferList: [rpc.port2, ...transferList] });
+  worker.on('error', (e) => console.error(`${label}: ${e.message}`));
+  const client: RpcClient = createRpcClient(threadPortTransport(rpc.port1));
+  return {
+    client,
+    async close() {
+      worker.postMessage('close');
+      client.dispose();
+      rpc.port1.close();
+      await worker.terminate();
+    },
+  };
+}
+
+/** `root` is the library folder. */
+export async function startServiceThread(root: string): Promise<ServiceThread> {
+  const blob = new MessageChannel();
+  const { client, close } = startWorker('dataset-worker.ts', 'dataset worker', { root, blobPort: blob.port2 }, [blob.port2]);
   const dataset = client.service('dataset');
   await dataset.listDatasets(); // fails fast when the worker cannot start
   let nextId = 1;
@@ -44,11 +60,16 @@ export async function startServiceThread(root: string): Promise<ServiceThread> {
       }),
     },
     async close() {
-      worker.postMessage('close');
-      client.dispose();
-      rpc.port1.close();
       blob.port1.close();
-      await worker.terminate();
+      await close();
     },
   };
+}
+
+/** `packageDir`: the model package (default: $OPT_MODEL_PACKAGE, else the shipped one). Models load on first use. */
+export async function startInferenceThread(packageDir?: string): Promise<InferenceThread> {
+  const { client, close } = startWorker('inference-worker.ts', 'inference worker', packageDir ? { packageDir } : {}, []);
+  const inference = client.service('inference');
+  await inference.getModelInfo(); // fails fast when the worker cannot start
+  return { inference, close };
 }

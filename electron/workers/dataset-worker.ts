@@ -2,25 +2,10 @@
 // encoding), so the web server's event loop stays free to serve thumbnails while an import runs.
 // The contract arrives validated-again by hostServices; blob look-ups come on a second port.
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import type { Disposable, MessageTransport, WireMessage } from '../common';
 import { LocalDatasetService } from '../services/dataset-service';
 import { LocalDemoService } from '../services/demo-service';
 import { hostServices } from './service-host';
-
-/** A worker_threads MessagePort as a MessageTransport (structured clone keeps typed arrays). */
-export function threadPortTransport(port: MessagePort): MessageTransport {
-  return {
-    send: (message: WireMessage) => port.postMessage(message),
-    onMessage(listener): Disposable {
-      port.on('message', listener);
-      return { dispose: () => void port.off('message', listener) };
-    },
-    onClose(listener): Disposable {
-      port.on('close', listener);
-      return { dispose: () => void port.off('close', listener) };
-    },
-  };
-}
+import { threadPortTransport } from './thread-transport';
 
 if (parentPort) {
   const { root, rpcPort, blobPort } = workerData as { root: string; rpcPort: MessagePort; blobPort: MessagePort };

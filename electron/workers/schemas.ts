@@ -1,7 +1,7 @@
 // Argument schemas for every contract method: the service host validates each call against these
 // before a service sees it. Typed against the contract, so a changed signature fails to compile here.
 import { z } from 'zod';
-import type { MethodArgs, ServiceMethods, ServiceName } from '../common';
+import { MAX_INFERENCE_IMAGE_BYTES, type MethodArgs, type ServiceMethods, type ServiceName } from '../common';
 
 const id = z.string().min(1).max(200);
 const text = z.string().max(100_000);
@@ -13,6 +13,7 @@ const hostPath = z.string().min(1).max(4096);
 const split = z.string().min(1).max(64);
 const captionSource = z.enum(['user', 'import', 'generated', 'transcript']);
 const regionSource = z.enum(['user', 'import', 'generated', 'detector']);
+const regionInput = z.object({ box, label: z.string().max(500), score: z.number().finite().optional(), source: regionSource.optional() });
 const tracePoint = z.object({ x: z.number().finite(), y: z.number().finite(), t: z.number().finite().min(0) });
 
 const query = z.object({
@@ -58,9 +59,8 @@ export const ARG_SCHEMAS: ArgSchemas = {
     getHistory: z.tuple([id]),
     addSpokenCaption: z.tuple([id, id, recording]),
     deleteSpokenCaption: z.tuple([id, id, id]),
-    addRegion: z.tuple([id, id, z.object({
-      box, label: z.string().max(500), score: z.number().finite().optional(), source: regionSource.optional(),
-    })]),
+    addRegion: z.tuple([id, id, regionInput]),
+    addRegions: z.tuple([id, id, z.array(regionInput).min(1, 'no regions given').max(1000)]),
     updateRegion: z.tuple([id, id, id, z.object({ box: box.optional(), label: z.string().max(500).optional() })]),
     deleteRegion: z.tuple([id, id, id]),
   },
@@ -73,6 +73,13 @@ export const ARG_SCHEMAS: ArgSchemas = {
       speech: z.boolean().optional(),
     })]),
     cancelDemo: z.tuple([id]),
+  },
+  inference: {
+    getModelInfo: z.tuple([]),
+    detectRegions: z.tuple([
+      z.instanceof(Uint8Array).refine((a) => a.length > 0, 'the image is empty').refine((a) => a.length <= MAX_INFERENCE_IMAGE_BYTES, `an image is at most ${MAX_INFERENCE_IMAGE_BYTES / 1024 / 1024} MiB`),
+      z.object({ maxRegions: z.number().int().min(1).max(100).optional(), minObjectness: unit.optional() }),
+    ]),
   },
   host: {
     getAppInfo: z.tuple([]),

@@ -1,7 +1,8 @@
 /// <reference lib="dom" />
 // First start, as a new user sees it, in web mode with the real services: an empty library offers
 // the EmojiScenes demo; a started demo shows progress with a rate and ETA and can be cancelled
-// (nothing kept); a small one (12 items, no speech, to stay fast) then opens with captioned items.
+// (nothing kept); a small one (12 items, no speech, to stay fast) then opens with captioned items; the shipped region
+// detector proposes an item's objects, and adding them is one undo step.
 import { expect, test } from '@playwright/test';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -54,6 +55,41 @@ test('first start offers a demo dataset; cancel keeps nothing; a 12-item demo op
       // Thumbnails loaded (not broken images).
       await expect.poll(() => page.locator('[data-test="grid-cell"] img').evaluateAll((imgs) => imgs.filter((i) => (i as HTMLImageElement).naturalWidth > 0).length)).toBe(12);
       await page.screenshot({ path: path.join(shots, 'demo-grid.png') });
+    });
+
+    await test.step('the region detector proposes the objects of a scene; Add all is one undo step', async () => {
+      await page.getByTestId('grid-cell').first().dblclick();
+      await expect(page.getByTestId('item-view')).toBeVisible();
+      const regions = page.getByTestId('region-entry');
+      await expect(regions.first()).toBeVisible();
+      const labels = async () => (await regions.getByTestId('region-label').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value))).sort();
+      const generated = await labels();
+      // Take the generator's boxes away (one undo step each), so the detector has something to propose.
+      for (let n = generated.length; n > 0; n--) {
+        await regions.first().getByTestId('region-delete').click();
+        await expect(regions).toHaveCount(n - 1);
+      }
+      await page.keyboard.press('d');
+      const proposals = page.getByTestId('proposal');
+      await expect(proposals.first()).toBeVisible({ timeout: 30_000 }); // the first detection loads the detector
+      const proposed = await proposals.count();
+      await expect(page.getByTestId('stage-proposal')).toHaveCount(proposed);
+      await expect(page.getByTestId('proposals-summary')).toContainText(`${proposed} proposed`);
+      await page.screenshot({ path: path.join(shots, 'detector-proposals.png') });
+      await page.getByTestId('proposals-add-all').click();
+      await expect(regions).toHaveCount(proposed);
+      await expect(page.getByTestId('stage-proposal')).toHaveCount(0);
+      // The detector names what the generator drew (EmojiScenes' classes are the detector's).
+      expect((await labels()).filter((l) => generated.includes(l)).length).toBeGreaterThan(0);
+      await expect(page.getByTestId('undo')).toHaveAttribute('title', `Undo Add ${proposed === 1 ? 'region' : `${proposed} regions`} (Ctrl+Z)`);
+      await page.keyboard.press('Control+z');
+      await expect(regions).toHaveCount(0);
+      await page.keyboard.press('Control+Shift+Z');
+      await expect(regions).toHaveCount(proposed);
+      // Detecting again proposes nothing the item already has.
+      await page.getByTestId('detect-regions').click();
+      await expect(page.getByTestId('proposals-summary')).toContainText(`${proposed} already here`, { timeout: 30_000 });
+      await page.keyboard.press('Escape');
     });
 
     await test.step('the offer stays reachable from New', async () => {

@@ -1,11 +1,11 @@
 // The packaged app's layout is spelled in three places that no test can run together here (no Electron, no
 // electron-builder download): the build script writes the bundles and the demo catalog, electron-builder.yml ships
-// them, the main process finds them. These checks fail when one of them moves without the others.
-import { readFileSync } from 'node:fs';
+// them and the model package, the main process finds them. These checks fail when one of them moves without the others.
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
-import { DEMO_ASSETS_DIR, MAIN_BUNDLE, packagedDemoAssetsDir } from '../../electron/main/demo-assets';
+import { appDir, DEMO_ASSETS_DIR, MAIN_BUNDLE, MODEL_PACKAGE_DIR } from '../../electron/main/app-paths';
 
 const root = path.resolve(__dirname, '../..');
 const builder = load(readFileSync(path.join(root, 'build/electron-builder.yml'), 'utf8')) as {
@@ -26,11 +26,21 @@ describe('packaged app layout', () => {
     expect(buildScript).toMatch(/'build\/build-demo-assets\.ts'\]/);
   });
 
-  it('the main process finds the catalog from its bundle folder, unpacked when inside an asar', () => {
+  it('ships the default model package and unpacks it (onnxruntime reads graphs by path); bundles the inference process', () => {
+    expect(builder.files).toContain(`${MODEL_PACKAGE_DIR}/**`);
+    expect(builder.asarUnpack).toContain(`${MODEL_PACKAGE_DIR}/**`);
+    expect(existsSync(path.join(root, MODEL_PACKAGE_DIR, 'manifest.json'))).toBe(true);
+    // Main forks '../workers/inference-process.js' beside its own bundle.
+    expect(buildScript).toContain(`outfile: '${path.posix.join(path.posix.dirname(MAIN_BUNDLE), '../workers/inference-process.js')}'`);
+    expect(readFileSync(path.join(root, 'electron/main/index.ts'), 'utf8')).toContain("'../workers/inference-process.js'");
+  });
+
+  it('the main process finds the catalog and the model package from its bundle folder, unpacked when inside an asar', () => {
     const mainDir = path.dirname(path.join(root, MAIN_BUNDLE));
-    expect(packagedDemoAssetsDir(mainDir)).toBe(path.join(root, DEMO_ASSETS_DIR));
+    expect(appDir(mainDir, DEMO_ASSETS_DIR)).toBe(path.join(root, DEMO_ASSETS_DIR));
+    expect(appDir(mainDir, MODEL_PACKAGE_DIR)).toBe(path.join(root, MODEL_PACKAGE_DIR));
     const app = path.join(path.sep, 'opt', 'OPT Studio', 'resources', 'app.asar');
-    expect(packagedDemoAssetsDir(path.join(app, path.dirname(MAIN_BUNDLE))))
-      .toBe(path.join(`${app}.unpacked`, DEMO_ASSETS_DIR));
+    expect(appDir(path.join(app, path.dirname(MAIN_BUNDLE)), DEMO_ASSETS_DIR)).toBe(path.join(`${app}.unpacked`, DEMO_ASSETS_DIR));
+    expect(appDir(path.join(app, path.dirname(MAIN_BUNDLE)), MODEL_PACKAGE_DIR)).toBe(path.join(`${app}.unpacked`, MODEL_PACKAGE_DIR));
   });
 });

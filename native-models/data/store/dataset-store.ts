@@ -712,12 +712,21 @@ export class DatasetStore {
   }
 
   addRegion(itemId: string, region: NewRegion): Region {
-    const row = this.regionRow(randomUUID(), { source: 'user', ...region });
-    this.edit('Add region', [itemId], () => {
+    return this.addRegions(itemId, [region])[0];
+  }
+
+  /**
+   * Adds several regions to one item as one undo step (accepting a detector's proposals, say); source 'user'
+   * unless given. Every region is checked before anything is written.
+   */
+  addRegions(itemId: string, regions: NewRegion[]): Region[] {
+    if (!Array.isArray(regions) || regions.length === 0) throw new DatasetError('INVALID', 'no regions given');
+    const rows = regions.map((r) => this.regionRow(randomUUID(), { source: 'user', ...r }));
+    this.edit(rows.length === 1 ? 'Add region' : `Add ${rows.length} regions`, [itemId], () => {
       this.requireItem(itemId);
-      this.stmts.insertRegion.run({ ...row, item_id: itemId });
+      for (const row of rows) this.stmts.insertRegion.run({ ...row, item_id: itemId });
     });
-    return this.toRegion(row as unknown as RegionRow);
+    return rows.map((row) => this.toRegion(row as unknown as RegionRow));
   }
 
   /** Moves/resizes (box) and/or relabels a region. */

@@ -14,6 +14,7 @@ export function createElectronBridge(api: PreloadApi): Bridge {
     mode: 'electron',
     dataset: api.dataset,
     demo: api.demo,
+    inference: api.inference,
     host: api.host,
     blobUrl: (datasetId, sha) => api.blobUrl(datasetId, sha),
     // The window lives and dies with its host process.

@@ -1,5 +1,5 @@
 // The renderer's one door to the host. Stores (and only stores) use it.
-import type { DatasetService, DemoService, HostMode, HostService } from '../../../electron/common';
+import type { DatasetService, DemoService, HostMode, HostService, InferenceService } from '../../../electron/common';
 
 /** A file chosen in the browser, with its path inside the chosen folder. */
 export interface UploadFile {
@@ -17,6 +17,7 @@ export interface Bridge {
   readonly mode: HostMode;
   readonly dataset: DatasetService;
   readonly demo: DemoService;
+  readonly inference: InferenceService;
   readonly host: HostService;
   /** URL the renderer can put in <img>/<audio> for a blob of a dataset. */
   blobUrl(datasetId: string, sha: string): string;

@@ -36,6 +36,7 @@ export function createWebBridge(location: Location): Bridge {
     mode: 'web',
     dataset: client.service('dataset'),
     demo: client.service('demo'),
+    inference: client.service('inference'),
     host: client.service('host'),
     blobUrl: (datasetId, sha) => `/blob/${sha}?dataset=${encodeURIComponent(datasetId)}&${q}`,
     exportDownloadUrl: (jobId) => `/download/${encodeURIComponent(jobId)}.zip?${q}`,

@@ -2,7 +2,7 @@
 // Each edit returns the item as stored, which replaces the local copy (no optimistic guessing).
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef, watch } from 'vue';
-import type { Box, HistoryState, Item, SpokenRecording } from '../../../electron/common';
+import type { Box, HistoryState, Item, RegionInput, SpokenRecording } from '../../../electron/common';
 import { useBridge } from '../bridge';
 import { useDatasetsStore } from './datasets';
 import { useGridStore } from './grid';
@@ -135,6 +135,11 @@ export const useItemStore = defineStore('item', () => {
     const next = await apply(bridge.dataset.addRegion(ds, it.id, { box, label, source: 'user' }));
     selectedRegionId.value = next.regions.find((r) => !before.has(r.id))?.id ?? null;
   }
+  /** Adds several regions as one undo step (a detector's proposals); resolves with the item as stored. */
+  const addRegions = (regions: RegionInput[]) => {
+    const { ds, it } = need();
+    return apply(bridge.dataset.addRegions(ds, it.id, regions));
+  };
   const updateRegion = (regionId: string, patch: { box?: Box; label?: string }) => {
     const { ds, it } = need();
     return apply(bridge.dataset.updateRegion(ds, it.id, regionId, patch));
@@ -210,7 +215,7 @@ export const useItemStore = defineStore('item', () => {
     item, history, historyRunning, selectedRegionId, busy, isOpen,
     openAt, close, next, prev, reloadItem, refreshHistory,
     setCaption, addCaption, deleteCaption, acceptCaptions, setSplit,
-    addRegion, updateRegion, deleteRegion, addSpoken, deleteSpoken, deleteItem,
+    addRegion, addRegions, updateRegion, deleteRegion, addSpoken, deleteSpoken, deleteItem,
     undo: () => undoRedo('undo'), redo: () => undoRedo('redo'),
   };
 });

@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRpcClient, SERVICE_CHANNELS, type DatasetService, type JobProgress, type RpcClient } from '../../../electron/common';
 import { LocalDatasetService } from '../../../electron/services/dataset-service';
+import { LocalInferenceService } from '../../../electron/services/inference-service';
 import { hostServices } from '../../../electron/workers/service-host';
 import { WebHostService } from '../../../electron/web/host-service';
 import { createProtocolPair, type ProtocolPair } from './protocol-pair';
@@ -16,6 +17,7 @@ let service: LocalDatasetService;
 let pair: ProtocolPair;
 let client: RpcClient;
 let dataset: DatasetService;
+let inferenceService: LocalInferenceService;
 
 async function png(file: string, r: number, g: number, b: number) {
   await sharp({ create: { width: 40, height: 30, channels: 3, background: { r, g, b } } }).png().toFile(file);
@@ -29,14 +31,16 @@ beforeAll(async () => {
   await png(path.join(tmp, 'images/c.png'), 0, 0, 255);
   service = new LocalDatasetService({ root: path.join(tmp, 'lib') });
   pair = createProtocolPair();
-  hostServices(pair.server, { dataset: service, host: new WebHostService({ version: '0.0.0', libraryRoot: service.library.root }) });
+  inferenceService = new LocalInferenceService({ threads: 1 });
+  hostServices(pair.server, { dataset: service, inference: inferenceService, host: new WebHostService({ version: '0.0.0', libraryRoot: service.library.root }) });
   client = createRpcClient(pair.client);
   dataset = client.service('dataset');
 });
 
-afterAll(() => {
+afterAll(async () => {
   client.dispose();
   service.dispose();
+  await inferenceService.dispose();
   rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -126,6 +130,22 @@ describe('contract over an in-memory transport', () => {
     await expect(bad.addRegion('x', 'y', { box: [0.5, 0.5, 0.2, 0.9], label: '' })).rejects.toMatchObject({ name: 'ValidationError', message: expect.stringContaining('x0 <= x1') });
     await expect(bad.addSpokenCaption('x', 'y', { pcm: [0.1, 0.2], sampleRate: 16000, trace: [] })).rejects.toMatchObject({ name: 'ValidationError' });
     await expect(bad.listDatasets('extra')).rejects.toMatchObject({ name: 'ValidationError' });
+    await expect(bad.addRegions('x', 'y', [])).rejects.toMatchObject({ name: 'ValidationError', message: expect.stringContaining('no regions given') });
+    const inference = client.service('inference') as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+    await expect(inference.detectRegions(new Uint8Array(0), {})).rejects.toMatchObject({ name: 'ValidationError', message: expect.stringContaining('the image is empty') });
+    await expect(inference.detectRegions([1, 2, 3], {})).rejects.toMatchObject({ name: 'ValidationError' });
+    await expect(inference.detectRegions(new Uint8Array(8), { maxRegions: 0 })).rejects.toMatchObject({ name: 'ValidationError', message: expect.stringContaining('maxRegions') });
+    await expect(inference.detectRegions(new Uint8Array(8), { minObjectness: 2 })).rejects.toMatchObject({ name: 'ValidationError' });
+  });
+
+  it('runs the detector on image bytes sent over the transport and answers plain proposals', async () => {
+    const inference = client.service('inference');
+    expect((await inference.getModelInfo()).components.map((c) => c.kind)).toContain('detector');
+    const image = new Uint8Array(await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 200, g: 200, b: 200 } } }).png().toBuffer());
+    const result = await inference.detectRegions(image, { minObjectness: 0, maxRegions: 3 });
+    expect(result.proposals.length).toBeLessThanOrEqual(3);
+    for (const p of result.proposals) expect(p.box.every((v) => v >= 0 && v <= 1)).toBe(true);
+    await expect(inference.detectRegions(new Uint8Array([1, 2, 3]), {})).rejects.toMatchObject({ message: expect.stringContaining('could not read the image') });
   });
 
   it('refuses unknown services and methods, and passes service errors through by name', async () => {

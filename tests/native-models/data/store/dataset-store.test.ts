@@ -240,6 +240,26 @@ describe('edits with undo/redo', () => {
     expect(() => d.acceptCaptions('nope')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
   });
 
+  it('adds several regions as one undo step, and none when one of them is bad', async () => {
+    const d = fresh();
+    const item = await d.addItem({ image: await tinyImage(6) });
+    const added = d.addRegions(item.id, [
+      { box: [0.1, 0.1, 0.4, 0.5], label: 'cat', score: 0.9, source: 'detector' },
+      { box: [0.5, 0.2, 0.9, 0.8], label: 'dog', score: 0.7, source: 'detector' },
+    ]);
+    expect(added.map((r) => [r.label, r.source, r.score])).toEqual([['cat', 'detector', 0.9], ['dog', 'detector', 0.7]]);
+    expect(d.getItem(item.id).regions.map((r) => r.id)).toEqual(added.map((r) => r.id));
+    expect(d.undoState()).toMatchObject({ undoLabel: 'Add 2 regions' });
+    const bad = () => d.addRegions(item.id, [{ box: [0, 0, 0.5, 0.5], label: 'fine' }, { box: [0.6, 0, 0.2, 1], label: 'inverted' }]);
+    expect(code(bad)).toBe('INVALID');
+    expect(code(() => d.addRegions(item.id, []))).toBe('INVALID');
+    expect(d.getItem(item.id).regions).toHaveLength(2);
+    d.undo();
+    expect(d.getItem(item.id).regions).toEqual([]);
+    d.redo();
+    expect(d.getItem(item.id).regions.map((r) => r.label)).toEqual(['cat', 'dog']);
+  });
+
   it('an edit that changes nothing leaves no undo step and no new updatedAt; one that does, and its undo, touch only the items it changed', async () => {
     const d = fresh();
     const [a, b] = await d.addItems([{ image: await tinyImage(6), split: 'train', captions: [{ text: 'same', source: 'user' }] }, { image: await tinyImage(7), split: 'val' }]);

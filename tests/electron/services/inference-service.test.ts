@@ -1,0 +1,104 @@
+// The studio's inference service on the shipped model package: the detector finds an emoji placed in a scene (its
+// class, where it is), requests run one at a time, and bad images or a broken package give clear errors.
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Box } from '../../../electron/common';
+import { LocalInferenceService } from '../../../electron/services/inference-service';
+import { loadCatalog } from '../../../native-models/data/demo/catalog';
+import { defaultPackageDir } from '../../../native-models/packages/format';
+
+process.env.OPT_PROVIDERS = 'cpu';
+
+/** A 320x240 scene: a plain background with one emoji (its 64 px PNG drawn at 96 px) at a known place. */
+async function sceneWith(label: string, left: number, top: number): Promise<{ png: Uint8Array; box: Box }> {
+  const emoji = loadCatalog().find((c) => c.label === label);
+  if (!emoji) throw new Error(`no ${label} in the catalog`);
+  const size = 96;
+  const icon = await sharp(emoji.pngPath).resize(size, size).png().toBuffer();
+  const png = await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 236, g: 228, b: 210 } } })
+    .composite([{ input: icon, left, top }]).png().toBuffer();
+  return { png: new Uint8Array(png), box: [left / 320, top / 240, (left + size) / 320, (top + size) / 240] };
+}
+
+function iou(a: Box, b: Box): number {
+  const w = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
+  const h = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
+  return (w * h) / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h);
+}
+
+let svc: LocalInferenceService;
+let tmp: string;
+beforeAll(() => {
+  svc = new LocalInferenceService({ threads: 1 });
+  tmp = mkdtempSync(path.join(tmpdir(), 'opt-infer-'));
+});
+afterAll(async () => {
+  await svc.dispose();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('LocalInferenceService', () => {
+  it('names the package in use and its components with their figures', async () => {
+    const info = await svc.getModelInfo();
+    expect(info.error).toBeUndefined();
+    expect(info.packageDir).toBe(defaultPackageDir());
+    const detector = info.components.find((c) => c.kind === 'detector');
+    expect(detector?.metrics).toHaveProperty(['test5k.mAP50']);
+  });
+
+  it('finds an emoji where it was drawn, with its class, as plain data', async () => {
+    const { png, box } = await sceneWith('red apple', 180, 70);
+    const result = await svc.detectRegions(png, {});
+    expect(result.ms).toBeGreaterThan(0);
+    const best = result.proposals[0];
+    expect(best).toBeDefined();
+    expect(best.label).toBe('red apple');
+    expect(iou(best.box, box)).toBeGreaterThan(0.6);
+    expect(best.objectness).toBeGreaterThan(0.5);
+    expect(best.alternatives).toHaveLength(4);
+    expect(best.alternatives.every((a) => a.score <= best.score)).toBe(true);
+    expect(Object.keys(best).sort()).toEqual(['alternatives', 'box', 'label', 'objectness', 'score']); // no region features
+    // maxRegions and minObjectness reach the detector.
+    expect((await svc.detectRegions(png, { maxRegions: 1, minObjectness: 0 })).proposals).toHaveLength(1);
+    expect((await svc.detectRegions(png, { minObjectness: 1 })).proposals).toEqual([]);
+  });
+
+  it('answers concurrent requests one at a time, each with its own image', async () => {
+    const [a, b] = await Promise.all([sceneWith('cat face', 20, 20), sceneWith('rocket', 200, 120)]);
+    const [ra, rb] = await Promise.all([svc.detectRegions(a.png, {}), svc.detectRegions(b.png, {})]);
+    expect(ra.proposals[0].label).toBe('cat face');
+    expect(iou(ra.proposals[0].box, a.box)).toBeGreaterThan(0.6);
+    expect(rb.proposals[0].label).toBe('rocket');
+    expect(iou(rb.proposals[0].box, b.box)).toBeGreaterThan(0.6);
+  });
+
+  it('rejects an unreadable image with a message that says so, and goes on working', async () => {
+    await expect(svc.detectRegions(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]), {})).rejects.toThrow(/could not read the image/);
+    const { png } = await sceneWith('banana', 100, 100);
+    expect((await svc.detectRegions(png, {})).proposals[0].label).toBe('banana');
+  });
+
+  it('a missing or broken package: getModelInfo says why, detection is unavailable with the reason, and a fixed package works', async () => {
+    const dir = path.join(tmp, 'pkg');
+    const broken = new LocalInferenceService({ packageDir: dir, threads: 1 });
+    try {
+      expect((await broken.getModelInfo()).error).toMatch(/pkg/);
+      const { png } = await sceneWith('banana', 100, 100);
+      await expect(broken.detectRegions(png, {})).rejects.toMatchObject({ name: 'ModelUnavailableError', message: expect.stringMatching(/^Region detection is unavailable: model package/) });
+      // A detector graph that is not what the manifest says.
+      cpSync(defaultPackageDir(), dir, { recursive: true });
+      const head = path.join(dir, 'detector', 'head.onnx');
+      const good = await import('node:fs').then((fs) => fs.readFileSync(head));
+      writeFileSync(head, 'not an onnx file');
+      await expect(broken.detectRegions(png, {})).rejects.toThrow(/Region detection is unavailable: .*sha256/);
+      // Put right, the next request loads it (a failed load is not kept).
+      writeFileSync(head, good);
+      expect((await broken.detectRegions(png, {})).proposals[0].label).toBe('banana');
+    } finally {
+      await broken.dispose();
+    }
+  });
+});
