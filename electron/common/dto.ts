@@ -348,3 +348,22 @@ export interface DetectRegionsResult {
   /** Time the detector took, in milliseconds (decode, both stages, post-processing). */
   ms: number;
 }
+
+/** An image as OPT's image tokenizer (the dVAE) sees it: its code grid, and what those codes decode back to. */
+export interface ImageTokens {
+  /** Codes per side (8: 64 tokens). */
+  grid: number;
+  codebookSize: number;
+  /** grid * grid codebook ids, row by row. */
+  codes: number[];
+  /** Side of the images below, in pixels (64). */
+  size: number;
+  /** The image as the tokenizer saw it (downscaled to size x size), PNG. */
+  input: Uint8Array;
+  /** The image decoded from the codes alone, PNG. */
+  reconstruction: Uint8Array;
+  /** PSNR of the reconstruction against the input, dB. */
+  psnr: number;
+  /** Time taken (decode, encode, decode back), ms. */
+  ms: number;
+}

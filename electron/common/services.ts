@@ -4,7 +4,7 @@ import type { Event } from './event';
 import type {
   AppInfo, CaptionPatch, HostCommand, Dataset, DatasetsChange, DemoAvailability, DemoDataset, DemoProgress, DemoRequest, ExportReport, ExportRequest, HistoryState, ImportReport,
   ImportRequest, Item, ItemPage, ItemPatch, ItemQuery, ItemsChange, JobProgress, PickPathOptions, RegionInput,
-  RegionPatch, SpokenRecording, UndoResult, BlobLocation, DetectRegionsOptions, DetectRegionsResult, ModelInfo,
+  RegionPatch, SpokenRecording, UndoResult, BlobLocation, DetectRegionsOptions, DetectRegionsResult, ImageTokens, ModelInfo,
 } from './dto';
 
 /**
@@ -96,6 +96,8 @@ export interface InferenceService {
    * Rejects with a clear message for an unreadable image or a package without a working detector.
    */
   detectRegions(image: Uint8Array, options: DetectRegionsOptions): Promise<DetectRegionsResult>;
+  /** The image's tokens as the package's dVAE makes them (OPT's image vocabulary) and the image they decode to. */
+  tokenizeImage(image: Uint8Array): Promise<ImageTokens>;
 }
 
 /** Every service the renderer can reach, by contract name. Later: training (same pattern). */

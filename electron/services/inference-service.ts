@@ -1,9 +1,15 @@
-// The studio's inference: runs the model package's components (so far the region detector) on data the renderer
-// sends and answers plain data. Electron-free; hosted in a process or thread of its own (electron/workers/
-// inference-process.ts, electron/web/service-thread.ts), since onnxruntime's run() blocks the thread it runs on.
+// The studio's inference: runs the model package's components (the region detector, the image tokenizer) on data
+// the renderer sends and answers plain data. Electron-free; hosted in a process or thread of its own
+// (electron/workers/inference-process.ts, electron/web/service-thread.ts), since onnxruntime's run() blocks the
+// thread it runs on.
+import { encodePng } from '../../native-models/data/demo/raster';
+import { Dvae } from '../../native-models/dvae/codec';
+import { psnr } from '../../native-models/dvae/metrics';
 import { loadPackage, defaultPackageDir } from '../../native-models/packages/format';
+import { decodeImageCodes } from '../../native-models/tasks/decode-image-codes';
 import { DEFAULT_DETECT, RegionDetector, type DetectedRegion } from '../../native-models/tasks/detect-regions';
-import type { DetectRegionsOptions, DetectRegionsResult, InferenceService, ModelInfo, RegionProposal } from '../common';
+import { tokenizeImage } from '../../native-models/tasks/tokenize-image';
+import type { DetectRegionsOptions, DetectRegionsResult, ImageTokens, InferenceService, ModelInfo, RegionProposal } from '../common';
 
 export interface InferenceServiceOptions {
   /** The model package (default: $OPT_MODEL_PACKAGE, else the one shipped in native-models/packages/default). */
@@ -28,6 +34,11 @@ export function toProposal(r: DetectedRegion): RegionProposal {
   };
 }
 
+/** A loaded component: its sessions, released by dispose(). */
+interface Loaded {
+  dispose(): Promise<void>;
+}
+
 /**
  * Loads each component on first use and keeps it; runs one request at a time (a second waits for the first),
  * so two windows asking at once never run two sessions on the same cores.
@@ -35,7 +46,7 @@ export function toProposal(r: DetectedRegion): RegionProposal {
 export class LocalInferenceService implements InferenceService {
   readonly packageDir: string;
   private readonly threads: number;
-  private detector: Promise<RegionDetector> | undefined;
+  private readonly loaded = new Map<string, Promise<Loaded>>();
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
 
@@ -55,46 +66,73 @@ export class LocalInferenceService implements InferenceService {
   }
 
   async detectRegions(image: Uint8Array, options: DetectRegionsOptions = {}): Promise<DetectRegionsResult> {
-    const detector = await this.loadDetector();
+    const detector = await this.component('detector', 'Region detection', () => RegionDetector.load(this.packageDir, { threads: this.threads }));
     return this.serially(async () => {
       const t0 = performance.now();
-      let regions: DetectedRegion[];
-      try {
-        regions = await detector.detect(image, {
-          maxRegions: options.maxRegions ?? DEFAULT_DETECT.maxRegions,
-          minObjectness: options.minObjectness ?? DEFAULT_DETECT.minObjectness,
-        }, 'the image');
-      } catch (e) {
-        // An undecodable image is the usual failure: say so with the decoder's reason (not the file-name prefix).
-        const { code, cause } = e as { code?: string; cause?: Error };
-        throw new Error(code === 'BAD_MEDIA' && cause ? `The detector could not read the image: ${cause.message}` : `Region detection failed: ${(e as Error).message}`);
-      }
+      const regions = await readingImage('Region detection', () => detector.detect(image, {
+        maxRegions: options.maxRegions ?? DEFAULT_DETECT.maxRegions,
+        minObjectness: options.minObjectness ?? DEFAULT_DETECT.minObjectness,
+      }, 'the image'));
       return { proposals: regions.map(toProposal), ms: performance.now() - t0 };
+    });
+  }
+
+  async tokenizeImage(image: Uint8Array): Promise<ImageTokens> {
+    const dvae = await this.component('dvae', 'Image tokenization', () => Dvae.load(this.packageDir, { intraOpThreads: this.threads }));
+    return this.serially(async () => {
+      const t0 = performance.now();
+      const tokens = await readingImage('Image tokenization', () => tokenizeImage(dvae, image, 'the image'));
+      const decoded = await decodeImageCodes(dvae, tokens.codes);
+      const unit = (rgb: Uint8Array) => Float32Array.from(rgb, (v) => v / 255);
+      return {
+        grid: tokens.grid,
+        codebookSize: tokens.codebookSize,
+        codes: tokens.codes.flat(),
+        size: decoded.width,
+        input: encodePng(tokens.pixels, decoded.width, decoded.height),
+        reconstruction: decoded.png,
+        psnr: psnr(unit(tokens.pixels), unit(decoded.rgb)),
+        ms: performance.now() - t0,
+      };
     });
   }
 
   /** Releases the loaded sessions (the host calls this on exit). */
   async dispose(): Promise<void> {
     this.disposed = true;
-    const det = this.detector;
-    this.detector = undefined;
+    const loaded = [...this.loaded.values()];
+    this.loaded.clear();
     await this.queue.catch(() => undefined);
-    if (det) await det.then((d) => d.dispose(), () => undefined);
+    await Promise.all(loaded.map((p) => p.then((c) => c.dispose(), () => undefined)));
   }
 
-  private loadDetector(): Promise<RegionDetector> {
+  /** A component, loaded on first use. A failed load is not kept: the next request tries again (the package may be fixed). */
+  private component<T extends Loaded>(name: string, feature: string, load: () => Promise<T>): Promise<T> {
     if (this.disposed) return Promise.reject(new Error('The inference service has stopped.'));
-    // A failed load is not kept: the next request tries again (the user may have fixed the package).
-    this.detector ??= RegionDetector.load(this.packageDir, { threads: this.threads }).catch((e: unknown) => {
-      this.detector = undefined;
-      throw new ModelUnavailableError(`Region detection is unavailable: ${(e as Error).message}`);
-    });
-    return this.detector;
+    let p = this.loaded.get(name) as Promise<T> | undefined;
+    if (!p) {
+      p = load().catch((e: unknown) => {
+        this.loaded.delete(name);
+        throw new ModelUnavailableError(`${feature} is unavailable: ${(e as Error).message}`);
+      });
+      this.loaded.set(name, p);
+    }
+    return p;
   }
 
   private serially<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.queue.then(fn, fn);
     this.queue = run.catch(() => undefined);
     return run;
+  }
+}
+
+/** Runs a task on an image; an undecodable image (the usual failure) is said so with the decoder's reason. */
+async function readingImage<T>(feature: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    const { code, cause } = e as { code?: string; cause?: Error };
+    throw new Error(code === 'BAD_MEDIA' && cause ? `The image could not be read: ${cause.message}` : `${feature} failed: ${(e as Error).message}`);
   }
 }

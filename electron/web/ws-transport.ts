@@ -1,13 +1,13 @@
-// The service host's side of a WebSocket: JSON frames, with typed arrays arriving in the tagged
-// form the web bridge writes (results and events carry no binary, so only the inbound side decodes).
+// The service host's side of a WebSocket: JSON frames, with typed arrays in the tagged form both ends write and
+// read (recordings and images go in; the inference service's PNGs come out).
 import type { WebSocket } from 'ws';
-import { typedArrayReviver, type Disposable, type MessageTransport, type WireMessage } from '../common';
+import { typedArrayReplacer, typedArrayReviver, type Disposable, type MessageTransport, type WireMessage } from '../common';
 
 /** Wraps an open server-side WebSocket as a MessageTransport; malformed frames are dropped and reported. */
 export function wsTransport(socket: WebSocket, onBadFrame: (reason: string) => void = () => {}): MessageTransport {
   return {
     send(message: WireMessage) {
-      if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
+      if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message, typedArrayReplacer));
     },
     onMessage(listener): Disposable {
       const handler = (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {

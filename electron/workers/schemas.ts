@@ -14,6 +14,8 @@ const split = z.string().min(1).max(64);
 const captionSource = z.enum(['user', 'import', 'generated', 'transcript']);
 const regionSource = z.enum(['user', 'import', 'generated', 'detector']);
 const regionInput = z.object({ box, label: z.string().max(500), score: z.number().finite().optional(), source: regionSource.optional() });
+const imageBytes = z.instanceof(Uint8Array).refine((a) => a.length > 0, 'the image is empty')
+  .refine((a) => a.length <= MAX_INFERENCE_IMAGE_BYTES, `an image is at most ${MAX_INFERENCE_IMAGE_BYTES / 1024 / 1024} MiB`);
 const tracePoint = z.object({ x: z.number().finite(), y: z.number().finite(), t: z.number().finite().min(0) });
 
 const query = z.object({
@@ -76,10 +78,8 @@ export const ARG_SCHEMAS: ArgSchemas = {
   },
   inference: {
     getModelInfo: z.tuple([]),
-    detectRegions: z.tuple([
-      z.instanceof(Uint8Array).refine((a) => a.length > 0, 'the image is empty').refine((a) => a.length <= MAX_INFERENCE_IMAGE_BYTES, `an image is at most ${MAX_INFERENCE_IMAGE_BYTES / 1024 / 1024} MiB`),
-      z.object({ maxRegions: z.number().int().min(1).max(100).optional(), minObjectness: unit.optional() }),
-    ]),
+    detectRegions: z.tuple([imageBytes, z.object({ maxRegions: z.number().int().min(1).max(100).optional(), minObjectness: unit.optional() })]),
+    tokenizeImage: z.tuple([imageBytes]),
   },
   host: {
     getAppInfo: z.tuple([]),

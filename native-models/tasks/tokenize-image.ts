@@ -9,6 +9,8 @@ export interface ImageCodes {
   grid: number;
   codebookSize: number;
   codes: number[][];
+  /** The image as the encoder saw it: imageSize x imageSize 8-bit interleaved RGB. */
+  pixels: Uint8Array;
 }
 
 /** 8-bit interleaved RGB [S*S*3] -> planar floats in [0,1], the encode graph's input. */
@@ -29,7 +31,8 @@ export function rgbToPlanar(rgb: Uint8Array, size: number): Float32Array {
 export async function tokenizeImage(dvae: Dvae, bytes: Uint8Array, file = '<image>'): Promise<ImageCodes> {
   if (dvae.config.batch !== 1) throw new Error(`tokenizeImage: the package's encode graph takes batches of ${dvae.config.batch}, expected 1`);
   const s = dvae.imageSize;
-  const flat = await dvae.encode(rgbToPlanar(await imageToRgb(bytes, s, file), s));
+  const pixels = await imageToRgb(bytes, s, file);
+  const flat = await dvae.encode(rgbToPlanar(pixels, s));
   const g = dvae.grid;
-  return { grid: g, codebookSize: dvae.config.codebookSize, codes: Array.from({ length: g }, (_, y) => Array.from({ length: g }, (_, x) => Number(flat[y * g + x]))) };
+  return { grid: g, codebookSize: dvae.config.codebookSize, codes: Array.from({ length: g }, (_, y) => Array.from({ length: g }, (_, x) => Number(flat[y * g + x]))), pixels };
 }

@@ -89,6 +89,23 @@ test('first start offers a demo dataset; cancel keeps nothing; a 12-item demo op
       // Detecting again proposes nothing the item already has.
       await page.getByTestId('detect-regions').click();
       await expect(page.getByTestId('proposals-summary')).toContainText(`${proposed} already here`, { timeout: 30_000 });
+    });
+
+    await test.step('the image as OPT\'s tokenizer sees it: 64 codes and the image they decode to', async () => {
+      await page.keyboard.press('t');
+      await expect(page.getByTestId('token-code')).toHaveCount(64, { timeout: 30_000 });
+      for (const id of ['tokens-input', 'tokens-reconstruction']) {
+        await expect.poll(() => page.getByTestId(id).evaluate((i) => (i as HTMLImageElement).naturalWidth)).toBe(64);
+      }
+      const psnr = Number(/· (\d+\.\d) dB/.exec((await page.getByTestId('tokens-psnr').textContent()) ?? '')?.[1]);
+      expect(psnr).toBeGreaterThan(18); // EmojiScenes is what the shipped dVAE was trained on (~24 dB on average)
+      const codes = (await page.getByTestId('token-code').allTextContents()).map(Number);
+      expect(codes.every((c) => Number.isInteger(c) && c >= 0)).toBe(true);
+      await page.getByTestId('token-code').nth(9).hover();
+      await expect(page.locator('[data-test="image-tokens"] .patch')).toHaveCount(2);
+      await page.screenshot({ path: path.join(shots, 'image-tokens.png') });
+      await page.keyboard.press('t');
+      await expect(page.getByTestId('token-code')).toHaveCount(0);
       await page.keyboard.press('Escape');
     });
 

@@ -1,6 +1,6 @@
 // Bridge over web mode's WebSocket (electron/web/server.ts): the same contract through the generic
 // RPC client; typed arrays travel base64-tagged in JSON; blobs and uploads use plain HTTP.
-import { createRpcClient, TOKEN_PARAM, typedArrayReplacer, type MessageTransport, type WireMessage } from '../../../electron/common';
+import { createRpcClient, TOKEN_PARAM, typedArrayReplacer, typedArrayReviver, type MessageTransport, type WireMessage } from '../../../electron/common';
 import type { Bridge, UploadFile, UploadProgress } from './types';
 
 function socketTransport(socket: WebSocket): MessageTransport {
@@ -14,7 +14,7 @@ function socketTransport(socket: WebSocket): MessageTransport {
       else throw new Error('The connection to the studio is closed.');
     },
     onMessage(listener) {
-      const handler = (e: MessageEvent) => listener(JSON.parse(String(e.data)) as WireMessage);
+      const handler = (e: MessageEvent) => listener(JSON.parse(String(e.data), typedArrayReviver) as WireMessage);
       socket.addEventListener('message', handler);
       return { dispose: () => socket.removeEventListener('message', handler) };
     },

@@ -103,6 +103,14 @@ export const useItemStore = defineStore('item', () => {
   const next = () => openAt(Math.min(from() + 1, grid.total - 1));
   const prev = () => openAt(Math.max(from() - 1, 0));
 
+  /** The open item's image file as bytes (what the inference service takes), with the item it belongs to. */
+  async function imageBytes(): Promise<{ itemId: string; bytes: Uint8Array }> {
+    const { ds, it } = need();
+    const res = await fetch(bridge.blobUrl(ds, it.image));
+    if (!res.ok) throw new Error(`Could not read the item's image (${res.status} ${res.statusText}).`);
+    return { itemId: it.id, bytes: new Uint8Array(await res.arrayBuffer()) };
+  }
+
   async function reloadItem() {
     if (item.value && datasetId.value) item.value = await bridge.dataset.getItem(datasetId.value, item.value.id);
   }
@@ -213,7 +221,7 @@ export const useItemStore = defineStore('item', () => {
 
   return {
     item, history, historyRunning, selectedRegionId, busy, isOpen,
-    openAt, close, next, prev, reloadItem, refreshHistory,
+    openAt, close, next, prev, reloadItem, refreshHistory, imageBytes,
     setCaption, addCaption, deleteCaption, acceptCaptions, setSplit,
     addRegion, addRegions, updateRegion, deleteRegion, addSpoken, deleteSpoken, deleteItem,
     undo: () => undoRedo('undo'), redo: () => undoRedo('redo'),

@@ -5,7 +5,6 @@ import { defineStore } from 'pinia';
 import { computed, ref, shallowRef, watch } from 'vue';
 import type { Box, RegionProposal } from '../../../electron/common';
 import { useBridge } from '../bridge';
-import { useDatasetsStore } from './datasets';
 import { useItemStore } from './item';
 
 /** A proposal this close (IoU) to a region the item already has is that region: not proposed again. */
@@ -21,7 +20,6 @@ function iou(a: Box, b: Box): number {
 
 export const useRegionsStore = defineStore('regions', () => {
   const bridge = useBridge();
-  const datasets = useDatasetsStore();
   const itemStore = useItemStore();
   /** Proposals for `itemId`, most object-like first. */
   const proposals = shallowRef<RegionProposal[]>([]);
@@ -53,18 +51,15 @@ export const useRegionsStore = defineStore('regions', () => {
   /** Runs the detector on the open item's image. A detection overtaken by another item is dropped. */
   async function detect() {
     const it = itemStore.item;
-    const ds = datasets.currentId;
-    if (!it || !ds || detecting.value) return;
+    if (!it || detecting.value) return;
     const mine = ++seq;
     proposals.value = [];
     itemId.value = it.id;
     last.value = null;
     detecting.value = true;
     try {
-      const res = await fetch(bridge.blobUrl(ds, it.image));
-      if (!res.ok) throw new Error(`Could not read the item's image (${res.status} ${res.statusText}).`);
-      const image = new Uint8Array(await res.arrayBuffer());
-      const result = await bridge.inference.detectRegions(image, { minObjectness: minObjectness.value });
+      const { bytes } = await itemStore.imageBytes();
+      const result = await bridge.inference.detectRegions(bytes, { minObjectness: minObjectness.value });
       if (mine !== seq) return;
       const existing = itemStore.item?.id === it.id ? itemStore.item.regions : it.regions;
       const fresh = result.proposals.filter((p) => !existing.some((r) => iou(r.box, p.box) >= SAME_REGION_IOU));

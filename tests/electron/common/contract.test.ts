@@ -145,7 +145,7 @@ describe('contract over an in-memory transport', () => {
     const result = await inference.detectRegions(image, { minObjectness: 0, maxRegions: 3 });
     expect(result.proposals.length).toBeLessThanOrEqual(3);
     for (const p of result.proposals) expect(p.box.every((v) => v >= 0 && v <= 1)).toBe(true);
-    await expect(inference.detectRegions(new Uint8Array([1, 2, 3]), {})).rejects.toMatchObject({ message: expect.stringContaining('could not read the image') });
+    await expect(inference.detectRegions(new Uint8Array([1, 2, 3]), {})).rejects.toMatchObject({ message: expect.stringContaining('image could not be read') });
   });
 
   it('refuses unknown services and methods, and passes service errors through by name', async () => {

@@ -1,5 +1,6 @@
 // The studio's inference service on the shipped model package: the detector finds an emoji placed in a scene (its
-// class, where it is), requests run one at a time, and bad images or a broken package give clear errors.
+// class, where it is), the image tokenizer gives 64 codes that decode back to the image, requests run one at a
+// time, and bad images or a broken package give clear errors.
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -76,9 +77,28 @@ describe('LocalInferenceService', () => {
   });
 
   it('rejects an unreadable image with a message that says so, and goes on working', async () => {
-    await expect(svc.detectRegions(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]), {})).rejects.toThrow(/could not read the image/);
+    await expect(svc.detectRegions(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]), {})).rejects.toThrow(/image could not be read/);
     const { png } = await sceneWith('banana', 100, 100);
     expect((await svc.detectRegions(png, {})).proposals[0].label).toBe('banana');
+  });
+
+  it('tokenizes an image into the dVAE codes and the image they decode to, near exact for a flat colour', async () => {
+    const flat = new Uint8Array(await sharp({ create: { width: 256, height: 256, channels: 3, background: { r: 128, g: 128, b: 128 } } }).png().toBuffer());
+    const t = await svc.tokenizeImage(flat);
+    expect(t).toMatchObject({ grid: 8, size: 64 });
+    expect(t.codes).toHaveLength(64);
+    expect(t.codes.every((c) => Number.isInteger(c) && c >= 0 && c < t.codebookSize)).toBe(true);
+    expect(t.psnr).toBeGreaterThan(35);
+    for (const png of [t.input, t.reconstruction]) expect(await sharp(png).metadata()).toMatchObject({ format: 'png', width: 64, height: 64 });
+    const { data: input } = await sharp(t.input).raw().toBuffer({ resolveWithObject: true });
+    expect(input.every((v) => v === 128)).toBe(true); // the 64x64 the encoder saw
+
+    const { png } = await sceneWith('rocket', 100, 60);
+    const scene = await svc.tokenizeImage(png);
+    expect(scene.psnr).toBeGreaterThan(20);
+    expect(scene.psnr).toBeLessThan(60);
+    expect(new Set(scene.codes).size).toBeGreaterThan(new Set(t.codes).size); // a scene takes more distinct codes than grey
+    await expect(svc.tokenizeImage(new Uint8Array([1, 2, 3]))).rejects.toThrow(/image could not be read/);
   });
 
   it('a missing or broken package: getModelInfo says why, detection is unavailable with the reason, and a fixed package works', async () => {
@@ -88,6 +108,7 @@ describe('LocalInferenceService', () => {
       expect((await broken.getModelInfo()).error).toMatch(/pkg/);
       const { png } = await sceneWith('banana', 100, 100);
       await expect(broken.detectRegions(png, {})).rejects.toMatchObject({ name: 'ModelUnavailableError', message: expect.stringMatching(/^Region detection is unavailable: model package/) });
+      await expect(broken.tokenizeImage(png)).rejects.toMatchObject({ name: 'ModelUnavailableError', message: expect.stringMatching(/^Image tokenization is unavailable: model package/) });
       // A detector graph that is not what the manifest says.
       cpSync(defaultPackageDir(), dir, { recursive: true });
       const head = path.join(dir, 'detector', 'head.onnx');

@@ -8,13 +8,15 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { unzipSync } from 'fflate';
-import { createRpcClient, typedArrayReplacer, type MessageTransport, type WireMessage } from '../../../electron/common';
+import { createRpcClient, typedArrayReplacer, typedArrayReviver, type MessageTransport, type WireMessage } from '../../../electron/common';
 import { LocalDatasetService } from '../../../electron/services/dataset-service';
+import { LocalInferenceService } from '../../../electron/services/inference-service';
 import { WebHostService } from '../../../electron/web/host-service';
 import { startWebServer, type WebServer } from '../../../electron/web/server';
 
 let tmp: string;
 let service: LocalDatasetService;
+const inference = new LocalInferenceService({ threads: 1 });
 let server: WebServer;
 let origin: string;
 
@@ -44,7 +46,7 @@ function clientTransport(ws: WebSocket): MessageTransport {
   return {
     send: (m: WireMessage) => ws.send(JSON.stringify(m, typedArrayReplacer)),
     onMessage(listener) {
-      const h = (d: Buffer) => listener(JSON.parse(String(d)) as WireMessage);
+      const h = (d: Buffer) => listener(JSON.parse(String(d), typedArrayReviver) as WireMessage);
       ws.on('message', h);
       return { dispose: () => void ws.off('message', h) };
     },
@@ -65,13 +67,14 @@ beforeAll(async () => {
   await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 200, g: 30, b: 30 } } }).jpeg().toFile(path.join(tmp, 'images/red.jpg'));
   service = new LocalDatasetService({ root: path.join(tmp, 'lib') });
   server = await startWebServer({
-    services: { dataset: service, host: new WebHostService({ version: '1', libraryRoot: service.library.root }) },
+    services: { dataset: service, inference, host: new WebHostService({ version: '1', libraryRoot: service.library.root }) },
     blobs: service, rendererDir: path.join(tmp, 'renderer'), uploadDir: path.join(tmp, 'uploads'),
   });
   origin = `http://127.0.0.1:${server.port}`;
 });
 
 afterAll(async () => {
+  await inference.dispose();
   await server.close();
   service.dispose();
   rmSync(tmp, { recursive: true, force: true });
@@ -105,6 +108,20 @@ describe('web mode server', () => {
     await expect(connect('token=nope')).rejects.toThrow(/401/);
     await expect(connect(`token=${server.token}`, { Origin: 'http://evil.example' })).rejects.toThrow(/401/);
     await expect(connect(`token=${server.token}`, {})).rejects.toThrow(/401/);
+  });
+
+  it('brings typed arrays back over WebSocket too: the inference service\'s PNGs arrive as bytes', async () => {
+    const ws = await connect(`token=${server.token}`);
+    const client = createRpcClient(clientTransport(ws));
+    const image = new Uint8Array(readFileSync(path.join(tmp, 'images/red.jpg')));
+    const tokens = await client.service('inference').tokenizeImage(image);
+    for (const png of [tokens.input, tokens.reconstruction]) {
+      expect(png).toBeInstanceOf(Uint8Array);
+      expect(Array.from(png.subarray(0, 4))).toEqual([0x89, 0x50, 0x4e, 0x47]);
+      expect(await sharp(png).metadata()).toMatchObject({ width: 64, height: 64 });
+    }
+    client.dispose();
+    ws.close();
   });
 
   it('runs the contract over WebSocket, Float32Array recordings included, and serves blobs', async () => {
