@@ -49,7 +49,7 @@ export const SERVICE_CHANNELS = {
     events: ['onDidChangeDemoProgress'],
   },
   inference: {
-    methods: ['getModelInfo', 'detectRegions', 'tokenizeImage'],
+    methods: ['getModelInfo', 'detectRegions', 'tokenizeImage', 'encodeSpeech'],
     events: [],
   },
   host: {

@@ -302,8 +302,8 @@ export interface PickPathOptions {
   extensions?: string[];
 }
 
-/** The largest image the inference service takes (encoded file bytes). */
-export const MAX_INFERENCE_IMAGE_BYTES = 64 * 1024 * 1024;
+/** The largest file (an encoded image or audio file) the inference service takes. */
+export const MAX_INFERENCE_FILE_BYTES = 64 * 1024 * 1024;
 
 /** One component of the model package the inference service runs. */
 export interface ModelComponentInfo {
@@ -365,5 +365,25 @@ export interface ImageTokens {
   /** PSNR of the reconstruction against the input, dB. */
   psnr: number;
   /** Time taken (decode, encode, decode back), ms. */
+  ms: number;
+}
+
+/** A recording as OPT's audio encoder (the package's wav2vec 2.0) sees it. */
+export interface SpeechTokens {
+  /** Frames per second (50: one per 20 ms). */
+  frameRate: number;
+  /** Speech tokens, one per frame: the quantiser's code, in [0, vocab). */
+  tokens: number[];
+  vocab: number;
+  /** Seconds of audio encoded (after conversion to 16 kHz mono). */
+  durationS: number;
+  /** OPT's audio tokens: the frame vectors mean-pooled over windows of `window` frames, `pooled` of them (at most 64). */
+  pooled: number;
+  window: number;
+  /** What the front end noticed: near silence, clipping, and the loudness gain it applied (dB). */
+  silent: boolean;
+  clipped: boolean;
+  gainDb: number;
+  /** Time taken (decode, resample, encode), ms. */
   ms: number;
 }

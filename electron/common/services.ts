@@ -4,7 +4,7 @@ import type { Event } from './event';
 import type {
   AppInfo, CaptionPatch, HostCommand, Dataset, DatasetsChange, DemoAvailability, DemoDataset, DemoProgress, DemoRequest, ExportReport, ExportRequest, HistoryState, ImportReport,
   ImportRequest, Item, ItemPage, ItemPatch, ItemQuery, ItemsChange, JobProgress, PickPathOptions, RegionInput,
-  RegionPatch, SpokenRecording, UndoResult, BlobLocation, DetectRegionsOptions, DetectRegionsResult, ImageTokens, ModelInfo,
+  RegionPatch, SpokenRecording, UndoResult, BlobLocation, DetectRegionsOptions, DetectRegionsResult, ImageTokens, ModelInfo, SpeechTokens,
 } from './dto';
 
 /**
@@ -98,6 +98,8 @@ export interface InferenceService {
   detectRegions(image: Uint8Array, options: DetectRegionsOptions): Promise<DetectRegionsResult>;
   /** The image's tokens as the package's dVAE makes them (OPT's image vocabulary) and the image they decode to. */
   tokenizeImage(image: Uint8Array): Promise<ImageTokens>;
+  /** A recording's speech tokens as the package's audio encoder makes them (WAV, Ogg Opus/Vorbis; any rate, channels). */
+  encodeSpeech(audio: Uint8Array): Promise<SpeechTokens>;
 }
 
 /** Every service the renderer can reach, by contract name. Later: training (same pattern). */

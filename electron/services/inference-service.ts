@@ -1,15 +1,18 @@
-// The studio's inference: runs the model package's components (the region detector, the image tokenizer) on data
+// The studio's inference: runs the model package's components (region detector, image tokenizer, audio encoder) on data
 // the renderer sends and answers plain data. Electron-free; hosted in a process or thread of its own
 // (electron/workers/inference-process.ts, electron/web/service-thread.ts), since onnxruntime's run() blocks the
 // thread it runs on.
+import { AudioEncoder } from '../../native-models/audio/encoder';
+import { AudioInputError } from '../../native-models/audio/front-end';
 import { encodePng } from '../../native-models/data/demo/raster';
 import { Dvae } from '../../native-models/dvae/codec';
 import { psnr } from '../../native-models/dvae/metrics';
 import { loadPackage, defaultPackageDir } from '../../native-models/packages/format';
 import { decodeImageCodes } from '../../native-models/tasks/decode-image-codes';
 import { DEFAULT_DETECT, RegionDetector, type DetectedRegion } from '../../native-models/tasks/detect-regions';
+import { encodeAudioFile } from '../../native-models/tasks/encode-audio';
 import { tokenizeImage } from '../../native-models/tasks/tokenize-image';
-import type { DetectRegionsOptions, DetectRegionsResult, ImageTokens, InferenceService, ModelInfo, RegionProposal } from '../common';
+import type { DetectRegionsOptions, DetectRegionsResult, ImageTokens, InferenceService, ModelInfo, RegionProposal, SpeechTokens } from '../common';
 
 export interface InferenceServiceOptions {
   /** The model package (default: $OPT_MODEL_PACKAGE, else the one shipped in native-models/packages/default). */
@@ -34,9 +37,10 @@ export function toProposal(r: DetectedRegion): RegionProposal {
   };
 }
 
-/** A loaded component: its sessions, released by dispose(). */
+/** A loaded component and how to release its sessions. */
 interface Loaded {
-  dispose(): Promise<void>;
+  value: unknown;
+  release(): Promise<void>;
 }
 
 /**
@@ -66,10 +70,10 @@ export class LocalInferenceService implements InferenceService {
   }
 
   async detectRegions(image: Uint8Array, options: DetectRegionsOptions = {}): Promise<DetectRegionsResult> {
-    const detector = await this.component('detector', 'Region detection', () => RegionDetector.load(this.packageDir, { threads: this.threads }));
+    const detector = await this.component('detector', 'Region detection', () => RegionDetector.load(this.packageDir, { threads: this.threads }), (d) => d.dispose());
     return this.serially(async () => {
       const t0 = performance.now();
-      const regions = await readingImage('Region detection', () => detector.detect(image, {
+      const regions = await readingInput('Region detection', () => detector.detect(image, {
         maxRegions: options.maxRegions ?? DEFAULT_DETECT.maxRegions,
         minObjectness: options.minObjectness ?? DEFAULT_DETECT.minObjectness,
       }, 'the image'));
@@ -78,10 +82,10 @@ export class LocalInferenceService implements InferenceService {
   }
 
   async tokenizeImage(image: Uint8Array): Promise<ImageTokens> {
-    const dvae = await this.component('dvae', 'Image tokenization', () => Dvae.load(this.packageDir, { intraOpThreads: this.threads }));
+    const dvae = await this.component('dvae', 'Image tokenization', () => Dvae.load(this.packageDir, { intraOpThreads: this.threads }), (d) => d.dispose());
     return this.serially(async () => {
       const t0 = performance.now();
-      const tokens = await readingImage('Image tokenization', () => tokenizeImage(dvae, image, 'the image'));
+      const tokens = await readingInput('Image tokenization', () => tokenizeImage(dvae, image, 'the image'));
       const decoded = await decodeImageCodes(dvae, tokens.codes);
       const unit = (rgb: Uint8Array) => Float32Array.from(rgb, (v) => v / 255);
       return {
@@ -97,27 +101,42 @@ export class LocalInferenceService implements InferenceService {
     });
   }
 
+  async encodeSpeech(audio: Uint8Array): Promise<SpeechTokens> {
+    const encoder = await this.component('audio-encoder', 'Speech encoding', async () => AudioEncoder.fromPackage(this.packageDir), (e) => e.close());
+    return this.serially(async () => {
+      const t0 = performance.now();
+      const t = await readingInput('Speech encoding', () => encodeAudioFile(encoder, audio, { file: 'the recording' }));
+      return {
+        frameRate: t.frameRate, tokens: t.tokens, vocab: t.vocab, durationS: t.durationS, pooled: t.pooled.count, window: t.pooled.window,
+        silent: t.silent, clipped: t.clipped, gainDb: t.gainDb, ms: performance.now() - t0,
+      };
+    });
+  }
+
   /** Releases the loaded sessions (the host calls this on exit). */
   async dispose(): Promise<void> {
     this.disposed = true;
     const loaded = [...this.loaded.values()];
     this.loaded.clear();
     await this.queue.catch(() => undefined);
-    await Promise.all(loaded.map((p) => p.then((c) => c.dispose(), () => undefined)));
+    await Promise.all(loaded.map((p) => p.then((c) => c.release(), () => undefined)));
   }
 
-  /** A component, loaded on first use. A failed load is not kept: the next request tries again (the package may be fixed). */
-  private component<T extends Loaded>(name: string, feature: string, load: () => Promise<T>): Promise<T> {
-    if (this.disposed) return Promise.reject(new Error('The inference service has stopped.'));
-    let p = this.loaded.get(name) as Promise<T> | undefined;
+  /**
+   * A component, loaded on first use (`release` frees it on dispose). A failed load is not kept: the next request
+   * tries again (the package may have been fixed).
+   */
+  private async component<T>(name: string, feature: string, load: () => Promise<T>, release: (value: T) => Promise<void>): Promise<T> {
+    if (this.disposed) throw new Error('The inference service has stopped.');
+    let p = this.loaded.get(name);
     if (!p) {
-      p = load().catch((e: unknown) => {
+      p = load().then((value) => ({ value, release: () => release(value) }), (e: unknown) => {
         this.loaded.delete(name);
         throw new ModelUnavailableError(`${feature} is unavailable: ${(e as Error).message}`);
       });
       this.loaded.set(name, p);
     }
-    return p;
+    return (await p).value as T;
   }
 
   private serially<T>(fn: () => Promise<T>): Promise<T> {
@@ -127,12 +146,17 @@ export class LocalInferenceService implements InferenceService {
   }
 }
 
-/** Runs a task on an image; an undecodable image (the usual failure) is said so with the decoder's reason. */
-async function readingImage<T>(feature: string, fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs a task on an input file; an undecodable image or unusable recording (the usual failures) is said so with the
+ * reason, anything else as the feature failing.
+ */
+async function readingInput<T>(feature: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
     const { code, cause } = e as { code?: string; cause?: Error };
-    throw new Error(code === 'BAD_MEDIA' && cause ? `The image could not be read: ${cause.message}` : `${feature} failed: ${(e as Error).message}`);
+    if (code === 'BAD_MEDIA' && cause) throw new Error(`The image could not be read: ${cause.message}`);
+    if (e instanceof AudioInputError) throw new Error(`The recording could not be used: ${e.message.replace(`${e.file}: `, '')}`);
+    throw new Error(`${feature} failed: ${(e as Error).message}`);
   }
 }

@@ -1,7 +1,7 @@
 // Argument schemas for every contract method: the service host validates each call against these
 // before a service sees it. Typed against the contract, so a changed signature fails to compile here.
 import { z } from 'zod';
-import { MAX_INFERENCE_IMAGE_BYTES, type MethodArgs, type ServiceMethods, type ServiceName } from '../common';
+import { MAX_INFERENCE_FILE_BYTES, type MethodArgs, type ServiceMethods, type ServiceName } from '../common';
 
 const id = z.string().min(1).max(200);
 const text = z.string().max(100_000);
@@ -14,8 +14,10 @@ const split = z.string().min(1).max(64);
 const captionSource = z.enum(['user', 'import', 'generated', 'transcript']);
 const regionSource = z.enum(['user', 'import', 'generated', 'detector']);
 const regionInput = z.object({ box, label: z.string().max(500), score: z.number().finite().optional(), source: regionSource.optional() });
-const imageBytes = z.instanceof(Uint8Array).refine((a) => a.length > 0, 'the image is empty')
-  .refine((a) => a.length <= MAX_INFERENCE_IMAGE_BYTES, `an image is at most ${MAX_INFERENCE_IMAGE_BYTES / 1024 / 1024} MiB`);
+/** An encoded file for the inference service (`what`: 'image', 'recording'). */
+const fileBytes = (what: string) => z.instanceof(Uint8Array).refine((a) => a.length > 0, `the ${what} is empty`)
+  .refine((a) => a.length <= MAX_INFERENCE_FILE_BYTES, `the ${what} is over ${MAX_INFERENCE_FILE_BYTES / 1024 / 1024} MiB`);
+const imageBytes = fileBytes('image');
 const tracePoint = z.object({ x: z.number().finite(), y: z.number().finite(), t: z.number().finite().min(0) });
 
 const query = z.object({
@@ -80,6 +82,7 @@ export const ARG_SCHEMAS: ArgSchemas = {
     getModelInfo: z.tuple([]),
     detectRegions: z.tuple([imageBytes, z.object({ maxRegions: z.number().int().min(1).max(100).optional(), minObjectness: unit.optional() })]),
     tokenizeImage: z.tuple([imageBytes]),
+    encodeSpeech: z.tuple([fileBytes('recording')]),
   },
   host: {
     getAppInfo: z.tuple([]),

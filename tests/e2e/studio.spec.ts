@@ -1,7 +1,8 @@
 /// <reference lib="dom" />
 // The whole curation flow as a user does it, in web mode with the real services: create a dataset,
 // import every format (typed server path and browser upload), browse and filter, edit a caption with
-// undo/redo, draw a region, record a spoken caption with the fake microphone while moving the mouse,
+// undo/redo, draw a region, record a spoken caption with the fake microphone while moving the mouse (and see its
+// speech tokens),
 // export to every format, restart the server and find everything intact.
 import { expect, test, type Page } from '@playwright/test';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -295,6 +296,19 @@ test('curate a dataset end to end, then restart and find it intact', async ({ pa
       const shown = await traceShown();
       expect(shown).toBeGreaterThan(0);
       expect(shown).toBeLessThan(points);
+
+      // What OPT's audio encoder makes of it: one speech token per 20 ms, pooled to at most 64 for OPT.
+      await entry.getByTestId('spoken-tokens-toggle').click();
+      const strip = entry.getByTestId('speech-tokens');
+      await expect(strip).toBeVisible({ timeout: 30_000 });
+      const count = Number(await strip.getAttribute('data-count'));
+      expect(Math.abs(count - wav.durationS * 50)).toBeLessThan(3);
+      const summary = (await entry.getByTestId('speech-tokens-summary').textContent()) ?? '';
+      const [, pooled, window] = /OPT takes (\d+) \(each the mean of (\d+)\)/.exec(summary)!.map(Number);
+      expect(pooled).toBeLessThanOrEqual(64);
+      expect(pooled).toBe(Math.ceil(count / window));
+      await entry.getByTestId('spoken-tokens-toggle').click();
+      await expect(strip).toHaveCount(0);
 
       // Re-record replaces the recording (one spoken caption, new audio).
       await entry.getByText('Re-record').click();

@@ -45,7 +45,7 @@ export const useImageTokensStore = defineStore('imageTokens', () => {
     itemId.value = it.id;
     loading.value = true;
     try {
-      const { bytes } = await itemStore.imageBytes();
+      const bytes = await itemStore.fileBytes(it.image, "the item's image");
       const result = await bridge.inference.tokenizeImage(bytes);
       if (mine !== seq) return;
       const url = (png: Uint8Array) => URL.createObjectURL(new Blob([png as BlobPart], { type: 'image/png' }));

@@ -103,12 +103,12 @@ export const useItemStore = defineStore('item', () => {
   const next = () => openAt(Math.min(from() + 1, grid.total - 1));
   const prev = () => openAt(Math.max(from() - 1, 0));
 
-  /** The open item's image file as bytes (what the inference service takes), with the item it belongs to. */
-  async function imageBytes(): Promise<{ itemId: string; bytes: Uint8Array }> {
-    const { ds, it } = need();
-    const res = await fetch(bridge.blobUrl(ds, it.image));
-    if (!res.ok) throw new Error(`Could not read the item's image (${res.status} ${res.statusText}).`);
-    return { itemId: it.id, bytes: new Uint8Array(await res.arrayBuffer()) };
+  /** A file of the open item (its image, a spoken caption's WAV) as bytes: what the inference service takes. */
+  async function fileBytes(sha: string, what: string): Promise<Uint8Array> {
+    const { ds } = need();
+    const res = await fetch(bridge.blobUrl(ds, sha));
+    if (!res.ok) throw new Error(`Could not read ${what} (${res.status} ${res.statusText}).`);
+    return new Uint8Array(await res.arrayBuffer());
   }
 
   async function reloadItem() {
@@ -221,7 +221,7 @@ export const useItemStore = defineStore('item', () => {
 
   return {
     item, history, historyRunning, selectedRegionId, busy, isOpen,
-    openAt, close, next, prev, reloadItem, refreshHistory, imageBytes,
+    openAt, close, next, prev, reloadItem, refreshHistory, fileBytes,
     setCaption, addCaption, deleteCaption, acceptCaptions, setSplit,
     addRegion, addRegions, updateRegion, deleteRegion, addSpoken, deleteSpoken, deleteItem,
     undo: () => undoRedo('undo'), redo: () => undoRedo('redo'),

@@ -58,7 +58,7 @@ export const useRegionsStore = defineStore('regions', () => {
     last.value = null;
     detecting.value = true;
     try {
-      const { bytes } = await itemStore.imageBytes();
+      const bytes = await itemStore.fileBytes(it.image, "the item's image");
       const result = await bridge.inference.detectRegions(bytes, { minObjectness: minObjectness.value });
       if (mine !== seq) return;
       const existing = itemStore.item?.id === it.id ? itemStore.item.regions : it.regions;

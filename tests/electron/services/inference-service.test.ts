@@ -1,6 +1,6 @@
 // The studio's inference service on the shipped model package: the detector finds an emoji placed in a scene (its
-// class, where it is), the image tokenizer gives 64 codes that decode back to the image, requests run one at a
-// time, and bad images or a broken package give clear errors.
+// class, where it is), the image tokenizer gives 64 codes that decode back to the image, the audio encoder gives a
+// recording's speech tokens, requests run one at a time, and bad input or a broken package give clear errors.
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,6 +8,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Box } from '../../../electron/common';
 import { LocalInferenceService } from '../../../electron/services/inference-service';
+import { writeWav } from '../../../native-models/data/audio';
 import { loadCatalog } from '../../../native-models/data/demo/catalog';
 import { defaultPackageDir } from '../../../native-models/packages/format';
 
@@ -101,6 +102,24 @@ describe('LocalInferenceService', () => {
     await expect(svc.tokenizeImage(new Uint8Array([1, 2, 3]))).rejects.toThrow(/image could not be read/);
   });
 
+  it("encodes a recording into speech tokens (50 per second) and OPT's pooled audio tokens; says what the front end noticed", async () => {
+    const rate = 8000;
+    const tone = (s: number, amp: number) => Float32Array.from({ length: Math.round(s * rate) }, (_, i) => amp * Math.sin((2 * Math.PI * (220 + 200 * Math.sin(i / 900)) * i) / rate));
+    const stereo = writeWav({ sampleRate: rate, channels: [tone(2, 0.3), tone(2, 0.2)] });
+    const t = await svc.encodeSpeech(stereo);
+    expect(t.frameRate).toBe(50);
+    expect(t.durationS).toBeCloseTo(2, 2);
+    expect(t.tokens.length).toBeGreaterThan(95);
+    expect(t.tokens.length).toBeLessThanOrEqual(100);
+    expect(t.tokens.every((c) => Number.isInteger(c) && c >= 0 && c < t.vocab)).toBe(true);
+    expect(t.pooled).toBeLessThanOrEqual(64);
+    expect(t.pooled * t.window).toBeGreaterThanOrEqual(t.tokens.length);
+    expect(t).toMatchObject({ silent: false, clipped: false });
+    expect((await svc.encodeSpeech(writeWav({ sampleRate: 16000, channels: [new Float32Array(16000)] }))).silent).toBe(true);
+    await expect(svc.encodeSpeech(writeWav({ sampleRate: 16000, channels: [tone(0.01, 0.3)] }))).rejects.toThrow(/^The recording could not be used: is \d+\.\d ms long/);
+    await expect(svc.encodeSpeech(new Uint8Array([82, 73, 70, 70, 0, 1]))).rejects.toThrow(/^The recording could not be used/);
+  });
+
   it('a missing or broken package: getModelInfo says why, detection is unavailable with the reason, and a fixed package works', async () => {
     const dir = path.join(tmp, 'pkg');
     const broken = new LocalInferenceService({ packageDir: dir, threads: 1 });
@@ -109,6 +128,7 @@ describe('LocalInferenceService', () => {
       const { png } = await sceneWith('banana', 100, 100);
       await expect(broken.detectRegions(png, {})).rejects.toMatchObject({ name: 'ModelUnavailableError', message: expect.stringMatching(/^Region detection is unavailable: model package/) });
       await expect(broken.tokenizeImage(png)).rejects.toMatchObject({ name: 'ModelUnavailableError', message: expect.stringMatching(/^Image tokenization is unavailable: model package/) });
+      await expect(broken.encodeSpeech(writeWav({ sampleRate: 16000, channels: [new Float32Array(8000)] }))).rejects.toMatchObject({ name: 'ModelUnavailableError', message: expect.stringMatching(/^Speech encoding is unavailable: model package/) });
       // A detector graph that is not what the manifest says.
       cpSync(defaultPackageDir(), dir, { recursive: true });
       const head = path.join(dir, 'detector', 'head.onnx');
