@@ -109,6 +109,19 @@ test('first start offers a demo dataset; cancel keeps nothing; a 12-item demo op
       await page.keyboard.press('Escape');
     });
 
+    await test.step('the Models panel names the package and its measured quality', async () => {
+      await page.getByTestId('models-open').click();
+      await expect(page.getByTestId('models-package')).toHaveText('default');
+      const components = page.getByTestId('models-component');
+      await expect(components).toHaveCount(3);
+      await expect(page.locator('[data-test="models-component"][data-kind="detector"]')).toContainText(/\d+\.\d%mAP50/);
+      await expect(page.locator('[data-test="models-component"][data-kind="dvae"]')).toContainText(/\d+\.\d\dPSNR \(dB\)/);
+      await expect(page.locator('[data-test="models-component"][data-kind="audio-encoder"]')).toContainText('measured by npm run eval:audio');
+      await page.screenshot({ path: path.join(shots, 'models.png') });
+      await page.keyboard.press('Escape');
+      await expect(page.getByTestId('models')).toHaveCount(0);
+    });
+
     await test.step('the offer stays reachable from New', async () => {
       await page.getByTestId('new-dataset').click();
       await page.getByTestId('new-demo').click();
