@@ -23,7 +23,8 @@ export const useGridStore = defineStore('grid', () => {
   const filters = reactive<GridFilters>({ text: '', split: '', hasSpoken: 'any', hasRegions: 'any' });
   const total = ref(0);
   const pages = shallowReactive(new Map<number, readonly ItemSummary[]>());
-  const loadingPages = new Set<number>();
+  /** Fetches in flight, by page, with the generation they belong to. */
+  const loadingPages = new Map<number, { gen: number; done: Promise<void> }>();
   /** Index (in the filtered order) of the selected item, -1 when none. */
   const selected = ref(-1);
   const ready = ref(false);
@@ -42,23 +43,31 @@ export const useGridStore = defineStore('grid', () => {
     };
   }
 
-  async function fetchPage(page: number, gen: number) {
+  /** Fetches a page for generation `gen`; a fetch of the same page and generation already in flight is shared. */
+  function fetchPage(page: number, gen: number): Promise<void> {
     const datasetId = datasets.currentId;
-    if (!datasetId || loadingPages.has(page)) return;
-    loadingPages.add(page);
-    try {
-      const result = await bridge.dataset.queryItems(datasetId, queryFor(page * PAGE_SIZE, PAGE_SIZE));
-      if (gen !== generation) return;
-      total.value = result.total;
-      pages.set(page, markRaw(result.items));
-      if (pages.size > MAX_PAGES) {
-        const keepFrom = Math.floor(lastRange[0] / PAGE_SIZE) - 4;
-        const keepTo = Math.floor(lastRange[1] / PAGE_SIZE) + 4;
-        for (const p of [...pages.keys()]) if (p < keepFrom || p > keepTo) pages.delete(p);
+    if (!datasetId) return Promise.resolve();
+    const inFlight = loadingPages.get(page);
+    if (inFlight && inFlight.gen === gen) return inFlight.done;
+    // `let`, assigned below: the finally may run before the assignment when queryItems throws at once.
+    let done: Promise<void> | undefined = undefined;
+    done = (async () => {
+      try {
+        const result = await bridge.dataset.queryItems(datasetId, queryFor(page * PAGE_SIZE, PAGE_SIZE));
+        if (gen !== generation) return;
+        total.value = result.total;
+        pages.set(page, markRaw(result.items));
+        if (pages.size > MAX_PAGES) {
+          const keepFrom = Math.floor(lastRange[0] / PAGE_SIZE) - 4;
+          const keepTo = Math.floor(lastRange[1] / PAGE_SIZE) + 4;
+          for (const p of [...pages.keys()]) if (p < keepFrom || p > keepTo) pages.delete(p);
+        }
+      } finally {
+        if (loadingPages.get(page)?.done === done) loadingPages.delete(page);
       }
-    } finally {
-      loadingPages.delete(page);
-    }
+    })();
+    loadingPages.set(page, { gen, done });
+    return done;
   }
 
   /** Makes sure the summaries for indices [start, end) are loaded (or loading). */
@@ -74,10 +83,13 @@ export const useGridStore = defineStore('grid', () => {
     return pages.get(Math.floor(index / PAGE_SIZE))?.[index % PAGE_SIZE];
   }
 
-  /** Resolves the summary at `index`, fetching its page if needed. */
+  /**
+   * Resolves the summary at `index`, fetching its page if needed: it waits for a fetch already in flight, and when
+   * a reload (an edit, a filter) starts meanwhile, for the new generation's page (undefined only past the end).
+   */
   async function loadAt(index: number): Promise<ItemSummary | undefined> {
     const page = Math.floor(index / PAGE_SIZE);
-    if (!pages.has(page)) await fetchPage(page, generation);
+    for (let tries = 0; tries < 5 && !pages.has(page) && datasets.currentId; tries++) await fetchPage(page, generation);
     return itemAt(index);
   }
 
