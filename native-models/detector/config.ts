@@ -1,6 +1,7 @@
 // The detector's hyper-parameters: one plain object, recorded in checkpoints and in the package
 // manifest (so a package's graphs can be checked against the vocabulary and the post-processing).
 import { z } from 'zod';
+import { makeAnchors } from './boxes';
 
 export const detectorConfigSchema = z.object({
   /** Square network input side in pixels (images are letterboxed to it). */
@@ -94,4 +95,10 @@ export function shapesOf(c: DetectorConfig) {
     /** Scores per RoI: background + classes. */
     numScores: c.numClasses + 1,
   };
+}
+
+/** Anchors of a configuration (input pixels, (y, x, anchor) order). */
+export function anchorsOf(c: DetectorConfig): Float32Array {
+  const { rpnSide } = shapesOf(c);
+  return makeAnchors(rpnSide, rpnSide, RPN_STRIDE, c.anchorSizes, c.anchorRatios);
 }

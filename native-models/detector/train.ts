@@ -13,19 +13,13 @@ import { initialParams, trainStepSpec } from '../train/graph-spec';
 import { Rng } from '../train/rng';
 import type { LrSchedule } from '../train/schedule';
 import { train, type Progress, type TrainResult } from '../train/trainer';
-import { makeAnchors } from './boxes';
-import { shapesOf, RPN_STRIDE, ROI_STRIDE, type DetectorConfig } from './config';
+import { anchorsOf, shapesOf, ROI_STRIDE, type DetectorConfig } from './config';
 import { cropMosaic, type DecodedImage } from './augment';
 import { decodeExample, fillDecoded, type DetectionExample } from './data';
 import { rpnGraph, trainingGraph, trainingInputs } from './model';
 import { roiAlignPlan, rowsPerRoi } from './roi-align';
 import { anchorTargets, proposals, sampleRois, TRAIN_PROPOSALS } from './targets';
 
-/** Anchors of a configuration (input pixels, (y, x, anchor) order). */
-export function anchorsOf(c: DetectorConfig): Float32Array {
-  const { rpnSide } = shapesOf(c);
-  return makeAnchors(rpnSide, rpnSide, RPN_STRIDE, c.anchorSizes, c.anchorRatios);
-}
 
 /** Runs the RPN graph on a batch of images: objectness [B*N] and deltas [B*N*4]. */
 export type Proposer = (image: Tensor) => Promise<{ objectness: Float32Array; deltas: Float32Array }>;

@@ -5,9 +5,8 @@
 // native-models/detector/README.md.
 import { readFileSync } from 'node:fs';
 import { HEAD_CODE_WEIGHTS, clipBox, decodeBox, nms } from '../detector/boxes';
-import { detectorConfigSchema, shapesOf, type DetectorConfig } from '../detector/config';
+import { anchorsOf, detectorConfigSchema, shapesOf, type DetectorConfig } from '../detector/config';
 import { prepareImageFile, prepareRgba, toImageBox, type Letterbox, type PreparedImage } from '../detector/preprocess';
-import { anchorsOf } from '../detector/train';
 import { proposals, TEST_PROPOSALS } from '../detector/targets';
 import { defaultPackageDir, loadPackage, PackageError } from '../packages/format';
 import { Session } from '../runtime/session';

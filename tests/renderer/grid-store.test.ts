@@ -1,41 +1,31 @@
-// The grid store against the real dataset service (in process, behind the Electron bridge shape): opening an item
-// by index while the grid reloads (an edit elsewhere fired onDidChangeItems) must wait for the page, not give up.
-// This is what made "accept and go to the next item" sometimes stay put.
-import fs from 'node:fs';
-import path from 'node:path';
+// The grid store over a bridge whose queryItems the test holds in flight: opening an item by index while the grid
+// reloads (an edit elsewhere fired onDidChangeItems) must wait for the page, not give up. This is what made
+// "accept and go to the next item" sometimes stay put.
 import { createPinia, setActivePinia } from 'pinia';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ItemQuery, PreloadApi } from '../../electron/common';
-import { LocalDatasetService } from '../../electron/services/dataset-service';
-import { tempDir, tinyImage } from '../native-models/data/helpers';
+import type { ItemPage, ItemQuery, ItemSummary, PreloadApi } from '../../electron/common';
 
-let tmp: ReturnType<typeof tempDir>;
-let service: LocalDatasetService;
-/** While set, queryItems waits for it: a reload held in flight. */
+/** Three items; queryItems answers a page of them, and waits while `gate` is set (a reload held in flight). */
+const ITEMS = ['a', 'b', 'c'].map((id) => ({ id }) as ItemSummary);
+const ids = ITEMS.map((i) => i.id);
 let gate: Promise<void> | null = null;
 
-beforeAll(async () => {
-  tmp = tempDir('opt-grid-');
-  service = new LocalDatasetService({ root: path.join(tmp.dir, 'lib') });
-  const src = path.join(tmp.dir, 'src');
-  fs.mkdirSync(src);
-  for (let i = 0; i < 3; i++) fs.writeFileSync(path.join(src, `i${i}.png`), await tinyImage(i + 1));
-  const ds = await service.createDataset('Grid');
-  await service.importDataset({ jobId: 'g', datasetId: ds.id, format: 'folder', path: src });
-  const dataset = Object.create(service) as LocalDatasetService;
-  dataset.queryItems = async (id: string, q: ItemQuery) => {
-    const page = await service.queryItems(id, q);
-    if (gate) await gate;
-    return page;
-  };
+beforeAll(() => {
   const none = () => ({ dispose() {} });
+  const dataset = {
+    listDatasets: async () => [{ id: 'd1', name: 'Grid', itemCount: ITEMS.length }],
+    queryItems: async (_id: string, q: ItemQuery): Promise<ItemPage> => {
+      const page = { items: ITEMS.slice(q.offset, q.offset + q.limit), total: ITEMS.length } as ItemPage;
+      if (gate) await gate;
+      return page;
+    },
+    onDidChangeDatasets: none, onDidChangeItems: none, onDidChangeJobProgress: none,
+  };
   (globalThis as { window?: unknown }).window = {
     optStudio: { dataset, demo: {}, inference: {}, host: { onDidRequestCommand: none }, blobUrl: () => '' } as unknown as PreloadApi,
   };
 });
 afterAll(() => {
-  service.dispose();
-  tmp.cleanup();
   delete (globalThis as { window?: unknown }).window;
 });
 
@@ -49,7 +39,6 @@ describe('grid store', () => {
     await datasets.refresh();
     datasets.open(datasets.datasets[0].id);
     await expect.poll(() => grid.total).toBe(3);
-    const ids = (await service.queryItems(datasets.currentId!, { offset: 0, limit: 3 })).items.map((i) => i.id);
 
     // A reload in flight (held), then a request for an index on that page.
     let release!: () => void;
