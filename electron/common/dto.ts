@@ -341,10 +341,17 @@ export interface DetectRegionsOptions {
   maxRegions?: number;
   /** Smallest objectness kept (default 0.5). */
   minObjectness?: number;
+  /** Boxes the item already has: a proposal overlapping one of them (IoU >= SAME_REGION_IOU) is left out. */
+  exclude?: Box[];
 }
+
+/** A proposal this close (IoU) to a box in DetectRegionsOptions.exclude is that box: not proposed again. */
+export const SAME_REGION_IOU = 0.7;
 
 export interface DetectRegionsResult {
   proposals: RegionProposal[];
+  /** How many proposals were left out as boxes the item already has. */
+  excluded: number;
   /** Time the detector took, in milliseconds (decode, both stages, post-processing). */
   ms: number;
 }

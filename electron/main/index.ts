@@ -11,6 +11,7 @@ import { portTransport } from '../workers/port-transport';
 import { invokeValidated } from '../workers/service-host';
 import { appDir, DEMO_ASSETS_DIR, MODEL_PACKAGE_DIR } from './app-paths';
 import { ElectronHostService } from './host-service';
+import { RestartPolicy } from './restart-policy';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const rendererIndex = path.join(here, '../../renderer/index.html');
@@ -23,13 +24,36 @@ const demoAssets = app.isPackaged ? { OPT_DEMO_ASSETS: appDir(here, DEMO_ASSETS_
 /** The model package the inference process runs: $OPT_MODEL_PACKAGE when set, else the one shipped with the app. */
 const modelPackage = process.env.OPT_MODEL_PACKAGE || appDir(here, MODEL_PACKAGE_DIR);
 
-protocol.registerSchemesAsPrivileged([{ scheme: 'opt-blob', privileges: { standard: true, secure: true, supportFetchAPI: true, stream: true } }]);
+// corsEnabled: the page (file://) reads blobs with fetch() (waveforms, the bytes the inference service takes), a
+// cross-origin request that Electron refuses for a supportFetchAPI-only scheme; the handler answers with CORS headers.
+protocol.registerSchemesAsPrivileged([{ scheme: 'opt-blob', privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true, stream: true } }]);
+
+/** On every opt-blob response: only our own page is ever loaded (navigation and new windows are refused), so any origin asking is it. */
+const BLOB_CORS = { 'Access-Control-Allow-Origin': '*' };
 
 let win: BrowserWindow | null = null;
 let worker: UtilityProcess | null = null;
 let services: RpcClient | null = null;
 let inferenceWorker: UtilityProcess | null = null;
 let inference: RpcClient | null = null;
+/** Why a helper process is not running any more (it kept crashing), by contract service; calls to it say so. */
+const down = new Map<string, string>();
+const restarts = { services: new RestartPolicy(), inference: new RestartPolicy() };
+
+/** After a helper process exits: start it again after the policy's delay, or give up and remember why. */
+function restartLater(which: 'services' | 'inference', code: number, start: () => void, serviceNames: ServiceName[]) {
+  if (quitting) return;
+  const delay = restarts[which].onExit(Date.now());
+  if (delay === null) {
+    const why = `The ${which} process keeps stopping (last exit code ${code}); restart OPT Studio.`;
+    console.error(why);
+    for (const name of serviceNames) down.set(name, why);
+    return;
+  }
+  setTimeout(() => {
+    if (!quitting) start();
+  }, delay);
+}
 let blobPort: MessagePortMain | null = null;
 let nextBlobId = 1;
 const blobRequests = new Map<number, (location: BlobLocation | null) => void>();
@@ -57,7 +81,9 @@ function startServices() {
     console.error(`The services process exited (${code}).`);
     for (const resolve of blobRequests.values()) resolve(null);
     blobRequests.clear();
-    if (!quitting) startServices(); // pending calls were rejected when the port closed
+    services?.dispose(); // pending calls are rejected; new ones wait for the restart (or say why there is none)
+    services = null;
+    restartLater('services', code, startServices, ['dataset', 'demo']);
   });
 }
 
@@ -74,7 +100,9 @@ function startInference() {
   rpc.port1.start();
   inferenceWorker.on('exit', (code) => {
     console.error(`The inference process exited (${code}).`);
-    if (!quitting) startInference();
+    inference?.dispose();
+    inference = null;
+    restartLater('inference', code, startInference, ['inference']);
   });
 }
 
@@ -110,7 +138,7 @@ function registerIpc() {
         if (!trustedSender(event)) throw new Error('IPC from an untrusted frame was refused.');
         if (service === 'host') return invokeValidated({ host }, { service, method, args });
         const client = service === 'inference' ? inference : services;
-        if (!client) throw new Error(`The ${service === 'inference' ? 'inference' : 'services'} process is not running.`);
+        if (!client) throw new Error(down.get(service) ?? `The ${service === 'inference' ? 'inference' : 'services'} process is restarting; try again in a moment.`);
         return client.call(service, method, args);
       });
     }
@@ -178,12 +206,13 @@ void app.whenReady().then(() => {
     const url = new URL(req.url);
     const datasetId = url.hostname;
     const sha = url.pathname.replace(/^\//, '');
-    if (!/^[0-9a-f]{64}$/.test(sha)) return new Response('bad blob url', { status: 400 });
+    if (!/^[0-9a-f]{64}$/.test(sha)) return new Response('bad blob url', { status: 400, headers: BLOB_CORS });
     const location = await resolveBlob(datasetId, sha);
-    if (!location) return new Response('no such blob', { status: 404 });
+    if (!location) return new Response('no such blob', { status: 404, headers: BLOB_CORS });
     const res = await net.fetch(pathToFileURL(location.path).href, { headers: req.headers });
     const headers = new Headers(res.headers);
     headers.set('Content-Type', location.mime);
+    for (const [k, v] of Object.entries(BLOB_CORS)) headers.set(k, v);
     return new Response(res.body, { status: res.status, headers });
   });
   startServices();

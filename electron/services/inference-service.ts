@@ -6,13 +6,14 @@ import { AudioEncoder } from '../../native-models/audio/encoder';
 import { AudioInputError } from '../../native-models/audio/front-end';
 import { encodePng } from '../../native-models/data/demo/raster';
 import { Dvae } from '../../native-models/dvae/codec';
+import { iou } from '../../native-models/detector/boxes';
 import { psnr } from '../../native-models/dvae/metrics';
 import { loadPackage, defaultPackageDir } from '../../native-models/packages/format';
 import { decodeImageCodes } from '../../native-models/tasks/decode-image-codes';
 import { DEFAULT_DETECT, RegionDetector, type DetectedRegion } from '../../native-models/tasks/detect-regions';
 import { encodeAudioFile } from '../../native-models/tasks/encode-audio';
 import { tokenizeImage } from '../../native-models/tasks/tokenize-image';
-import type { DetectRegionsOptions, DetectRegionsResult, ImageTokens, InferenceService, ModelInfo, RegionProposal, SpeechTokens } from '../common';
+import { SAME_REGION_IOU, type DetectRegionsOptions, type DetectRegionsResult, type ImageTokens, type InferenceService, type ModelInfo, type RegionProposal, type SpeechTokens } from '../common';
 
 export interface InferenceServiceOptions {
   /** The model package (default: $OPT_MODEL_PACKAGE, else the one shipped in native-models/packages/default). */
@@ -44,8 +45,8 @@ interface Loaded {
 }
 
 /**
- * Loads each component on first use and keeps it; runs one request at a time (a second waits for the first),
- * so two windows asking at once never run two sessions on the same cores.
+ * Loads each component on first use and keeps it; runs one request at a time, loading included (a second waits for
+ * the first), so two windows asking at once never run two sessions on the same cores.
  */
 export class LocalInferenceService implements InferenceService {
   readonly packageDir: string;
@@ -69,21 +70,23 @@ export class LocalInferenceService implements InferenceService {
     }
   }
 
-  async detectRegions(image: Uint8Array, options: DetectRegionsOptions = {}): Promise<DetectRegionsResult> {
-    const detector = await this.component('detector', 'Region detection', () => RegionDetector.load(this.packageDir, { threads: this.threads }), (d) => d.dispose());
+  detectRegions(image: Uint8Array, options: DetectRegionsOptions = {}): Promise<DetectRegionsResult> {
     return this.serially(async () => {
+      const detector = await this.component('detector', 'Region detection', () => RegionDetector.load(this.packageDir, { threads: this.threads }), (d) => d.dispose());
       const t0 = performance.now();
       const regions = await readingInput('Region detection', () => detector.detect(image, {
         maxRegions: options.maxRegions ?? DEFAULT_DETECT.maxRegions,
         minObjectness: options.minObjectness ?? DEFAULT_DETECT.minObjectness,
       }, 'the image'));
-      return { proposals: regions.map(toProposal), ms: performance.now() - t0 };
+      const exclude = options.exclude ?? [];
+      const fresh = regions.filter((r) => !exclude.some((b) => iou(r.box, 0, b, 0) >= SAME_REGION_IOU));
+      return { proposals: fresh.map(toProposal), excluded: regions.length - fresh.length, ms: performance.now() - t0 };
     });
   }
 
-  async tokenizeImage(image: Uint8Array): Promise<ImageTokens> {
-    const dvae = await this.component('dvae', 'Image tokenization', () => Dvae.load(this.packageDir, { intraOpThreads: this.threads }), (d) => d.dispose());
+  tokenizeImage(image: Uint8Array): Promise<ImageTokens> {
     return this.serially(async () => {
+      const dvae = await this.component('dvae', 'Image tokenization', () => Dvae.load(this.packageDir, { intraOpThreads: this.threads }), (d) => d.dispose());
       const t0 = performance.now();
       const tokens = await readingInput('Image tokenization', () => tokenizeImage(dvae, image, 'the image'));
       const decoded = await decodeImageCodes(dvae, tokens.codes);
@@ -101,9 +104,9 @@ export class LocalInferenceService implements InferenceService {
     });
   }
 
-  async encodeSpeech(audio: Uint8Array): Promise<SpeechTokens> {
-    const encoder = await this.component('audio-encoder', 'Speech encoding', async () => AudioEncoder.fromPackage(this.packageDir), (e) => e.close());
+  encodeSpeech(audio: Uint8Array): Promise<SpeechTokens> {
     return this.serially(async () => {
+      const encoder = await this.component('audio-encoder', 'Speech encoding', async () => AudioEncoder.fromPackage(this.packageDir), (e) => e.close());
       const t0 = performance.now();
       const t = await readingInput('Speech encoding', () => encodeAudioFile(encoder, audio, { file: 'the recording' }));
       return {
@@ -113,13 +116,14 @@ export class LocalInferenceService implements InferenceService {
     });
   }
 
-  /** Releases the loaded sessions (the host calls this on exit). */
-  async dispose(): Promise<void> {
+  /** Releases the loaded sessions after the requests already queued; later requests are refused. */
+  dispose(): Promise<void> {
     this.disposed = true;
-    const loaded = [...this.loaded.values()];
-    this.loaded.clear();
-    await this.queue.catch(() => undefined);
-    await Promise.all(loaded.map((p) => p.then((c) => c.release(), () => undefined)));
+    return this.serially(async () => {
+      const loaded = [...this.loaded.values()];
+      this.loaded.clear();
+      await Promise.all(loaded.map((p) => p.then((c) => c.release(), () => undefined)));
+    }, true);
   }
 
   /**
@@ -127,7 +131,6 @@ export class LocalInferenceService implements InferenceService {
    * tries again (the package may have been fixed).
    */
   private async component<T>(name: string, feature: string, load: () => Promise<T>, release: (value: T) => Promise<void>): Promise<T> {
-    if (this.disposed) throw new Error('The inference service has stopped.');
     let p = this.loaded.get(name);
     if (!p) {
       p = load().then((value) => ({ value, release: () => release(value) }), (e: unknown) => {
@@ -139,7 +142,12 @@ export class LocalInferenceService implements InferenceService {
     return (await p).value as T;
   }
 
-  private serially<T>(fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` after every request queued before it (loads included: a component is never loaded or used while it is
+   * released). Once dispose() has queued the release, further requests are refused.
+   */
+  private serially<T>(fn: () => Promise<T>, releasing = false): Promise<T> {
+    if (this.disposed && !releasing) return Promise.reject(new Error('The inference service has stopped.'));
     const run = this.queue.then(fn, fn);
     this.queue = run.catch(() => undefined);
     return run;

@@ -11,5 +11,4 @@ process.parentPort.once('message', (e) => {
   hostServices(portTransport(rpcPort), { inference }, { onError: (err, call) => console.error(`${call.service}.${call.method}:`, err) });
   rpcPort.start();
 });
-
-process.on('exit', () => void inference.dispose());
+// No exit hook: dispose() is asynchronous and the sessions go with the process.

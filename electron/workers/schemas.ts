@@ -80,7 +80,7 @@ export const ARG_SCHEMAS: ArgSchemas = {
   },
   inference: {
     getModelInfo: z.tuple([]),
-    detectRegions: z.tuple([imageBytes, z.object({ maxRegions: z.number().int().min(1).max(100).optional(), minObjectness: unit.optional() })]),
+    detectRegions: z.tuple([imageBytes, z.object({ maxRegions: z.number().int().min(1).max(100).optional(), minObjectness: unit.optional(), exclude: z.array(box).max(10_000).optional() })]),
     tokenizeImage: z.tuple([imageBytes]),
     encodeSpeech: z.tuple([fileBytes('recording')]),
   },

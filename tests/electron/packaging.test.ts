@@ -35,6 +35,12 @@ describe('packaged app layout', () => {
     expect(readFileSync(path.join(root, 'electron/main/index.ts'), 'utf8')).toContain("'../workers/inference-process.js'");
   });
 
+  it("opt-blob answers the page's fetch() (cross-origin from file://): corsEnabled and an Allow-Origin header", () => {
+    const main = readFileSync(path.join(root, 'electron/main/index.ts'), 'utf8');
+    expect(main).toMatch(/scheme: 'opt-blob', privileges: \{[^}]*supportFetchAPI: true[^}]*corsEnabled: true/);
+    expect(main).toContain("'Access-Control-Allow-Origin': '*'");
+  });
+
   it('the main process finds the catalog and the model package from its bundle folder, unpacked when inside an asar', () => {
     const mainDir = path.dirname(path.join(root, MAIN_BUNDLE));
     expect(appDir(mainDir, DEMO_ASSETS_DIR)).toBe(path.join(root, DEMO_ASSETS_DIR));

@@ -3,20 +3,9 @@
 // one undo step) or dismisses them. Nothing is stored until added.
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef, watch } from 'vue';
-import type { Box, RegionProposal } from '../../../electron/common';
+import type { RegionProposal } from '../../../electron/common';
 import { useBridge } from '../bridge';
 import { useItemStore } from './item';
-
-/** A proposal this close (IoU) to a region the item already has is that region: not proposed again. */
-const SAME_REGION_IOU = 0.7;
-
-function iou(a: Box, b: Box): number {
-  const w = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
-  const h = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
-  const inter = w * h;
-  const union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;
-  return union > 0 ? inter / union : 0;
-}
 
 export const useRegionsStore = defineStore('regions', () => {
   const bridge = useBridge();
@@ -26,9 +15,9 @@ export const useRegionsStore = defineStore('regions', () => {
   const itemId = ref<string | null>(null);
   const detecting = ref(false);
   /** After a detection: how long it took and how many of its regions the item already had. */
-  const last = ref<{ ms: number; found: number; known: number } | null>(null);
-  /** Smallest objectness shown (the detector's own default). */
-  const minObjectness = ref(0.5);
+  const last = ref<{ ms: number; known: number } | null>(null);
+  /** Proposals being added: the add buttons wait (a double click must not add them twice). */
+  const adding = ref(false);
   /** The proposal under the pointer in the list, highlighted on the stage. */
   const highlighted = ref<number | null>(null);
   let seq = 0;
@@ -40,6 +29,7 @@ export const useRegionsStore = defineStore('regions', () => {
     proposals.value = [];
     itemId.value = null;
     detecting.value = false;
+    adding.value = false;
     last.value = null;
     highlighted.value = null;
   }
@@ -59,12 +49,11 @@ export const useRegionsStore = defineStore('regions', () => {
     detecting.value = true;
     try {
       const bytes = await itemStore.fileBytes(it.image, "the item's image");
-      const result = await bridge.inference.detectRegions(bytes, { minObjectness: minObjectness.value });
+      // Boxes the item already has are not proposed again (the service leaves them out and counts them).
+      const result = await bridge.inference.detectRegions(bytes, { exclude: it.regions.map((r) => r.box) });
       if (mine !== seq) return;
-      const existing = itemStore.item?.id === it.id ? itemStore.item.regions : it.regions;
-      const fresh = result.proposals.filter((p) => !existing.some((r) => iou(r.box, p.box) >= SAME_REGION_IOU));
-      proposals.value = fresh;
-      last.value = { ms: result.ms, found: result.proposals.length, known: result.proposals.length - fresh.length };
+      proposals.value = result.proposals;
+      last.value = { ms: result.ms, known: result.excluded };
     } finally {
       if (mine === seq) detecting.value = false;
     }
@@ -73,10 +62,15 @@ export const useRegionsStore = defineStore('regions', () => {
   /** Adds these proposals (default: all) to the item as regions, one undo step, and takes them off the list. */
   async function add(indices?: number[]) {
     const picked = (indices ?? shown.value.map((_, i) => i)).map((i) => shown.value[i]).filter((p): p is RegionProposal => !!p);
-    if (picked.length === 0) return;
-    await itemStore.addRegions(picked.map((p) => ({ box: p.box, label: p.label, score: p.score, source: 'detector' as const })));
-    proposals.value = proposals.value.filter((p) => !picked.includes(p));
-    highlighted.value = null;
+    if (picked.length === 0 || adding.value) return;
+    adding.value = true;
+    try {
+      await itemStore.addRegions(picked.map((p) => ({ box: p.box, label: p.label, score: p.score, source: 'detector' as const })));
+      proposals.value = proposals.value.filter((p) => !picked.includes(p));
+      highlighted.value = null;
+    } finally {
+      adding.value = false;
+    }
   }
 
   function dismiss(index?: number) {
@@ -84,5 +78,5 @@ export const useRegionsStore = defineStore('regions', () => {
     highlighted.value = null;
   }
 
-  return { proposals: shown, detecting, last, minObjectness, highlighted, detect, add, dismiss, clear };
+  return { proposals: shown, detecting, adding, last, highlighted, detect, add, dismiss, clear };
 });

@@ -5,11 +5,13 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Box } from '../../../electron/common';
 import { LocalInferenceService } from '../../../electron/services/inference-service';
 import { writeWav } from '../../../native-models/data/audio';
 import { loadCatalog } from '../../../native-models/data/demo/catalog';
+import { iou as boxIou } from '../../../native-models/detector/boxes';
+import { RegionDetector } from '../../../native-models/tasks/detect-regions';
 import { defaultPackageDir } from '../../../native-models/packages/format';
 
 process.env.OPT_PROVIDERS = 'cpu';
@@ -25,11 +27,7 @@ async function sceneWith(label: string, left: number, top: number): Promise<{ pn
   return { png: new Uint8Array(png), box: [left / 320, top / 240, (left + size) / 320, (top + size) / 240] };
 }
 
-function iou(a: Box, b: Box): number {
-  const w = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
-  const h = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
-  return (w * h) / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h);
-}
+const iou = (a: Box, b: Box) => boxIou(a, 0, b, 0);
 
 let svc: LocalInferenceService;
 let tmp: string;
@@ -68,9 +66,33 @@ describe('LocalInferenceService', () => {
     expect((await svc.detectRegions(png, { minObjectness: 1 })).proposals).toEqual([]);
   });
 
+  it('leaves out proposals that are boxes the item already has, and counts them', async () => {
+    const { png, box } = await sceneWith('red apple', 180, 70);
+    const all = await svc.detectRegions(png, {});
+    const r = await svc.detectRegions(png, { exclude: [[0, 0, 0.1, 0.1], [box[0] + 0.01, box[1], box[2], box[3] - 0.01]] });
+    expect(r.excluded).toBe(1);
+    expect(r.proposals).toHaveLength(all.proposals.length - 1);
+    expect(r.proposals.some((p) => iou(p.box, box) > 0.6)).toBe(false);
+  });
+
   it('answers concurrent requests one at a time, each with its own image', async () => {
     const [a, b] = await Promise.all([sceneWith('cat face', 20, 20), sceneWith('rocket', 200, 120)]);
-    const [ra, rb] = await Promise.all([svc.detectRegions(a.png, {}), svc.detectRegions(b.png, {})]);
+    let running = 0;
+    let most = 0;
+    let calls = 0;
+    const detect = RegionDetector.prototype.detect;
+    const spy = vi.spyOn(RegionDetector.prototype, 'detect').mockImplementation(async function (this: RegionDetector, ...args) {
+      calls++;
+      most = Math.max(most, ++running);
+      try {
+        return await detect.apply(this, args);
+      } finally {
+        running--;
+      }
+    });
+    const [ra, rb] = await Promise.all([svc.detectRegions(a.png, {}), svc.detectRegions(b.png, {})]).finally(() => spy.mockRestore());
+    expect(calls).toBe(2);
+    expect(most).toBe(1);
     expect(ra.proposals[0].label).toBe('cat face');
     expect(iou(ra.proposals[0].box, a.box)).toBeGreaterThan(0.6);
     expect(rb.proposals[0].label).toBe('rocket');
@@ -118,6 +140,16 @@ describe('LocalInferenceService', () => {
     expect((await svc.encodeSpeech(writeWav({ sampleRate: 16000, channels: [new Float32Array(16000)] }))).silent).toBe(true);
     await expect(svc.encodeSpeech(writeWav({ sampleRate: 16000, channels: [tone(0.01, 0.3)] }))).rejects.toThrow(/^The recording could not be used: is \d+\.\d ms long/);
     await expect(svc.encodeSpeech(new Uint8Array([82, 73, 70, 70, 0, 1]))).rejects.toThrow(/^The recording could not be used/);
+  });
+
+  it('dispose lets the requests already queued finish, then refuses new ones', async () => {
+    const own = new LocalInferenceService({ threads: 1 });
+    const { png } = await sceneWith('banana', 100, 100);
+    const queued = own.detectRegions(png, {});
+    const disposing = own.dispose();
+    expect((await queued).proposals[0].label).toBe('banana');
+    await disposing;
+    await expect(own.detectRegions(png, {})).rejects.toThrow('The inference service has stopped.');
   });
 
   it('a missing or broken package: getModelInfo says why, detection is unavailable with the reason, and a fixed package works', async () => {

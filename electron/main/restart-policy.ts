@@ -1,0 +1,28 @@
+// When main starts a crashed helper process (services, inference) again: after a growing delay, and not at all once it
+// keeps crashing (a native module that cannot load would otherwise be forked in a tight loop forever). No Electron
+// imports, so it is unit-tested.
+
+export interface RestartOptions {
+  /** Exits counted within this many ms. */
+  windowMs: number;
+  /** More exits than this within the window: give up. */
+  maxExits: number;
+  /** Delay before the first restart; doubled for each further exit in the window. */
+  baseDelayMs: number;
+}
+
+export const DEFAULT_RESTART: RestartOptions = { windowMs: 60_000, maxExits: 3, baseDelayMs: 500 };
+
+export class RestartPolicy {
+  private exits: number[] = [];
+
+  constructor(private readonly options: RestartOptions = DEFAULT_RESTART) {}
+
+  /** Records an exit at `now` (ms); returns the delay before restarting, or null to give up. */
+  onExit(now: number): number | null {
+    this.exits = this.exits.filter((t) => now - t < this.options.windowMs);
+    this.exits.push(now);
+    if (this.exits.length > this.options.maxExits) return null;
+    return this.options.baseDelayMs * 2 ** (this.exits.length - 1);
+  }
+}
