@@ -81,6 +81,8 @@ function startServices() {
     console.error(`The services process exited (${code}).`);
     for (const resolve of blobRequests.values()) resolve(null);
     blobRequests.clear();
+    blobPort?.close(); // look-ups answer "no such blob" until a restarted process brings a new port
+    blobPort = null;
     services?.dispose(); // pending calls are rejected; new ones wait for the restart (or say why there is none)
     services = null;
     restartLater('services', code, startServices, ['dataset', 'demo']);

@@ -1,6 +1,6 @@
 // App-wide state: host facts, notices (errors and confirmations), help panel, connection.
 import { defineStore } from 'pinia';
-import { ref } from 'vue';
+import { computed, ref } from 'vue';
 import type { AppInfo, HostCommand } from '../../../electron/common';
 import { useBridge } from '../bridge';
 
@@ -15,6 +15,10 @@ export const useAppStore = defineStore('app', () => {
   const info = ref<AppInfo | null>(null);
   const notices = ref<Notice[]>([]);
   const helpOpen = ref(false);
+  /** The Models panel (its content: stores/models.ts). */
+  const modelsOpen = ref(false);
+  /** A panel over the page: the page's own keys wait. */
+  const panelOpen = computed(() => helpOpen.value || modelsOpen.value);
   const disconnected = ref(false);
   let nextNotice = 1;
 
@@ -51,5 +55,5 @@ export const useAppStore = defineStore('app', () => {
     }
   }
 
-  return { info, notices, helpOpen, disconnected, command, mode: bridge.mode, load, notify, dismiss, guard, blobUrl: bridge.blobUrl };
+  return { info, notices, helpOpen, modelsOpen, panelOpen, disconnected, command, mode: bridge.mode, load, notify, dismiss, guard, blobUrl: bridge.blobUrl };
 });

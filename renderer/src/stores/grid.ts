@@ -49,25 +49,23 @@ export const useGridStore = defineStore('grid', () => {
     if (!datasetId) return Promise.resolve();
     const inFlight = loadingPages.get(page);
     if (inFlight && inFlight.gen === gen) return inFlight.done;
-    // `let`, assigned below: the finally may run before the assignment when queryItems throws at once.
-    let done: Promise<void> | undefined = undefined;
-    done = (async () => {
-      try {
-        const result = await bridge.dataset.queryItems(datasetId, queryFor(page * PAGE_SIZE, PAGE_SIZE));
-        if (gen !== generation) return;
-        total.value = result.total;
-        pages.set(page, markRaw(result.items));
-        if (pages.size > MAX_PAGES) {
-          const keepFrom = Math.floor(lastRange[0] / PAGE_SIZE) - 4;
-          const keepTo = Math.floor(lastRange[1] / PAGE_SIZE) + 4;
-          for (const p of [...pages.keys()]) if (p < keepFrom || p > keepTo) pages.delete(p);
-        }
-      } finally {
-        if (loadingPages.get(page)?.done === done) loadingPages.delete(page);
+    const entry = { gen, done: Promise.resolve() };
+    entry.done = (async () => {
+      await Promise.resolve(); // the entry is in the map before the request goes (and a throw arrives as a rejection)
+      const result = await bridge.dataset.queryItems(datasetId, queryFor(page * PAGE_SIZE, PAGE_SIZE));
+      if (gen !== generation) return;
+      total.value = result.total;
+      pages.set(page, markRaw(result.items));
+      if (pages.size > MAX_PAGES) {
+        const keepFrom = Math.floor(lastRange[0] / PAGE_SIZE) - 4;
+        const keepTo = Math.floor(lastRange[1] / PAGE_SIZE) + 4;
+        for (const p of [...pages.keys()]) if (p < keepFrom || p > keepTo) pages.delete(p);
       }
-    })();
-    loadingPages.set(page, { gen, done });
-    return done;
+    })().finally(() => {
+      if (loadingPages.get(page) === entry) loadingPages.delete(page);
+    });
+    loadingPages.set(page, entry);
+    return entry.done;
   }
 
   /** Makes sure the summaries for indices [start, end) are loaded (or loading). */
@@ -89,8 +87,9 @@ export const useGridStore = defineStore('grid', () => {
    */
   async function loadAt(index: number): Promise<ItemSummary | undefined> {
     const page = Math.floor(index / PAGE_SIZE);
-    for (let tries = 0; tries < 5 && !pages.has(page) && datasets.currentId; tries++) await fetchPage(page, generation);
-    return itemAt(index);
+    const datasetId = datasets.currentId;
+    for (let tries = 0; tries < 5 && datasetId && datasets.currentId === datasetId && !pages.has(page); tries++) await fetchPage(page, generation);
+    return datasets.currentId === datasetId ? itemAt(index) : undefined; // another dataset opened meanwhile: not its item
   }
 
   /** Drops every page and refetches the total and the visible window (filters or data changed). */

@@ -4,22 +4,26 @@ import { defineStore } from 'pinia';
 import { ref, shallowRef } from 'vue';
 import type { ModelInfo } from '../../../electron/common';
 import { useBridge } from '../bridge';
+import { useAppStore } from './app';
 
 export const useModelsStore = defineStore('models', () => {
   const bridge = useBridge();
+  const app = useAppStore();
   const info = shallowRef<ModelInfo | null>(null);
-  const open = ref(false);
   const loading = ref(false);
 
+  /** Opens the panel and reads the package; a failure shows in the panel. */
   async function show() {
-    open.value = true;
+    app.modelsOpen = true;
     loading.value = true;
     try {
       info.value = await bridge.inference.getModelInfo();
+    } catch (e) {
+      info.value = { packageDir: '', components: [], error: `The inference service did not answer: ${(e as Error).message}` };
     } finally {
       loading.value = false;
     }
   }
 
-  return { info, open, loading, show };
+  return { info, loading, show };
 });

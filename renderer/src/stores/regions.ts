@@ -2,17 +2,17 @@
 // the item's image, the stage shows the proposals dashed, and the user adds them (as regions with source 'detector',
 // one undo step) or dismisses them. Nothing is stored until added.
 import { defineStore } from 'pinia';
-import { computed, ref, shallowRef, watch } from 'vue';
+import { ref, shallowRef } from 'vue';
 import type { RegionProposal } from '../../../electron/common';
 import { useBridge } from '../bridge';
+import { useItemScope } from './item-scope';
 import { useItemStore } from './item';
 
 export const useRegionsStore = defineStore('regions', () => {
   const bridge = useBridge();
   const itemStore = useItemStore();
-  /** Proposals for `itemId`, most object-like first. */
+  /** Proposals for the open item, most object-like first. */
   const proposals = shallowRef<RegionProposal[]>([]);
-  const itemId = ref<string | null>(null);
   const detecting = ref(false);
   /** After a detection: how long it took and how many of its regions the item already had. */
   const last = ref<{ ms: number; known: number } | null>(null);
@@ -20,48 +20,39 @@ export const useRegionsStore = defineStore('regions', () => {
   const adding = ref(false);
   /** The proposal under the pointer in the list, highlighted on the stage. */
   const highlighted = ref<number | null>(null);
-  let seq = 0;
 
-  const shown = computed(() => (itemId.value !== null && itemId.value === itemStore.item?.id ? proposals.value : []));
-
-  function clear() {
-    seq++;
+  const scope = useItemScope(() => {
     proposals.value = [];
-    itemId.value = null;
     detecting.value = false;
     adding.value = false;
     last.value = null;
     highlighted.value = null;
-  }
-  // Proposals belong to the item they were made for.
-  watch(() => itemStore.item?.id, (id) => {
-    if (id !== itemId.value) clear();
   });
 
   /** Runs the detector on the open item's image. A detection overtaken by another item is dropped. */
   async function detect() {
-    const it = itemStore.item;
-    if (!it || detecting.value) return;
-    const mine = ++seq;
-    proposals.value = [];
-    itemId.value = it.id;
-    last.value = null;
+    if (detecting.value) return;
+    scope.reset();
+    const run = scope.begin();
+    if (!run) return;
     detecting.value = true;
     try {
-      const bytes = await itemStore.fileBytes(it.image, "the item's image");
-      // Boxes the item already has are not proposed again (the service leaves them out and counts them).
-      const result = await bridge.inference.detectRegions(bytes, { exclude: it.regions.map((r) => r.box) });
-      if (mine !== seq) return;
+      const bytes = await itemStore.fileBytes(run.item.image, "the item's image");
+      // Boxes the item has are not proposed again (the service leaves them out and counts them); read when the
+      // request goes, so boxes drawn while the detector loads count too.
+      const exclude = (itemStore.item?.id === run.item.id ? itemStore.item : run.item).regions.map((r) => r.box);
+      const result = await bridge.inference.detectRegions(bytes, { exclude });
+      if (!run.live()) return;
       proposals.value = result.proposals;
       last.value = { ms: result.ms, known: result.excluded };
     } finally {
-      if (mine === seq) detecting.value = false;
+      if (run.live()) detecting.value = false;
     }
   }
 
   /** Adds these proposals (default: all) to the item as regions, one undo step, and takes them off the list. */
   async function add(indices?: number[]) {
-    const picked = (indices ?? shown.value.map((_, i) => i)).map((i) => shown.value[i]).filter((p): p is RegionProposal => !!p);
+    const picked = (indices ?? proposals.value.map((_, i) => i)).map((i) => proposals.value[i]).filter((p): p is RegionProposal => !!p);
     if (picked.length === 0 || adding.value) return;
     adding.value = true;
     try {
@@ -78,5 +69,5 @@ export const useRegionsStore = defineStore('regions', () => {
     highlighted.value = null;
   }
 
-  return { proposals: shown, detecting, adding, last, highlighted, detect, add, dismiss, clear };
+  return { proposals, detecting, adding, last, highlighted, detect, add, dismiss, clear: scope.reset };
 });

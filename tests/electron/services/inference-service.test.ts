@@ -145,10 +145,13 @@ describe('LocalInferenceService', () => {
   it('dispose lets the requests already queued finish, then refuses new ones', async () => {
     const own = new LocalInferenceService({ threads: 1 });
     const { png } = await sceneWith('banana', 100, 100);
+    const released = vi.spyOn(RegionDetector.prototype, 'dispose');
     const queued = own.detectRegions(png, {});
     const disposing = own.dispose();
     expect((await queued).proposals[0].label).toBe('banana');
     await disposing;
+    expect(released).toHaveBeenCalledTimes(1); // the detector it loaded, after the queued request
+    released.mockRestore();
     await expect(own.detectRegions(png, {})).rejects.toThrow('The inference service has stopped.');
   });
 
