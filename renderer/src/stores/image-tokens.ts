@@ -29,22 +29,12 @@ export const useImageTokensStore = defineStore('imageTokens', () => {
   });
 
   /** Tokenizes the open item's image (dropped if the item changes meanwhile). */
-  async function show() {
-    if (loading.value) return;
-    scope.reset();
-    const run = scope.begin();
-    if (!run) return;
-    loading.value = true;
-    try {
-      const bytes = await itemStore.fileBytes(run.item.image, "the item's image");
-      const result = await bridge.inference.tokenizeImage(bytes);
-      if (!run.live()) return;
+  function show() {
+    return scope.fresh(loading, async (item) => bridge.inference.tokenizeImage(await itemStore.fileBytes(item.image, "the item's image")), (result) => {
       const url = (png: Uint8Array) => URL.createObjectURL(new Blob([png as BlobPart], { type: 'image/png' }));
       urls.value = { input: url(result.input), reconstruction: url(result.reconstruction) };
       tokens.value = result;
-    } finally {
-      if (run.live()) loading.value = false;
-    }
+    });
   }
 
   /** T: shows the tokens, or hides them when shown. */

@@ -1,6 +1,6 @@
 // Work a store does for the open item (detected regions, image tokens, speech tokens): its state belongs to that
 // item, is reset when another item opens, and a result that arrives after that is dropped.
-import { watch } from 'vue';
+import { watch, type Ref } from 'vue';
 import type { Item } from '../../../electron/common';
 import { useItemStore } from './item';
 
@@ -9,6 +9,11 @@ export interface ItemScope {
   begin(): { item: Item; live(): boolean } | null;
   /** Drops the scope's state (calls `reset`) and any request in flight. */
   reset(): void;
+  /**
+   * Starts over for the open item: resets, sets `busy` while `work` runs (ignored while it is already set), and
+   * applies the result only if it still belongs on screen.
+   */
+  fresh<T>(busy: Ref<boolean>, work: (item: Item) => Promise<T>, apply: (result: T) => void): Promise<void>;
 }
 
 /** Call inside a store's setup: `reset` clears that store's state; it runs whenever the open item changes. */
@@ -25,6 +30,19 @@ export function useItemScope(reset: () => void): ItemScope {
     reset() {
       seq++;
       reset();
+    },
+    async fresh(busy, work, apply) {
+      if (busy.value) return;
+      scope.reset();
+      const run = scope.begin();
+      if (!run) return;
+      busy.value = true;
+      try {
+        const result = await work(run.item);
+        if (run.live()) apply(result);
+      } finally {
+        if (run.live()) busy.value = false;
+      }
     },
   };
   watch(() => itemStore.item?.id ?? null, () => scope.reset());

@@ -30,24 +30,17 @@ export const useRegionsStore = defineStore('regions', () => {
   });
 
   /** Runs the detector on the open item's image. A detection overtaken by another item is dropped. */
-  async function detect() {
-    if (detecting.value) return;
-    scope.reset();
-    const run = scope.begin();
-    if (!run) return;
-    detecting.value = true;
-    try {
-      const bytes = await itemStore.fileBytes(run.item.image, "the item's image");
+  function detect() {
+    return scope.fresh(detecting, async (item) => {
+      const bytes = await itemStore.fileBytes(item.image, "the item's image");
       // Boxes the item has are not proposed again (the service leaves them out and counts them); read when the
-      // request goes, so boxes drawn while the detector loads count too.
-      const exclude = (itemStore.item?.id === run.item.id ? itemStore.item : run.item).regions.map((r) => r.box);
-      const result = await bridge.inference.detectRegions(bytes, { exclude });
-      if (!run.live()) return;
+      // request goes, so boxes drawn while the image loads count too.
+      const exclude = (itemStore.item?.id === item.id ? itemStore.item : item).regions.map((r) => r.box);
+      return bridge.inference.detectRegions(bytes, { exclude });
+    }, (result) => {
       proposals.value = result.proposals;
       last.value = { ms: result.ms, known: result.excluded };
-    } finally {
-      if (run.live()) detecting.value = false;
-    }
+    });
   }
 
   /** Adds these proposals (default: all) to the item as regions, one undo step, and takes them off the list. */
