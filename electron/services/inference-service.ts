@@ -106,7 +106,7 @@ export class LocalInferenceService implements InferenceService {
 
   encodeSpeech(audio: Uint8Array): Promise<SpeechTokens> {
     return this.serially(async () => {
-      const encoder = await this.component('audio-encoder', 'Speech encoding', async () => AudioEncoder.fromPackage(this.packageDir), (e) => e.close());
+      const encoder = await this.component('audio-encoder', 'Speech encoding', async () => AudioEncoder.fromPackage(this.packageDir, { threads: this.threads }), (e) => e.close());
       const t0 = performance.now();
       const t = await readingInput('Speech encoding', () => encodeAudioFile(encoder, audio, { file: 'the recording' }));
       return {

@@ -69,7 +69,8 @@ export class AudioEncoder {
   /** Width of a frame vector (the model width times the number of context outputs given as frames). */
   readonly frameDim: number;
 
-  private constructor(readonly config: AudioEncoderConfig, private readonly source: Source, readonly buckets: number[], private readonly runtime: Runtime, readonly frameLayer: FrameLayer) {
+  private constructor(readonly config: AudioEncoderConfig, private readonly source: Source, readonly buckets: number[], private readonly runtime: Runtime, readonly frameLayer: FrameLayer,
+    private readonly threads?: number) {
     this.frameDim = frameDim(config, frameLayer);
     this.key = `audio-encoder-${AudioEncoder.counter++}`;
   }
@@ -82,8 +83,8 @@ export class AudioEncoder {
     return new AudioEncoder(cfg, src, o.buckets ?? INFERENCE_BUCKETS, o.runtime ?? new InThreadRuntime(), layer);
   }
 
-  /** From a model package (default: the shipped one). */
-  static fromPackage(dir = defaultPackageDir(), o: { runtime?: Runtime } = {}): AudioEncoder {
+  /** From a model package (default: the shipped one); `threads`: onnxruntime intra-op threads per session (default 2). */
+  static fromPackage(dir = defaultPackageDir(), o: { runtime?: Runtime; threads?: number } = {}): AudioEncoder {
     const pkg = loadPackage(dir);
     const c = pkg.component(COMPONENT, 'audio-encoder');
     const cfg = c.config.model as AudioEncoderConfig;
@@ -92,7 +93,7 @@ export class AudioEncoder {
     const src: Source = (f) => pkg.file(COMPONENT, `model_${f}`);
     // Packages from before frameLayer was recorded gave the final layer.
     const layer = checkFrameLayer(cfg, (c.config.frameLayer as FrameLayer | undefined) ?? 'final');
-    return new AudioEncoder(cfg, src, buckets, o.runtime ?? new InThreadRuntime(), layer);
+    return new AudioEncoder(cfg, src, buckets, o.runtime ?? new InThreadRuntime(), layer, o.threads);
   }
 
   /** True when the package holds an audio encoder. */
@@ -105,7 +106,7 @@ export class AudioEncoder {
   private ensure(frames: number): Promise<void> {
     let p = this.loaded.get(frames);
     if (!p) {
-      p = this.runtime.load(`${this.key}@${frames}`, this.source(frames)).then(() => undefined);
+      p = this.runtime.load(`${this.key}@${frames}`, this.source(frames), this.threads ? { intraOpThreads: this.threads } : {}).then(() => undefined);
       this.loaded.set(frames, p);
       p.catch(() => this.loaded.delete(frames));
     }
