@@ -317,6 +317,27 @@ describe('edits with undo/redo', () => {
     expect(d.getItem(item.id).spoken.map((s) => s.id)).toEqual([a.id]);
   });
 
+  it('undo and redo of an import bring back every row exactly: regions with odd floats, spoken captions with traces, nulls', async () => {
+    const d = fresh();
+    const image = await d.prepareImage(await tinyImage(11));
+    const spoken = d.prepareSpoken({ wav, durationS: 1 / 3, trace: [[{ x: 0.1 + 0.2, y: 1 / 7, t: 0 }], [{ x: 0.5, y: 0.5, t: 0.25 }]] });
+    const undo = {};
+    d.insertItems([
+      { image, fileName: 'a.png', captions: [{ text: 'ünïcödé "quoted" \\ caption' }], regions: [{ box: [1 / 3, 0.1 + 0.2, 2 / 3, 0.9999999999999999], label: 'x', score: Math.fround(0.7123) }], spoken: [spoken] },
+      { image, split: 'val', regions: [{ box: [0, 0, 1, 1], label: '' }] },
+    ], undo);
+    const ids = d.query({ offset: 0, limit: 10 }).items.map((i) => i.id);
+    const before = ids.map((id) => d.getItem(id));
+    expect(d.undo()?.itemIds).toEqual(ids);
+    expect(d.query({ offset: 0, limit: 10 }).total).toBe(0);
+    expect(d.query({ hasRegions: true, offset: 0, limit: 10 }).total).toBe(0);
+    d.redo();
+    expect(ids.map((id) => d.getItem(id))).toEqual(before);
+    expect(d.query({ hasSpoken: true, hasRegions: true, offset: 0, limit: 10 }).items.map((i) => i.id)).toEqual([ids[0]]);
+    expect(d.query({ text: 'quoted', offset: 0, limit: 10 }).total).toBe(1);
+    expect(d.integrityCheck()).toBe('ok');
+  });
+
   it('undoes and redoes a whole import as one step (batches, cancel, reopen), its blobs kept while undone', async () => {
     const src = fs.mkdtempSync(path.join(tmp.dir, 'src-'));
     for (let i = 0; i < 70; i++) {
