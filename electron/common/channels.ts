@@ -40,7 +40,7 @@ export const SERVICE_CHANNELS = {
       'addCaption', 'updateCaption', 'deleteCaption', 'acceptCaptions',
       'undo', 'redo', 'getHistory',
       'addSpokenCaption', 'deleteSpokenCaption',
-      'addRegion', 'addRegions', 'updateRegion', 'deleteRegion',
+      'addRegion', 'addRegions', 'addRegionsToItems', 'updateRegion', 'deleteRegion',
     ],
     events: ['onDidChangeDatasets', 'onDidChangeItems', 'onDidChangeJobProgress'],
   },

@@ -243,6 +243,12 @@ export interface RegionInput {
   source?: RegionSource;
 }
 
+/** Regions for one item, in a call that adds to several at once. */
+export interface RegionsForItem {
+  itemId: string;
+  regions: RegionInput[];
+}
+
 export interface RegionPatch {
   box?: Box;
   label?: string;

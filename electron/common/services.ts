@@ -4,7 +4,7 @@ import type { Event } from './event';
 import type {
   AppInfo, CaptionPatch, HostCommand, Dataset, DatasetsChange, DemoAvailability, DemoDataset, DemoProgress, DemoRequest, ExportReport, ExportRequest, HistoryState, ImportReport,
   ImportRequest, Item, ItemPage, ItemPatch, ItemQuery, ItemsChange, JobProgress, PickPathOptions, RegionInput,
-  RegionPatch, SpokenRecording, UndoResult, BlobLocation, DetectRegionsOptions, DetectRegionsResult, ImageTokens, ModelInfo, SpeechTokens,
+  RegionPatch, RegionsForItem, SpokenRecording, UndoResult, BlobLocation, DetectRegionsOptions, DetectRegionsResult, ImageTokens, ModelInfo, SpeechTokens,
 } from './dto';
 
 /**
@@ -45,6 +45,11 @@ export interface DatasetService {
   addRegion(datasetId: string, itemId: string, region: RegionInput): Promise<Item>;
   /** Several regions at once (a detector's accepted proposals, say): one undo step. Source 'user' unless given. */
   addRegions(datasetId: string, itemId: string, regions: RegionInput[]): Promise<Item>;
+  /**
+   * Regions for many items at once (a detector run over the dataset): ONE undo step, named `label` when given.
+   * Items deleted meanwhile are skipped and counted.
+   */
+  addRegionsToItems(datasetId: string, entries: RegionsForItem[], label?: string): Promise<{ items: number; regions: number; skipped: number }>;
   updateRegion(datasetId: string, itemId: string, regionId: string, patch: RegionPatch): Promise<Item>;
   deleteRegion(datasetId: string, itemId: string, regionId: string): Promise<Item>;
 

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import type {
   BlobLocation, CaptionPatch, Dataset, DatasetBlobAccess, DatasetService, DatasetsChange, ExportReport, ExportRequest,
   HistoryState, ImportReport, ImportRequest, Item, ItemPage, ItemPatch, ItemQuery, ItemsChange, JobKind, JobProgress,
-  RegionInput, RegionPatch, SpokenRecording, UndoResult,
+  RegionInput, RegionPatch, RegionsForItem, SpokenRecording, UndoResult,
 } from '../common';
 import { speechWavFromPcm } from '../../native-models/data/audio';
 import { exportDataset, importDataset } from '../../native-models/data/formats';
@@ -301,6 +301,18 @@ export class LocalDatasetService implements DatasetService, DatasetBlobAccess {
     const store = this.store(datasetId);
     store.addRegions(itemId, regions);
     return this.edited(datasetId, store, itemId);
+  }
+
+  /** Items deleted since the caller listed them are skipped (and counted), so a long detection run loses nothing. */
+  async addRegionsToItems(datasetId: string, entries: RegionsForItem[], label?: string): Promise<{ items: number; regions: number; skipped: number }> {
+    const store = this.store(datasetId);
+    const alive = entries.filter((e) => store.hasItem(e.itemId));
+    const added = alive.length ? store.addRegionsToItems(alive, label) : [];
+    if (alive.length) {
+      this.changed(datasetId, alive.map((e) => e.itemId));
+      this.datasetsEmitter.fire({ kind: 'items', datasetId });
+    }
+    return { items: added.length, regions: added.reduce((sum, r) => sum + r.length, 0), skipped: entries.length - alive.length };
   }
 
   async updateRegion(datasetId: string, itemId: string, regionId: string, patch: RegionPatch): Promise<Item> {

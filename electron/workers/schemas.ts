@@ -14,6 +14,7 @@ const split = z.string().min(1).max(64);
 const captionSource = z.enum(['user', 'import', 'generated', 'transcript']);
 const regionSource = z.enum(['user', 'import', 'generated', 'detector']);
 const regionInput = z.object({ box, label: z.string().max(500), score: z.number().finite().optional(), source: regionSource.optional() });
+const regionList = z.array(regionInput).min(1, 'no regions given').max(1000);
 /** An encoded file for the inference service (`what`: 'image', 'recording'). */
 const fileBytes = (what: string) => z.instanceof(Uint8Array).refine((a) => a.length > 0, `the ${what} is empty`)
   .refine((a) => a.length <= MAX_INFERENCE_FILE_BYTES, `the ${what} is over ${MAX_INFERENCE_FILE_BYTES / 1024 / 1024} MiB`);
@@ -64,7 +65,11 @@ export const ARG_SCHEMAS: ArgSchemas = {
     addSpokenCaption: z.tuple([id, id, recording]),
     deleteSpokenCaption: z.tuple([id, id, id]),
     addRegion: z.tuple([id, id, regionInput]),
-    addRegions: z.tuple([id, id, z.array(regionInput).min(1, 'no regions given').max(1000)]),
+    addRegions: z.tuple([id, id, regionList]),
+    addRegionsToItems: z.union([
+      z.tuple([id, z.array(z.object({ itemId: id, regions: regionList })).min(1, 'no items given').max(100_000)]),
+      z.tuple([id, z.array(z.object({ itemId: id, regions: regionList })).min(1, 'no items given').max(100_000), name]),
+    ]),
     updateRegion: z.tuple([id, id, id, z.object({ box: box.optional(), label: z.string().max(500).optional() })]),
     deleteRegion: z.tuple([id, id, id]),
   },

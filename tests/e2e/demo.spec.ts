@@ -109,6 +109,30 @@ test('first start offers a demo dataset; cancel keeps nothing; a 12-item demo op
       await page.keyboard.press('Escape');
     });
 
+    await test.step('Detect regions over the dataset: the items without regions get boxes, one undo step', async () => {
+      // Take the second item's generated boxes away, so one item has none.
+      await page.getByTestId('grid-cell').nth(1).dblclick();
+      const regions = page.getByTestId('region-entry');
+      await expect(regions.first()).toBeVisible();
+      for (let n = await regions.count(); n > 0; n--) {
+        await regions.first().getByTestId('region-delete').click();
+        await expect(regions).toHaveCount(n - 1);
+      }
+      await page.keyboard.press('Escape');
+      await expect(page.locator('[data-test="grid-cell"] [title="Has regions"]')).toHaveCount(11);
+      await page.getByTestId('open-detect').click();
+      await expect(page.getByTestId('detect-count')).toContainText('the 1 item without regions');
+      await page.getByTestId('detect-start').click();
+      const summary = page.getByTestId('detect-summary');
+      await expect(summary).toContainText(/\d+ regions? added to 1 of 1 items \(one undo step\)/, { timeout: 30_000 });
+      await expect(page.locator('[data-test="grid-cell"] [title="Has regions"]')).toHaveCount(12);
+      await expect(page.getByTestId('grid-undo')).toHaveAttribute('title', 'Undo Detect regions in 1 item (Ctrl+Z)');
+      await page.getByTestId('grid-undo').click();
+      await expect(page.locator('[data-test="grid-cell"] [title="Has regions"]')).toHaveCount(11);
+      await page.getByTestId('grid-redo').click();
+      await expect(page.locator('[data-test="grid-cell"] [title="Has regions"]')).toHaveCount(12);
+    });
+
     await test.step('the Models panel names the package and its measured quality', async () => {
       await page.getByTestId('models-open').click();
       await expect(page.getByTestId('models-package')).toHaveText('default');

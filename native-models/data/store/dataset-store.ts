@@ -718,18 +718,32 @@ export class DatasetStore {
     return this.addRegions(itemId, [region])[0];
   }
 
-  /**
-   * Adds several regions to one item as one undo step (accepting a detector's proposals, say); source 'user'
-   * unless given. Every region is checked before anything is written.
-   */
+  /** Adds several regions to one item as one undo step (accepting a detector's proposals, say). */
   addRegions(itemId: string, regions: NewRegion[]): Region[] {
-    if (!Array.isArray(regions) || regions.length === 0) throw new DatasetError('INVALID', 'no regions given');
-    const rows = regions.map((r) => this.regionRow(randomUUID(), { source: 'user', ...r }));
-    this.edit(rows.length === 1 ? 'Add region' : `Add ${rows.length} regions`, [itemId], () => {
-      this.requireItem(itemId);
-      for (const row of rows) this.stmts.insertRegion.run({ ...row, item_id: itemId });
+    return this.addRegionsToItems([{ itemId, regions }])[0];
+  }
+
+  /**
+   * Adds regions to one or more items as ONE undo step (a detector run over a dataset); source 'user' unless given.
+   * Every region and item is checked before anything is written. `label` names the step (default: what was added).
+   */
+  addRegionsToItems(entries: { itemId: string; regions: NewRegion[] }[], label?: string): Region[][] {
+    if (!Array.isArray(entries) || entries.length === 0) throw new DatasetError('INVALID', 'no items given');
+    const ids = entries.map((e) => e?.itemId);
+    if (new Set(ids).size !== ids.length) throw new DatasetError('INVALID', 'an item is listed twice');
+    const rows = entries.map((e) => {
+      if (!Array.isArray(e.regions) || e.regions.length === 0) throw new DatasetError('INVALID', 'no regions given');
+      return e.regions.map((r) => this.regionRow(randomUUID(), { source: 'user', ...r }));
     });
-    return rows.map((row) => this.toRegion(row as unknown as RegionRow));
+    const n = rows.reduce((sum, r) => sum + r.length, 0);
+    const named = label ?? (entries.length > 1 ? `Add ${n} regions to ${entries.length} items` : n === 1 ? 'Add region' : `Add ${n} regions`);
+    this.edit(named, ids, () => {
+      entries.forEach((e, k) => {
+        this.requireItem(e.itemId);
+        for (const row of rows[k]) this.stmts.insertRegion.run({ ...row, item_id: e.itemId });
+      });
+    });
+    return rows.map((r) => r.map((row) => this.toRegion(row as unknown as RegionRow)));
   }
 
   /** Moves/resizes (box) and/or relabels a region. */

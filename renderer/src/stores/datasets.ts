@@ -1,20 +1,31 @@
-// Datasets: the library list, the open dataset, and import/export jobs with progress and cancel.
+// Datasets: the library list, the open dataset, and import/export/detection jobs with progress and cancel.
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
-import type { Dataset, DatasetFormat, ExportReport, ImportReport, JobProgress, PickPathOptions } from '../../../electron/common';
+import type { Dataset, DatasetFormat, ExportReport, ImportReport, JobProgress, PickPathOptions, RegionsForItem } from '../../../electron/common';
 import { useBridge, type UploadFile, type UploadProgress } from '../bridge';
+import { blobBytes } from './blob-bytes';
+
+/** What a detection job did: regions added (one undo step), items looked at, images that could not be read. */
+export interface DetectReport {
+  items: number;
+  regions: number;
+  looked: number;
+  unreadable: number;
+}
 
 export interface Job {
   jobId: string;
-  kind: 'import' | 'export' | 'upload';
+  kind: 'import' | 'export' | 'upload' | 'detect';
   datasetId: string;
-  format: DatasetFormat;
+  /** The file format (imports, exports, uploads). */
+  format?: DatasetFormat;
   done: number;
   total?: number;
   message?: string;
   state: 'running' | 'finished' | 'failed' | 'cancelled';
   importReport?: ImportReport;
   exportReport?: ExportReport;
+  detectReport?: DetectReport;
   error?: string;
 }
 
@@ -127,8 +138,70 @@ export const useDatasetsStore = defineStore('datasets', () => {
     return job.kind === 'export' && job.state === 'finished' ? bridge.exportDownloadUrl?.(job.jobId) : undefined;
   }
 
+  /** How many items of a dataset have no regions yet (what a detection job would look at). */
+  async function countWithoutRegions(datasetId: string): Promise<number> {
+    return (await bridge.dataset.queryItems(datasetId, { hasRegions: false, offset: 0, limit: 1 })).total;
+  }
+
+  /** Cancel requests of detection jobs (they run here, not in the service). */
+  const cancelledDetects = new Set<string>();
+
+  /**
+   * Runs the region detector over every item of a dataset that has no regions yet and adds the boxes it finds
+   * (source 'detector', with their scores) as ONE undo step when done — or, when cancelled, what it found so far.
+   * The items are listed first, so edits meanwhile do not shift the list; images that cannot be read are counted.
+   */
+  async function runDetectRegions(datasetId: string): Promise<DetectReport> {
+    const job: Job = { jobId: newJobId(), kind: 'detect', datasetId, done: 0, state: 'running', message: 'listing items' };
+    jobs.value.unshift(job);
+    const live = jobs.value[0];
+    const stopped = () => cancelledDetects.has(job.jobId);
+    try {
+      const ids: string[] = [];
+      for (let offset = 0; !stopped(); offset += 1000) {
+        const page = await bridge.dataset.queryItems(datasetId, { hasRegions: false, offset, limit: 1000 });
+        ids.push(...page.items.map((i) => i.id));
+        live.total = page.total;
+        if (page.items.length < 1000) break;
+      }
+      const entries: RegionsForItem[] = [];
+      const report: DetectReport = { items: 0, regions: 0, looked: 0, unreadable: 0 };
+      const t0 = performance.now();
+      for (const id of ids) {
+        if (stopped()) break;
+        const item = await bridge.dataset.getItem(datasetId, id).catch(() => null); // deleted meanwhile
+        if (item) {
+          try {
+            const { proposals } = await bridge.inference.detectRegions(await blobBytes(datasetId, item.image, `the image of ${item.fileName ?? id}`), {});
+            if (proposals.length) entries.push({ itemId: id, regions: proposals.map((p) => ({ box: p.box, label: p.label, score: p.score, source: 'detector' as const })) });
+          } catch (e) {
+            if (!/image could not be read|^Could not read/.test((e as Error).message)) throw e;
+            report.unreadable++;
+          }
+        }
+        report.looked++;
+        live.done = report.looked;
+        const rate = report.looked / ((performance.now() - t0) / 1000);
+        live.message = `${rate.toFixed(1)} items/s · ${entries.length} with regions`;
+      }
+      if (entries.length) {
+        const { items, regions } = await bridge.dataset.addRegionsToItems(datasetId, entries, `Detect regions in ${entries.length} item${entries.length === 1 ? '' : 's'}`);
+        Object.assign(report, { items, regions });
+      }
+      Object.assign(live, { state: stopped() ? 'cancelled' : 'finished', detectReport: report });
+      return report;
+    } catch (e) {
+      Object.assign(live, { state: 'failed', error: (e as Error).message });
+      throw e;
+    } finally {
+      cancelledDetects.delete(job.jobId);
+      await refresh();
+    }
+  }
+
   async function cancel(jobId: string) {
-    await bridge.dataset.cancelJob(jobId);
+    if (jobs.value.find((j) => j.jobId === jobId)?.kind === 'detect') cancelledDetects.add(jobId);
+    else await bridge.dataset.cancelJob(jobId);
   }
 
   function clearFinished() {
@@ -137,6 +210,6 @@ export const useDatasetsStore = defineStore('datasets', () => {
 
   return {
     datasets, currentId, current, jobs, runningJob, loading, canUpload,
-    refresh, open, create, rename, remove, pickPath, upload, runImport, runExport, exportDownloadUrl, cancel, clearFinished,
+    refresh, open, create, rename, remove, pickPath, upload, runImport, runExport, runDetectRegions, countWithoutRegions, exportDownloadUrl, cancel, clearFinished,
   };
 });

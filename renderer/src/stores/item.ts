@@ -4,6 +4,7 @@ import { defineStore } from 'pinia';
 import { computed, ref, shallowRef, watch } from 'vue';
 import type { Box, HistoryState, Item, RegionInput, SpokenRecording } from '../../../electron/common';
 import { useBridge } from '../bridge';
+import { blobBytes } from './blob-bytes';
 import { useDatasetsStore } from './datasets';
 import { useGridStore } from './grid';
 
@@ -104,11 +105,8 @@ export const useItemStore = defineStore('item', () => {
   const prev = () => openAt(Math.max(from() - 1, 0));
 
   /** A file of the open item (its image, a spoken caption's WAV) as bytes: what the inference service takes. */
-  async function fileBytes(sha: string, what: string): Promise<Uint8Array> {
-    const { ds } = need();
-    const res = await fetch(bridge.blobUrl(ds, sha));
-    if (!res.ok) throw new Error(`Could not read ${what} (${res.status} ${res.statusText}).`);
-    return new Uint8Array(await res.arrayBuffer());
+  function fileBytes(sha: string, what: string): Promise<Uint8Array> {
+    return blobBytes(need().ds, sha, what);
   }
 
   async function reloadItem() {

@@ -131,6 +131,9 @@ describe('contract over an in-memory transport', () => {
     await expect(bad.addSpokenCaption('x', 'y', { pcm: [0.1, 0.2], sampleRate: 16000, trace: [] })).rejects.toMatchObject({ name: 'ValidationError' });
     await expect(bad.listDatasets('extra')).rejects.toMatchObject({ name: 'ValidationError' });
     await expect(bad.addRegions('x', 'y', [])).rejects.toMatchObject({ name: 'ValidationError', message: expect.stringContaining('no regions given') });
+    await expect(bad.addRegionsToItems('x', [])).rejects.toMatchObject({ name: 'ValidationError' });
+    await expect(bad.addRegionsToItems('x', [{ itemId: 'y', regions: [{ box: [0, 0, 2, 1], label: '' }] }])).rejects.toMatchObject({ name: 'ValidationError' });
+    await expect(bad.addRegionsToItems('x', [{ itemId: 'y', regions: [{ box: [0, 0, 1, 1], label: '' }] }], '')).rejects.toMatchObject({ name: 'ValidationError' });
     const inference = client.service('inference') as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
     await expect(inference.detectRegions(new Uint8Array(0), {})).rejects.toMatchObject({ name: 'ValidationError', message: expect.stringContaining('the image is empty') });
     await expect(inference.detectRegions([1, 2, 3], {})).rejects.toMatchObject({ name: 'ValidationError' });

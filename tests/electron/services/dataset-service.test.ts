@@ -127,6 +127,25 @@ describe('LocalDatasetService', () => {
     expect((await svc.queryItems(ds.id, { offset: 0, limit: 5 })).total).toBe(2);
   });
 
+  it('adds a detection run\'s regions to many items as one undo step, skipping items deleted meanwhile', async () => {
+    const { ds, ids } = await datasetWithItem();
+    const changes: ItemsChange[] = [];
+    svc.onDidChangeItems((c) => changes.push(c));
+    await svc.deleteItem(ds.id, ids[1]);
+    const box: [number, number, number, number] = [0.1, 0.1, 0.5, 0.5];
+    const r = await svc.addRegionsToItems(ds.id, [
+      { itemId: ids[0], regions: [{ box, label: 'cat', score: 0.8, source: 'detector' }, { box, label: 'dog', score: 0.6, source: 'detector' }] },
+      { itemId: ids[1], regions: [{ box, label: 'gone', source: 'detector' }] },
+    ], 'Detect regions in 2 items');
+    expect(r).toEqual({ items: 1, regions: 2, skipped: 1 });
+    expect((await svc.getItem(ds.id, ids[0])).regions.map((g) => [g.label, g.source, g.score])).toEqual([['cat', 'detector', 0.8], ['dog', 'detector', 0.6]]);
+    expect(changes.at(-1)).toEqual({ datasetId: ds.id, itemIds: [ids[0]] });
+    expect(await svc.getHistory(ds.id)).toMatchObject({ undoLabel: 'Detect regions in 2 items' });
+    await svc.undo(ds.id);
+    expect((await svc.getItem(ds.id, ids[0])).regions).toEqual([]);
+    expect(await svc.addRegionsToItems(ds.id, [{ itemId: ids[1], regions: [{ box, label: 'x' }] }])).toEqual({ items: 0, regions: 0, skipped: 1 });
+  });
+
   it('fails cleanly on bad dataset, item and child ids', async () => {
     const { ds, ids } = await datasetWithItem();
     const other = (await svc.getItem(ds.id, ids[1])).captions[0].id;

@@ -260,6 +260,28 @@ describe('edits with undo/redo', () => {
     expect(d.getItem(item.id).regions.map((r) => r.label)).toEqual(['cat', 'dog']);
   });
 
+  it('adds regions to several items as one undo step; a bad entry or a missing item writes nothing', async () => {
+    const d = fresh();
+    const [a, b, c] = await d.addItems([{ image: await tinyImage(21) }, { image: await tinyImage(22) }, { image: await tinyImage(23) }]);
+    const box: [number, number, number, number] = [0.2, 0.2, 0.6, 0.6];
+    const added = d.addRegionsToItems([{ itemId: a, regions: [{ box, label: 'cat', score: 0.9, source: 'detector' }] }, { itemId: c, regions: [{ box, label: 'x' }, { box, label: 'y' }] }], 'Detect regions in 2 items');
+    expect(added.map((r) => r.length)).toEqual([1, 2]);
+    expect(d.undoState().undoLabel).toBe('Detect regions in 2 items');
+    expect([a, b, c].map((id) => d.getItem(id).regions.length)).toEqual([1, 0, 2]);
+    expect(code(() => d.addRegionsToItems([{ itemId: b, regions: [{ box, label: 'ok' }] }, { itemId: 'gone', regions: [{ box, label: 'z' }] }]))).toBe('NOT_FOUND');
+    expect(code(() => d.addRegionsToItems([{ itemId: b, regions: [{ box, label: 'ok' }] }, { itemId: b, regions: [{ box, label: 'twice' }] }]))).toBe('INVALID');
+    expect(code(() => d.addRegionsToItems([{ itemId: b, regions: [] }]))).toBe('INVALID');
+    expect(code(() => d.addRegionsToItems([]))).toBe('INVALID');
+    expect(d.getItem(b).regions).toEqual([]);
+    expect(d.addRegionsToItems([{ itemId: b, regions: [{ box, label: 'one' }] }])[0]).toHaveLength(1);
+    expect(d.undoState().undoLabel).toBe('Add region');
+    d.undo();
+    d.undo();
+    expect([a, b, c].map((id) => d.getItem(id).regions.length)).toEqual([0, 0, 0]);
+    d.redo();
+    expect([a, b, c].map((id) => d.getItem(id).regions.length)).toEqual([1, 0, 2]);
+  });
+
   it('an edit that changes nothing leaves no undo step and no new updatedAt; one that does, and its undo, touch only the items it changed', async () => {
     const d = fresh();
     const [a, b] = await d.addItems([{ image: await tinyImage(6), split: 'train', captions: [{ text: 'same', source: 'user' }] }, { image: await tinyImage(7), split: 'val' }]);
