@@ -46,7 +46,8 @@ export interface DatasetService {
   /** Several regions at once (a detector's accepted proposals, say): one undo step. Source 'user' unless given. */
   addRegions(datasetId: string, itemId: string, regions: RegionInput[]): Promise<Item>;
   /**
-   * Regions for many items at once (a detector run over the dataset): ONE undo step, named `label` when given.
+   * Regions for many items at once (a detector run over the dataset): ONE undo step, "<label> in N items" when a
+   * label ("Detect regions") is given.
    * Items deleted meanwhile are skipped and counted.
    */
   addRegionsToItems(datasetId: string, entries: RegionsForItem[], label?: string): Promise<{ items: number; regions: number; skipped: number }>;

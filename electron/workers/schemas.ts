@@ -15,6 +15,9 @@ const captionSource = z.enum(['user', 'import', 'generated', 'transcript']);
 const regionSource = z.enum(['user', 'import', 'generated', 'detector']);
 const regionInput = z.object({ box, label: z.string().max(500), score: z.number().finite().optional(), source: regionSource.optional() });
 const regionList = z.array(regionInput).min(1, 'no regions given').max(1000);
+/** At most 100,000 items and 1,000,000 regions in one call (one undo step). */
+const regionsForItems = z.array(z.object({ itemId: id, regions: regionList })).min(1, 'no items given').max(100_000)
+  .refine((entries) => entries.reduce((n, e) => n + e.regions.length, 0) <= 1_000_000, 'at most 1,000,000 regions in one call');
 /** An encoded file for the inference service (`what`: 'image', 'recording'). */
 const fileBytes = (what: string) => z.instanceof(Uint8Array).refine((a) => a.length > 0, `the ${what} is empty`)
   .refine((a) => a.length <= MAX_INFERENCE_FILE_BYTES, `the ${what} is over ${MAX_INFERENCE_FILE_BYTES / 1024 / 1024} MiB`);
@@ -66,10 +69,7 @@ export const ARG_SCHEMAS: ArgSchemas = {
     deleteSpokenCaption: z.tuple([id, id, id]),
     addRegion: z.tuple([id, id, regionInput]),
     addRegions: z.tuple([id, id, regionList]),
-    addRegionsToItems: z.union([
-      z.tuple([id, z.array(z.object({ itemId: id, regions: regionList })).min(1, 'no items given').max(100_000)]),
-      z.tuple([id, z.array(z.object({ itemId: id, regions: regionList })).min(1, 'no items given').max(100_000), name]),
-    ]),
+    addRegionsToItems: z.union([z.tuple([id, regionsForItems]), z.tuple([id, regionsForItems, name])]),
     updateRegion: z.tuple([id, id, id, z.object({ box: box.optional(), label: z.string().max(500).optional() })]),
     deleteRegion: z.tuple([id, id, id]),
   },

@@ -725,7 +725,8 @@ export class DatasetStore {
 
   /**
    * Adds regions to one or more items as ONE undo step (a detector run over a dataset); source 'user' unless given.
-   * Every region and item is checked before anything is written. `label` names the step (default: what was added).
+   * Every region and item is checked before anything is written. `label` names what the step did ("Detect
+   * regions"); the step is called "<label> in N items" (default: "Add N regions to M items").
    */
   addRegionsToItems(entries: { itemId: string; regions: NewRegion[] }[], label?: string): Region[][] {
     if (!Array.isArray(entries) || entries.length === 0) throw new DatasetError('INVALID', 'no items given');
@@ -736,12 +737,23 @@ export class DatasetStore {
       return e.regions.map((r) => this.regionRow(randomUUID(), { source: 'user', ...r }));
     });
     const n = rows.reduce((sum, r) => sum + r.length, 0);
-    const named = label ?? (entries.length > 1 ? `Add ${n} regions to ${entries.length} items` : n === 1 ? 'Add region' : `Add ${n} regions`);
-    this.edit(named, ids, () => {
+    const named = label ? `${label} in ${entries.length} item${entries.length === 1 ? '' : 's'}`
+      : entries.length > 1 ? `Add ${n} regions to ${entries.length} items` : n === 1 ? 'Add region' : `Add ${n} regions`;
+    // Pure inserts: the undo step is the new rows themselves (no before/after snapshot of every item, which for a
+    // detection run over a large dataset would hold and diff all of its rows).
+    this.ensure();
+    this.tx(named, () => {
+      const changes: Change[] = [];
       entries.forEach((e, k) => {
         this.requireItem(e.itemId);
-        for (const row of rows[k]) this.stmts.insertRegion.run({ ...row, item_id: e.itemId });
+        for (const row of rows[k]) {
+          const seq = Number(this.stmts.insertRegion.run({ ...row, item_id: e.itemId }).lastInsertRowid);
+          changes.push({ table: 'regions', before: null, after: { seq, ...row, item_id: e.itemId } });
+        }
       });
+      const t = now();
+      this.touchChanged(changes, t);
+      this.newJournalEntry(named, ids, JSON.stringify(changes), t);
     });
     return rows.map((r) => r.map((row) => this.toRegion(row as unknown as RegionRow)));
   }

@@ -161,34 +161,50 @@ export const useDatasetsStore = defineStore('datasets', () => {
       for (let offset = 0; !stopped(); offset += 1000) {
         const page = await bridge.dataset.queryItems(datasetId, { hasRegions: false, offset, limit: 1000 });
         ids.push(...page.items.map((i) => i.id));
-        live.total = page.total;
         if (page.items.length < 1000) break;
       }
+      // An edit while listing can shift the pages: each item once.
+      const unique = [...new Set(ids)];
+      live.total = unique.length;
       const entries: RegionsForItem[] = [];
       const report: DetectReport = { items: 0, regions: 0, looked: 0, unreadable: 0 };
       const t0 = performance.now();
-      for (const id of ids) {
-        if (stopped()) break;
-        const item = await bridge.dataset.getItem(datasetId, id).catch(() => null); // deleted meanwhile
+      /** What was found so far goes in as one undo step: at the end, on Cancel, and when the run fails part-way. */
+      const commit = async () => {
+        if (!entries.length) return;
+        const { items, regions } = await bridge.dataset.addRegionsToItems(datasetId, entries.splice(0), 'Detect regions');
+        Object.assign(report, { items, regions });
+      };
+      let failure: Error | null = null;
+      for (const id of unique) {
+        if (stopped() || failure) break;
+        // Deleted meanwhile: skipped; any other failure ends the run (keeping what was found).
+        const item = await bridge.dataset.getItem(datasetId, id).catch((e: Error) => {
+          if (!/^no item /.test(e.message)) failure = e;
+          return null;
+        });
         if (item) {
           try {
             const { proposals } = await bridge.inference.detectRegions(await blobBytes(datasetId, item.image, `the image of ${item.fileName ?? id}`), {});
             if (proposals.length) entries.push({ itemId: id, regions: proposals.map((p) => ({ box: p.box, label: p.label, score: p.score, source: 'detector' as const })) });
           } catch (e) {
-            if (!/image could not be read|^Could not read/.test((e as Error).message)) throw e;
-            report.unreadable++;
+            if (/image could not be read|^Could not read/.test((e as Error).message)) report.unreadable++;
+            else failure = e as Error;
           }
         }
+        if (failure) break;
         report.looked++;
         live.done = report.looked;
         const rate = report.looked / ((performance.now() - t0) / 1000);
         live.message = `${rate.toFixed(1)} items/s · ${entries.length} with regions`;
       }
-      if (entries.length) {
-        const { items, regions } = await bridge.dataset.addRegionsToItems(datasetId, entries, `Detect regions in ${entries.length} item${entries.length === 1 ? '' : 's'}`);
-        Object.assign(report, { items, regions });
+      const cancelled = stopped(); // a Cancel pressed while committing changes nothing any more
+      await commit();
+      if (failure) {
+        Object.assign(live, { detectReport: report });
+        throw new Error(`${(failure as Error).message}${report.regions ? ` (the ${report.regions} regions found before it were added, one undo step)` : ''}`);
       }
-      Object.assign(live, { state: stopped() ? 'cancelled' : 'finished', detectReport: report });
+      Object.assign(live, { state: cancelled ? 'cancelled' : 'finished', detectReport: report });
       return report;
     } catch (e) {
       Object.assign(live, { state: 'failed', error: (e as Error).message });

@@ -136,11 +136,11 @@ describe('LocalDatasetService', () => {
     const r = await svc.addRegionsToItems(ds.id, [
       { itemId: ids[0], regions: [{ box, label: 'cat', score: 0.8, source: 'detector' }, { box, label: 'dog', score: 0.6, source: 'detector' }] },
       { itemId: ids[1], regions: [{ box, label: 'gone', source: 'detector' }] },
-    ], 'Detect regions in 2 items');
+    ], 'Detect regions');
     expect(r).toEqual({ items: 1, regions: 2, skipped: 1 });
     expect((await svc.getItem(ds.id, ids[0])).regions.map((g) => [g.label, g.source, g.score])).toEqual([['cat', 'detector', 0.8], ['dog', 'detector', 0.6]]);
     expect(changes.at(-1)).toEqual({ datasetId: ds.id, itemIds: [ids[0]] });
-    expect(await svc.getHistory(ds.id)).toMatchObject({ undoLabel: 'Detect regions in 2 items' });
+    expect(await svc.getHistory(ds.id)).toMatchObject({ undoLabel: 'Detect regions in 1 item' }); // named after what was added
     await svc.undo(ds.id);
     expect((await svc.getItem(ds.id, ids[0])).regions).toEqual([]);
     expect(await svc.addRegionsToItems(ds.id, [{ itemId: ids[1], regions: [{ box, label: 'x' }] }])).toEqual({ items: 0, regions: 0, skipped: 1 });

@@ -264,7 +264,7 @@ describe('edits with undo/redo', () => {
     const d = fresh();
     const [a, b, c] = await d.addItems([{ image: await tinyImage(21) }, { image: await tinyImage(22) }, { image: await tinyImage(23) }]);
     const box: [number, number, number, number] = [0.2, 0.2, 0.6, 0.6];
-    const added = d.addRegionsToItems([{ itemId: a, regions: [{ box, label: 'cat', score: 0.9, source: 'detector' }] }, { itemId: c, regions: [{ box, label: 'x' }, { box, label: 'y' }] }], 'Detect regions in 2 items');
+    const added = d.addRegionsToItems([{ itemId: a, regions: [{ box, label: 'cat', score: 0.9, source: 'detector' }] }, { itemId: c, regions: [{ box, label: 'x' }, { box, label: 'y' }] }], 'Detect regions');
     expect(added.map((r) => r.length)).toEqual([1, 2]);
     expect(d.undoState().undoLabel).toBe('Detect regions in 2 items');
     expect([a, b, c].map((id) => d.getItem(id).regions.length)).toEqual([1, 0, 2]);
@@ -358,6 +358,35 @@ describe('edits with undo/redo', () => {
     expect(d.query({ hasSpoken: true, hasRegions: true, offset: 0, limit: 10 }).items.map((i) => i.id)).toEqual([ids[0]]);
     expect(d.query({ text: 'quoted', offset: 0, limit: 10 }).total).toBe(1);
     expect(d.integrityCheck()).toBe('ok');
+  });
+
+  it('redoes an import undone by the earlier row-by-row code (rows item by item, written by JSON.stringify)', async () => {
+    const d = fresh();
+    const image = await d.prepareImage(await tinyImage(12));
+    d.insertItems([
+      { image, fileName: 'a.png', captions: [{ text: 'first' }, { text: '42' }], regions: [{ box: [1 / 3, 0, 1, 1], label: 'x', score: 0.1 + 0.2 }] },
+      { image, fileName: 'b.png', captions: [{ text: '[1,2]' }] },
+    ], {});
+    const ids = d.query({ offset: 0, limit: 10 }).items.map((i) => i.id);
+    const before = ids.map((id) => d.getItem(id));
+    d.undo();
+    d.close();
+    // Rewrite the journal as the old code left it: each item followed by its own rows, JSON from JavaScript.
+    const db = new Database(path.join(d.dir, DB_FILE));
+    const rows = db.prepare('SELECT seq, tbl, row FROM journal_rows ORDER BY pos').all() as { seq: number; tbl: string; row: string }[];
+    const owner = (r: { tbl: string; row: string }) => (JSON.parse(r.row) as Record<string, string>)[r.tbl === 'items' ? 'id' : 'item_id'];
+    const old = ids.flatMap((id) => rows.filter((r) => owner(r) === id).sort((a, b) => Number(b.tbl === 'items') - Number(a.tbl === 'items')));
+    db.prepare('DELETE FROM journal_rows').run();
+    old.forEach((r, pos) => db.prepare('INSERT INTO journal_rows (seq, pos, tbl, row) VALUES (?, ?, ?, ?)').run(r.seq, pos, r.tbl, JSON.stringify(JSON.parse(r.row))));
+    db.close();
+    const e = DatasetStore.open(d.dir);
+    try {
+      e.redo();
+      expect(ids.map((id) => e.getItem(id))).toEqual(before);
+      expect(e.integrityCheck()).toBe('ok');
+    } finally {
+      e.close();
+    }
   });
 
   it('undoes and redoes a whole import as one step (batches, cancel, reopen), its blobs kept while undone', async () => {
