@@ -307,12 +307,12 @@ export class LocalDatasetService implements DatasetService, DatasetBlobAccess {
   async addRegionsToItems(datasetId: string, entries: RegionsForItem[], label?: string): Promise<{ items: number; regions: number; skipped: number }> {
     const store = this.store(datasetId);
     const alive = entries.filter((e) => store.hasItem(e.itemId));
-    const added = alive.length ? store.addRegionsToItems(alive, label) : [];
-    if (alive.length) {
-      this.changed(datasetId, alive.map((e) => e.itemId));
-      this.datasetsEmitter.fire({ kind: 'items', datasetId });
-    }
-    return { items: added.length, regions: added.reduce((sum, r) => sum + r.length, 0), skipped: entries.length - alive.length };
+    const skipped = entries.length - alive.length;
+    if (alive.length === 0) return { items: 0, regions: 0, skipped };
+    const added = store.addRegionsToItems(alive, label);
+    this.changed(datasetId, alive.map((e) => e.itemId));
+    this.datasetsEmitter.fire({ kind: 'items', datasetId });
+    return { items: added.length, regions: added.reduce((sum, r) => sum + r.length, 0), skipped };
   }
 
   async updateRegion(datasetId: string, itemId: string, regionId: string, patch: RegionPatch): Promise<Item> {

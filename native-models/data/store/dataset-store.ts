@@ -751,9 +751,7 @@ export class DatasetStore {
           changes.push({ table: 'regions', before: null, after: { seq, ...row, item_id: e.itemId } });
         }
       });
-      const t = now();
-      this.touchChanged(changes, t);
-      this.newJournalEntry(named, ids, JSON.stringify(changes), t);
+      this.journalChanges(named, ids, changes);
     });
     return rows.map((r) => r.map((row) => this.toRegion(row as unknown as RegionRow)));
   }
@@ -964,10 +962,15 @@ export class DatasetStore {
         changes.push({ table: (a ?? b)!.table, before: bs, after: as });
       }
       if (changes.length === 0) return; // an edit that changed nothing leaves no step and no new updatedAt
-      const t = now();
-      this.touchChanged(changes, t);
-      this.newJournalEntry(journalLabel?.() ?? label, itemIds, JSON.stringify(changes), t);
+      this.journalChanges(journalLabel?.() ?? label, itemIds, changes);
     });
+  }
+
+  /** Inside an edit's transaction: touches the items the changes reach and journals them as one undo step. */
+  private journalChanges(label: string, itemIds: string[], changes: Change[]): void {
+    const t = now();
+    this.touchChanged(changes, t);
+    this.newJournalEntry(label, itemIds, JSON.stringify(changes), t);
   }
 
   /** An edit of one child row (caption/region/spoken), found by id. */
