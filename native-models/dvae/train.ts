@@ -9,7 +9,7 @@ import { warmStart } from '../train/grow';
 import { train, type Progress, type RunRecord, type TrainResult } from '../train/trainer';
 import type { LrSchedule } from '../train/schedule';
 import { Dvae, exportOnnx, inferenceWeights, type DvaeComponentConfig } from './codec';
-import { toPlanar, type ImageSet } from './data';
+import { toPlanar, type ImageSet } from './pixels';
 import { checkConfig, DVAE_GROW_RULE, PIXEL_OFFSET, trainingGraph, VQ_STATE, withBlockDefaults, type DvaeConfig } from './model';
 import { psnr, ssim } from './metrics';
 

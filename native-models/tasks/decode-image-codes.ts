@@ -3,7 +3,7 @@
 // graph -> postprocess to 8-bit RGB and PNG bytes.
 import { encodePng } from '../data/demo/raster';
 import { Dvae } from '../dvae/codec';
-import { planarToRgb } from '../dvae/data';
+import { planarToRgb } from '../dvae/pixels';
 
 /** A decoded image: 8-bit interleaved RGB, and the same as PNG bytes. */
 export interface DecodedCodes {

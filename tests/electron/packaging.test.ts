@@ -3,6 +3,7 @@
 // them and the model package, the main process finds them. These checks fail when one of them moves without the others.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { build } from 'esbuild';
 import { load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { appDir, DEMO_ASSETS_DIR, MAIN_BUNDLE, MODEL_PACKAGE_DIR } from '../../electron/main/app-paths';
@@ -39,6 +40,19 @@ describe('packaged app layout', () => {
     const main = readFileSync(path.join(root, 'electron/main/index.ts'), 'utf8');
     expect(main).toMatch(/scheme: 'opt-blob', privileges: \{[^}]*supportFetchAPI: true[^}]*corsEnabled: true/);
     expect(main).toContain("'Access-Control-Allow-Origin': '*'");
+  });
+
+  it('the inference process bundle runs the models without the dataset store (no better-sqlite3 loaded there)', async () => {
+    const r = await build({
+      entryPoints: ['electron/workers/inference-process.ts'], absWorkingDir: root, bundle: true, platform: 'node', format: 'esm',
+      packages: 'external', write: false, metafile: true, logLevel: 'silent',
+    });
+    const inputs = Object.keys(r.metafile.inputs);
+    const imports = Object.values(r.metafile.outputs).flatMap((o) => o.imports.map((i) => i.path));
+    expect(inputs).toContain('native-models/dvae/pixels.ts');
+    expect(imports).toContain('onnxruntime-node');
+    expect(imports).not.toContain('better-sqlite3');
+    expect(inputs.filter((f) => f.startsWith('native-models/data/store/') && !f.endsWith('/errors.ts'))).toEqual([]);
   });
 
   it('the main process finds the catalog and the model package from its bundle folder, unpacked when inside an asar', () => {

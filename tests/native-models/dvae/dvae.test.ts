@@ -9,12 +9,12 @@ import { fromHalf, GraphBuilder, toHalf, toOnnx, typecheck } from '../../../nati
 import { load } from '../graph/run-model';
 import { defaultPackageDir } from '../../../native-models/packages/format';
 import { Dvae, exportOnnx, inferenceWeights, writeDvaeComponent, type DvaeComponentConfig } from '../../../native-models/dvae/codec';
-import { toPlanar, type ImageSet } from '../../../native-models/dvae/data';
+import { toPlanar, type ImageSet } from '../../../native-models/dvae/pixels';
 import { codeUsage, psnr, ssim } from '../../../native-models/dvae/metrics';
 import { DVAE_GROW_RULE, meanSsim, PIXEL_OFFSET, TINY_CONFIG, trainingGraph } from '../../../native-models/dvae/model';
 import { encodePng } from '../../../native-models/data/demo/raster';
 import { decodeImage } from '../../../native-models/data/image';
-import { rgbToPlanar, tokenizeImage } from '../../../native-models/tasks/tokenize-image';
+import { tokenizeImage } from '../../../native-models/tasks/tokenize-image';
 import { decodeImageCodes, parseCodes } from '../../../native-models/tasks/decode-image-codes';
 import { evalPsnr, initialDvaeParams, trainDvae, withFlatColours } from '../../../native-models/dvae/train';
 import { growParams, warmStart } from '../../../native-models/train/grow';
@@ -90,7 +90,7 @@ describe('dvae (tiny config)', () => {
       const img = await decodeImageCodes(dvae, parseCodes(text, 8));
       const back = await decodeImage(img.png);
       expect([back.width, back.height]).toEqual([64, 64]);
-      expect(psnr(rgbToPlanar(img.rgb, 64), toPlanar(set, [2], 0))).toBeGreaterThan(20);
+      expect(psnr(toPlanar({ size: 64, count: 1, rgb: img.rgb, ids: [] }, [0], 0), toPlanar(set, [2], 0))).toBeGreaterThan(20);
       expect(() => parseCodes('1 2 x', 8, 'codes.txt')).toThrow(/codes.txt: item 3 \("x"\) is not a code id/);
       expect(() => parseCodes('1 2 3', 8, 'codes.txt')).toThrow(/expected 64 code ids/);
       await expect(dvae.decode(new BigInt64Array(64).fill(BigInt(TINY_CONFIG.codebookSize)))).rejects.toThrow(/outside the codebook/);
