@@ -1,6 +1,7 @@
 // Argument schemas for every contract method: the service host validates each call against these
 // before a service sees it. Typed against the contract, so a changed signature fails to compile here.
 import { z } from 'zod';
+import { MAX_REGION_LABEL } from '../../native-models/data/store/types';
 import { MAX_INFERENCE_FILE_BYTES, type MethodArgs, type ServiceMethods, type ServiceName } from '../common';
 
 const id = z.string().min(1).max(200);
@@ -13,7 +14,7 @@ const hostPath = z.string().min(1).max(4096);
 const split = z.string().min(1).max(64);
 const captionSource = z.enum(['user', 'import', 'generated', 'transcript']);
 const regionSource = z.enum(['user', 'import', 'generated', 'detector']);
-const regionInput = z.object({ box, label: z.string().max(500), score: z.number().finite().optional(), source: regionSource.optional() });
+const regionInput = z.object({ box, label: z.string().max(MAX_REGION_LABEL), score: z.number().finite().optional(), source: regionSource.optional() });
 const regionList = z.array(regionInput).min(1, 'no regions given').max(1000);
 /** At most 100,000 items and 1,000,000 regions in one call (one undo step). */
 const regionsForItems = z.array(z.object({ itemId: id, regions: regionList })).min(1, 'no items given').max(100_000)
@@ -70,7 +71,7 @@ export const ARG_SCHEMAS: ArgSchemas = {
     addRegion: z.tuple([id, id, regionInput]),
     addRegions: z.tuple([id, id, regionList]),
     addRegionsToItems: z.union([z.tuple([id, regionsForItems]), z.tuple([id, regionsForItems, name])]),
-    updateRegion: z.tuple([id, id, id, z.object({ box: box.optional(), label: z.string().max(500).optional() })]),
+    updateRegion: z.tuple([id, id, id, z.object({ box: box.optional(), label: z.string().max(MAX_REGION_LABEL).optional() })]),
     deleteRegion: z.tuple([id, id, id]),
   },
   demo: {

@@ -22,6 +22,7 @@ import type {
   BlobRef, Caption, CaptionSource, Dataset, Item, ItemSummary, NewItem, NewRegion, NewSpoken, Query, QueryResult,
   Region, SpokenCaption, TimedUtterance, TracePoint,
 } from './types';
+import { MAX_REGION_LABEL } from './types';
 
 export const DB_FILE = 'dataset.sqlite';
 const SUMMARY_CAPTION_CHARS = 200;
@@ -994,7 +995,7 @@ export class DatasetStore {
   }
 
   private checkLabel(label: unknown): string {
-    if (typeof label !== 'string' || label.length > 200) throw new DatasetError('INVALID', 'a region label is a string of at most 200 characters');
+    if (typeof label !== 'string' || label.length > MAX_REGION_LABEL) throw new DatasetError('INVALID', `a region label is a string of at most ${MAX_REGION_LABEL} characters`);
     return label;
   }
 

@@ -165,3 +165,6 @@ export type DatasetFormat = 'folder' | 'coco' | 'localized-narratives' | 'imagef
 /** Same shapes under the contract's names (electron/common/dto.ts). */
 export type ItemQuery = Query;
 export type ItemPage = QueryResult;
+
+/** The longest region label the store takes (characters); the IPC schemas check the same bound. */
+export const MAX_REGION_LABEL = 200;

@@ -9,6 +9,7 @@ import { createRpcClient, SERVICE_CHANNELS, type DatasetService, type JobProgres
 import { LocalDatasetService } from '../../../electron/services/dataset-service';
 import { LocalInferenceService } from '../../../electron/services/inference-service';
 import { hostServices } from '../../../electron/workers/service-host';
+import { MAX_REGION_LABEL } from '../../../native-models/data/store/types';
 import { WebHostService } from '../../../electron/web/host-service';
 import { createProtocolPair, type ProtocolPair } from './protocol-pair';
 
@@ -130,6 +131,9 @@ describe('contract over an in-memory transport', () => {
     await expect(bad.addRegion('x', 'y', { box: [0.5, 0.5, 0.2, 0.9], label: '' })).rejects.toMatchObject({ name: 'ValidationError', message: expect.stringContaining('x0 <= x1') });
     await expect(bad.addSpokenCaption('x', 'y', { pcm: [0.1, 0.2], sampleRate: 16000, trace: [] })).rejects.toMatchObject({ name: 'ValidationError' });
     await expect(bad.listDatasets('extra')).rejects.toMatchObject({ name: 'ValidationError' });
+    // The same bound as the store's (it once allowed 500 characters, which the store then refused less clearly).
+    await expect(bad.addRegion('x', 'y', { box: [0, 0, 1, 1], label: 'a'.repeat(MAX_REGION_LABEL + 1) })).rejects.toMatchObject({ name: 'ValidationError' });
+    await expect(bad.updateRegion('x', 'y', 'z', { label: 'a'.repeat(MAX_REGION_LABEL + 1) })).rejects.toMatchObject({ name: 'ValidationError' });
     await expect(bad.addRegions('x', 'y', [])).rejects.toMatchObject({ name: 'ValidationError', message: expect.stringContaining('no regions given') });
     await expect(bad.addRegionsToItems('x', [])).rejects.toMatchObject({ name: 'ValidationError' });
     await expect(bad.addRegionsToItems('x', [{ itemId: 'y', regions: [{ box: [0, 0, 2, 1], label: '' }] }])).rejects.toMatchObject({ name: 'ValidationError' });
