@@ -86,6 +86,8 @@ export interface Item {
 export interface ItemSummary {
   id: string;
   split: Split;
+  /** The full image (what the region detector reads). */
+  image: BlobRef;
   thumb: BlobRef;
   width: number;
   height: number;

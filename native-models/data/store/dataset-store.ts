@@ -614,12 +614,12 @@ export class DatasetStore {
         from = 'temp.text_hits h CROSS JOIN items i ON i.seq = h.seq';
       }
       const total = this.db.prepare(`SELECT COUNT(*) FROM ${from} ${w()}`).pluck().get(params) as number;
-      const rows = this.db.prepare(`SELECT i.id, i.split, i.thumb, i.width, i.height, i.spoken_count, i.region_count,
+      const rows = this.db.prepare(`SELECT i.id, i.split, i.image, i.thumb, i.width, i.height, i.spoken_count, i.region_count,
           (SELECT c.text FROM captions c WHERE c.item_id = i.id ORDER BY c.seq LIMIT 1) AS caption
         FROM ${from} ${w()} ORDER BY ${text ? 'h.seq' : 'i.seq'} LIMIT @limit OFFSET @offset`).all(params) as
-        { id: string; split: string; thumb: string; width: number; height: number; spoken_count: number; region_count: number; caption: string | null }[];
+        { id: string; split: string; image: string; thumb: string; width: number; height: number; spoken_count: number; region_count: number; caption: string | null }[];
       const items: ItemSummary[] = rows.map((r) => ({
-        id: r.id, split: r.split, thumb: r.thumb, width: r.width, height: r.height,
+        id: r.id, split: r.split, image: r.image, thumb: r.thumb, width: r.width, height: r.height,
         caption: (r.caption ?? '').slice(0, SUMMARY_CAPTION_CHARS),
         hasSpoken: r.spoken_count > 0, hasRegions: r.region_count > 0,
       }));

@@ -77,6 +77,8 @@ export interface Item {
 export interface ItemSummary {
   id: string;
   split: string;
+  /** The full image (what the region detector reads). */
+  image: BlobRef;
   thumb: BlobRef;
   width: number;
   height: number;

@@ -157,15 +157,14 @@ export const useDatasetsStore = defineStore('datasets', () => {
     const live = jobs.value[0];
     const stopped = () => cancelledDetects.has(job.jobId);
     try {
-      const ids: string[] = [];
+      // id -> image: an edit while listing can shift the pages, so each item once.
+      const todo = new Map<string, string>();
       for (let offset = 0; !stopped(); offset += 1000) {
         const page = await bridge.dataset.queryItems(datasetId, { hasRegions: false, offset, limit: 1000 });
-        ids.push(...page.items.map((i) => i.id));
+        for (const i of page.items) todo.set(i.id, i.image);
         if (page.items.length < 1000) break;
       }
-      // An edit while listing can shift the pages: each item once.
-      const unique = [...new Set(ids)];
-      live.total = unique.length;
+      live.total = todo.size;
       const entries: RegionsForItem[] = [];
       const report: DetectReport = { items: 0, regions: 0, looked: 0, unreadable: 0 };
       const t0 = performance.now();
@@ -176,21 +175,16 @@ export const useDatasetsStore = defineStore('datasets', () => {
         Object.assign(report, { items, regions });
       };
       let failure: Error | null = null;
-      for (const id of unique) {
+      for (const [id, image] of todo) {
         if (stopped() || failure) break;
-        // Deleted meanwhile: skipped; any other failure ends the run (keeping what was found).
-        const item = await bridge.dataset.getItem(datasetId, id).catch((e: Error) => {
-          if (!/^no item /.test(e.message)) failure = e;
-          return null;
-        });
-        if (item) {
-          try {
-            const { proposals } = await bridge.inference.detectRegions(await blobBytes(datasetId, item.image, `the image of ${item.fileName ?? id}`), {});
-            if (proposals.length) entries.push({ itemId: id, regions: proposals.map((p) => ({ box: p.box, label: p.label, score: p.score, source: 'detector' as const })) });
-          } catch (e) {
-            if (/image could not be read|^Could not read/.test((e as Error).message)) report.unreadable++;
-            else failure = e as Error;
-          }
+        // An item deleted meanwhile is skipped by addRegionsToItems; a failure other than an unreadable image ends
+        // the run (keeping what was found).
+        try {
+          const { proposals } = await bridge.inference.detectRegions(await blobBytes(datasetId, image, `the image of item ${id}`), {});
+          if (proposals.length) entries.push({ itemId: id, regions: proposals.map((p) => ({ box: p.box, label: p.label, score: p.score, source: 'detector' as const })) });
+        } catch (e) {
+          if (/image could not be read|^Could not read/.test((e as Error).message)) report.unreadable++;
+          else failure = e as Error;
         }
         if (failure) break;
         report.looked++;

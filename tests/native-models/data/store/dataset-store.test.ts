@@ -103,7 +103,7 @@ describe('DatasetStore items and queries', () => {
     expect(d.findByImage(item.image)).toBe(item.id);
     const q = d.query({ offset: 0, limit: 10 });
     expect(q.total).toBe(2);
-    expect(q.items[0]).toMatchObject({ id: item.id, caption: 'a red cat', hasSpoken: false, hasRegions: false, split: 'val' });
+    expect(q.items[0]).toMatchObject({ id: item.id, image: item.image, caption: 'a red cat', hasSpoken: false, hasRegions: false, split: 'val' });
     expect(fs.existsSync(d.blobPath(q.items[0].thumb))).toBe(true);
     expect(d.info().itemCount).toBe(2);
     expect(d.integrityCheck()).toBe('ok');
