@@ -3,7 +3,7 @@
 // dataset layer's (../data/audio); this file adds loudness normalisation and the checks the encoder needs.
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { decodeAudio, downmix, resample, SPEECH_RATE, type PcmAudio } from '../data/audio/index';
+import { decodeAudio, downmix, MAX_RECORDING_S, resample, SPEECH_RATE, type PcmAudio } from '../data/audio/index';
 
 /** Target loudness: RMS of the gated (non-silent) blocks, -23 dBFS (EBU R128's programme level, unweighted). */
 export const TARGET_DBFS = -23;
@@ -11,9 +11,6 @@ export const TARGET_DBFS = -23;
 export const SILENCE_DBFS = -60;
 /** Largest gain applied (so a near-silent hiss is not blown up to speech level). */
 export const MAX_GAIN_DB = 40;
-/** Longest input accepted (longer files are a clear error rather than an out-of-memory). */
-export const MAX_SECONDS = 600;
-
 /** 16 kHz mono speech as the encoder reads it, and what the front end noticed on the way. */
 export interface Speech {
   samples: Float32Array;
@@ -91,7 +88,8 @@ export function speechFromPcm(audio: PcmAudio, file = '<audio>', minSamples = 1)
     total += ch.length;
   }
   const durationS = audio.channels[0].length / audio.sampleRate;
-  if (durationS > MAX_SECONDS) throw new AudioInputError(file, `is ${durationS.toFixed(1)} s long; the encoder takes at most ${MAX_SECONDS} s (split it first)`);
+  // Longer input is a clear error rather than an out-of-memory (files are stopped while decoding, see decodeAudio).
+  if (durationS > MAX_RECORDING_S) throw new AudioInputError(file, `is ${durationS.toFixed(1)} s long, over the ${MAX_RECORDING_S} s limit (split it first)`);
   const mono = resample(downmix(audio.channels), audio.sampleRate, SPEECH_RATE);
   if (mono.length < minSamples) {
     throw new AudioInputError(file, `is ${(durationS * 1000).toFixed(1)} ms long; the encoder needs at least ${((minSamples / SPEECH_RATE) * 1000).toFixed(1)} ms (one frame)`);

@@ -13,11 +13,18 @@ export * from './ogg';
 /** Sample rate of stored speech. */
 export const SPEECH_RATE = 16000;
 
-/** Decodes a WAV or Ogg file, by its content (not its name). */
-export async function decodeAudio(bytes: Uint8Array, file = '<audio>'): Promise<PcmAudio> {
+/** Longest audio accepted anywhere (a recording, an imported voice file, the encoder's input), in seconds. */
+export const MAX_RECORDING_S = 600;
+
+/**
+ * Decodes a WAV or Ogg file, by its content (not its name). Audio longer than `maxSeconds` is a BAD_MEDIA error,
+ * found before it is all decoded (a WAV's header; an Ogg file chunk by chunk), so a small compressed file that
+ * holds hours of audio cannot fill the memory.
+ */
+export async function decodeAudio(bytes: Uint8Array, file = '<audio>', maxSeconds = MAX_RECORDING_S): Promise<PcmAudio> {
   if (bytes.length === 0) throw new DatasetError('BAD_MEDIA', `${file}: empty file (0 bytes)`, { file });
-  if (bytes.length >= 4 && bytes[0] === 0x52 && bytes[1] === 0x49 && bytes[2] === 0x46 && bytes[3] === 0x46) return readWav(bytes, file);
-  if (oggCodec(bytes)) return decodeOgg(bytes, file);
+  if (bytes.length >= 4 && bytes[0] === 0x52 && bytes[1] === 0x49 && bytes[2] === 0x46 && bytes[3] === 0x46) return readWav(bytes, file, maxSeconds);
+  if (oggCodec(bytes)) return decodeOgg(bytes, file, maxSeconds);
   throw new DatasetError('BAD_MEDIA', `${file}: unsupported audio format (WAV, Ogg Opus or Ogg Vorbis)`, { file });
 }
 
@@ -33,9 +40,6 @@ export function speechWav(audio: PcmAudio): { wav: Uint8Array; durationS: number
   const out = { sampleRate: SPEECH_RATE, channels: [mono] };
   return { wav: writeWav(out, 'pcm16'), durationS: durationOf(out) };
 }
-
-/** Longest recording accepted for a spoken caption, in seconds. */
-export const MAX_RECORDING_S = 600;
 
 /** Raw PCM from a recorder (mono Float32 at any rate) to the stored form; refuses empty, non-finite or over-long input. */
 export function speechWavFromPcm(pcm: Float32Array, sampleRate: number): { wav: Uint8Array; durationS: number } {

@@ -5,7 +5,7 @@ import { OggOpusDecoder } from 'ogg-opus-decoder';
 import { OggVorbisDecoder } from '@wasm-audio-decoders/ogg-vorbis';
 import { createOggEncoder } from 'wasm-media-encoders';
 import { DatasetError } from '../store/errors';
-import type { PcmAudio } from './wav';
+import { tooLong, type PcmAudio } from './wav';
 
 /** The codec inside an Ogg file, from its first page; undefined when not Ogg Opus/Vorbis. */
 export function oggCodec(bytes: Uint8Array): 'opus' | 'vorbis' | undefined {
@@ -16,19 +16,47 @@ export function oggCodec(bytes: Uint8Array): 'opus' | 'vorbis' | undefined {
   return undefined;
 }
 
-/** Decodes an Ogg Opus or Ogg Vorbis file. Empty, truncated-to-nothing or corrupt input is BAD_MEDIA. */
-export async function decodeOgg(bytes: Uint8Array, file = '<ogg>'): Promise<PcmAudio> {
+/** Bytes handed to the decoder at a time: the length limit is checked between chunks. */
+const CHUNK = 1 << 16;
+
+/**
+ * Decodes an Ogg Opus or Ogg Vorbis file. Empty, truncated-to-nothing or corrupt input is BAD_MEDIA; so is more
+ * than `maxSeconds` of audio, found chunk by chunk (a small file can hold hours of Opus).
+ */
+export async function decodeOgg(bytes: Uint8Array, file = '<ogg>', maxSeconds = Infinity): Promise<PcmAudio> {
   if (bytes.length === 0) throw new DatasetError('BAD_MEDIA', `${file}: empty file (0 bytes)`, { file });
   const codec = oggCodec(bytes);
   if (!codec) throw new DatasetError('BAD_MEDIA', `${file}: not an Ogg Opus or Ogg Vorbis file`, { file });
   const decoder = codec === 'opus' ? new OggOpusDecoder() : new OggVorbisDecoder();
   try {
     await decoder.ready;
-    const r = await decoder.decodeFile(bytes);
-    if (!r.samplesDecoded || r.channelData.length === 0) {
-      throw new DatasetError('BAD_MEDIA', `${file}: no audio could be decoded (truncated or corrupt ${codec})`, { file });
-    }
-    return { sampleRate: r.sampleRate, channels: r.channelData.map((c) => c.slice(0, r.samplesDecoded)) };
+    const parts: Float32Array[][] = [];
+    let total = 0;
+    let rate = 0;
+    const take = (r: { channelData: Float32Array[]; samplesDecoded: number; sampleRate: number }) => {
+      if (!r.samplesDecoded || r.channelData.length === 0) return;
+      rate = r.sampleRate;
+      // The decoder reuses its buffers: keep copies.
+      parts.push(r.channelData.map((c) => c.slice(0, r.samplesDecoded)));
+      total += r.samplesDecoded;
+      if (total / rate > maxSeconds) throw tooLong(file, total / rate, maxSeconds, true);
+    };
+    for (let at = 0; at < bytes.length; at += CHUNK) take(await decoder.decode(bytes.subarray(at, at + CHUNK)));
+    take(await decoder.flush());
+    if (!total) throw new DatasetError('BAD_MEDIA', `${file}: no audio could be decoded (truncated or corrupt ${codec})`, { file });
+    const channels = Math.max(...parts.map((p) => p.length));
+    return {
+      sampleRate: rate,
+      channels: Array.from({ length: channels }, (_, c) => {
+        const out = new Float32Array(total);
+        let o = 0;
+        for (const p of parts) {
+          out.set(p[Math.min(c, p.length - 1)], o);
+          o += p[0].length;
+        }
+        return out;
+      }),
+    };
   } catch (e) {
     if (e instanceof DatasetError) throw e;
     throw new DatasetError('BAD_MEDIA', `${file}: corrupt ${codec} audio (${(e as Error).message})`, { file, cause: e });

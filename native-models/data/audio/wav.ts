@@ -15,8 +15,13 @@ const FORMAT_PCM = 1;
 const FORMAT_FLOAT = 3;
 const FORMAT_EXTENSIBLE = 0xfffe;
 
-/** Parses a WAV file into float channels. */
-export function readWav(bytes: Uint8Array, file = '<wav>'): PcmAudio {
+/** The error for audio over the length limit (`atLeast`: it was still going when decoding stopped). */
+export function tooLong(file: string, seconds: number, maxSeconds: number, atLeast = false): DatasetError {
+  return new DatasetError('BAD_MEDIA', `${file}: ${atLeast ? 'over ' : ''}${Math.round(seconds)} s of audio, over the ${maxSeconds} s limit (split it first)`, { file });
+}
+
+/** Parses a WAV file into float channels; more than `maxSeconds` of audio is an error, found from the header. */
+export function readWav(bytes: Uint8Array, file = '<wav>', maxSeconds = Infinity): PcmAudio {
   const bad = (why: string) => new DatasetError('BAD_MEDIA', `${file}: ${why}`, { file });
   if (bytes.length === 0) throw bad('empty file (0 bytes)');
   if (bytes.length < 12) throw bad('truncated WAV (no RIFF header)');
@@ -40,7 +45,7 @@ export function readWav(bytes: Uint8Array, file = '<wav>'): PcmAudio {
     } else if (id === 'data') {
       if (!fmt) throw bad('data chunk before fmt chunk');
       const end = Math.min(bytes.length, body + size);
-      return decodeSamples(bytes.subarray(body, end), fmt, bad);
+      return decodeSamples(bytes.subarray(body, end), fmt, bad, (seconds) => tooLong(file, seconds, maxSeconds), maxSeconds);
     }
     off = body + size + (size & 1);
   }
@@ -51,6 +56,8 @@ function decodeSamples(
   data: Uint8Array,
   f: { format: number; channels: number; rate: number; bits: number; align: number },
   bad: (why: string) => DatasetError,
+  long: (seconds: number) => DatasetError,
+  maxSeconds: number,
 ): PcmAudio {
   const { format, channels: nch, rate, bits } = f;
   if (nch < 1 || nch > 64) throw bad(`unsupported channel count ${nch}`);
@@ -61,6 +68,7 @@ function decodeSamples(
   const bps = bits / 8;
   const frame = bps * nch;
   const frames = Math.floor(data.length / frame);
+  if (frames / rate > maxSeconds) throw long(frames / rate);
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const out = Array.from({ length: nch }, () => new Float32Array(frames));
   for (let i = 0; i < frames; i++) {

@@ -137,6 +137,21 @@ describe('Ogg', () => {
     await expect(decodeAudio(Buffer.from('definitely not audio at all, no way'), 'x.mp3')).rejects.toThrow(/x\.mp3: unsupported audio format/);
   });
 
+  it('refuses audio over the length limit before decoding it all (WAV by its header, Ogg chunk by chunk)', async () => {
+    const wav = writeWav({ sampleRate: 8000, channels: [new Float32Array(8000 * 3)] }, 'pcm16');
+    await expect(decodeAudio(wav, 'l.wav', 2)).rejects.toThrow(/l\.wav: 3 s of audio, over the 2 s limit/);
+    expect(durationOf(await decodeAudio(wav, 'l.wav', 3))).toBe(3);
+    await expect(decodeAudio(writeWav({ sampleRate: 1000, channels: [new Float32Array(1000 * 601)] }, 'pcm16'), 'w.wav')).rejects.toThrow(/over the 600 s limit/);
+    const long = await encodeOggVorbis({ sampleRate: 16000, channels: [sine(440, 16000, 60)] });
+    const whole = await decodeAudio(long, 'long.ogg');
+    expect(durationOf(whole)).toBeCloseTo(60, 1);
+    expect(amplitudeAt(whole.channels[0].subarray(16000 * 30, 16000 * 31), 440, 16000)).toBeGreaterThan(0.4);
+    const err = await decodeAudio(long, 'long.ogg', 5).catch((e: Error) => e);
+    expect((err as Error).message).toMatch(/^long\.ogg: over \d+ s of audio, over the 5 s limit/);
+    // It stopped at the first chunk past the limit, not after decoding all 60 s.
+    expect(Number(/over (\d+) s/.exec((err as Error).message)?.[1])).toBeLessThan(60);
+  });
+
   const hasFfmpeg = (() => {
     try {
       return execFileSync('ffmpeg', ['-hide_banner', '-encoders'], { stdio: 'pipe' }).toString().includes('libopus');
@@ -155,6 +170,7 @@ describe('Ogg', () => {
       const { wav, durationS } = speechWav(pcm);
       expect(durationS).toBeCloseTo(2, 1);
       expect(readWav(wav).sampleRate).toBe(16000);
+      await expect(decodeAudio(fs.readFileSync(file), 'v.ogg', 1)).rejects.toThrow(/v\.ogg: over \d+ s of audio, over the 1 s limit/);
     } finally {
       t.cleanup();
     }
