@@ -11,7 +11,7 @@ import { portTransport } from '../workers/port-transport';
 import { invokeValidated } from '../workers/service-host';
 import { appDir, DEMO_ASSETS_DIR, MODEL_PACKAGE_DIR } from './app-paths';
 import { ElectronHostService } from './host-service';
-import { RestartPolicy } from './restart-policy';
+import { RestartPolicy } from '../common/restart-policy';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const rendererIndex = path.join(here, '../../renderer/index.html');

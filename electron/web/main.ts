@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { WebHostService } from './host-service';
 import { startWebServer } from './server';
-import { startInferenceThread, startServiceThread } from './service-thread';
+import { startInferenceProcess } from './inference-supervisor';
+import { startServiceThread } from './service-thread';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -28,8 +29,8 @@ const version = (JSON.parse(readFileSync(path.join(repo, 'package.json'), 'utf8'
 const libraryRoot = path.join(home, 'datasets');
 // The dataset and demo services work on their own thread; this one only serves HTTP and WebSocket.
 const thread = await startServiceThread(libraryRoot);
-// Models run on a third thread, loaded on first use.
-const models = await startInferenceThread(values.models ? path.resolve(values.models) : undefined);
+// Models run in a child process (a native crash there costs a request, not the server), loaded on first use.
+const models = await startInferenceProcess(values.models ? path.resolve(values.models) : undefined);
 const host = new WebHostService({ version, libraryRoot });
 
 const server = await startWebServer({

@@ -1,19 +1,13 @@
-// Starts web mode's service threads and returns typed proxies (the same RPC client the renderer uses): the dataset
-// and demo services on one thread, with blob look-ups; the inference service on another (a detection never holds
-// up the dataset services or the web server).
+// Starts web mode's service thread and returns typed proxies (the same RPC client the renderer uses): the dataset
+// and demo services, with blob look-ups. (The inference service runs in a child process: inference-supervisor.ts.)
 import { MessageChannel, Worker, type TransferListItem } from 'node:worker_threads';
-import { createRpcClient, type BlobLocation, type DatasetBlobAccess, type DatasetService, type DemoService, type InferenceService, type RpcClient } from '../common';
+import { createRpcClient, type BlobLocation, type DatasetBlobAccess, type DatasetService, type DemoService, type RpcClient } from '../common';
 import { threadPortTransport } from '../workers/thread-transport';
 
 export interface ServiceThread {
   dataset: DatasetService;
   demo: DemoService;
   blobs: DatasetBlobAccess;
-  close(): Promise<void>;
-}
-
-export interface InferenceThread {
-  inference: InferenceService;
   close(): Promise<void>;
 }
 
@@ -64,12 +58,4 @@ export async function startServiceThread(root: string): Promise<ServiceThread> {
       await close();
     },
   };
-}
-
-/** `packageDir`: the model package (default: $OPT_MODEL_PACKAGE, else the shipped one). Models load on first use. */
-export async function startInferenceThread(packageDir?: string): Promise<InferenceThread> {
-  const { client, close } = startWorker('inference-worker.ts', 'inference worker', packageDir ? { packageDir } : {}, []);
-  const inference = client.service('inference');
-  await inference.getModelInfo(); // fails fast when the worker cannot start
-  return { inference, close };
 }

@@ -1,6 +1,6 @@
 // Main's restart policy for crashed helper processes: growing delays, then giving up when crashes keep coming.
 import { expect, it } from 'vitest';
-import { RestartPolicy } from '../../electron/main/restart-policy';
+import { RestartPolicy } from '../../electron/common/restart-policy';
 
 it('restarts after 0.5, 1 and 2 s, gives up on the fourth exit within a minute, and forgives exits older than that', () => {
   const p = new RestartPolicy();

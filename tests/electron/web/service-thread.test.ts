@@ -1,12 +1,12 @@
-// Web mode's service threads: the dataset service (calls with typed arrays, events, blob look-ups) and the inference
-// service cross the thread boundary; closing stops each worker.
+// Web mode's service thread: the dataset service (calls with typed arrays, events, blob look-ups) crosses the thread
+// boundary; closing stops the worker. (The inference process: inference-supervisor.test.ts.)
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { DatasetsChange } from '../../../electron/common';
-import { startInferenceThread, startServiceThread, type ServiceThread } from '../../../electron/web/service-thread';
+import { startServiceThread, type ServiceThread } from '../../../electron/web/service-thread';
 
 let tmp: string;
 let thread: ServiceThread;
@@ -35,19 +35,4 @@ it('runs the dataset service off the server thread', async () => {
   expect(blob).toMatchObject({ mime: 'audio/wav' });
   expect(await thread.blobs.resolveBlob(d.id, '0'.repeat(64))).toBeUndefined();
   await expect.poll(() => changes.map((c) => c.kind)).toContain('created');
-});
-
-it('runs the inference service on a thread of its own: image bytes in, proposals out, closing stops it', async () => {
-  const models = await startInferenceThread();
-  try {
-    expect((await models.inference.getModelInfo()).components.map((c) => c.kind)).toEqual(expect.arrayContaining(['detector', 'dvae', 'audio-encoder']));
-    const image = new Uint8Array(await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 20, g: 120, b: 220 } } }).png().toBuffer());
-    const result = await models.inference.detectRegions(image, { minObjectness: 0, maxRegions: 2 });
-    expect(result.proposals.length).toBeLessThanOrEqual(2);
-    expect(result.ms).toBeGreaterThan(0);
-    await expect(models.inference.detectRegions(new Uint8Array([7, 7, 7]), {})).rejects.toThrow(/image could not be read/);
-  } finally {
-    await models.close();
-  }
-  await expect(models.inference.getModelInfo()).rejects.toThrow();
 });

@@ -1,6 +1,6 @@
-// When main starts a crashed helper process (services, inference) again: after a growing delay, and not at all once it
-// keeps crashing (a native module that cannot load would otherwise be forked in a tight loop forever). No Electron
-// imports, so it is unit-tested.
+// When a crashed helper process is started again (Electron's services and inference processes, web mode's inference
+// process): after a growing delay, and not at all once it keeps crashing (a native module that cannot load would
+// otherwise be forked in a tight loop forever). Plain TypeScript, so it is unit-tested and both hosts share it.
 
 export interface RestartOptions {
   /** Exits counted within this many ms. */
