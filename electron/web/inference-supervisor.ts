@@ -37,13 +37,21 @@ export async function startInferenceProcess(packageDir?: string, policy = new Re
   const start = (): Running => {
     const child = fork(ENTRY, [], {
       // From source (npm start, tests) the entry is TypeScript: the child loads tsx first.
-      execArgv: [...process.execArgv, '--import', import.meta.resolve('tsx')],
+      // (The server's own flags come along, except a debugger port the child could not share.)
+      execArgv: [...process.execArgv.filter((f) => !f.startsWith('--inspect')), '--import', import.meta.resolve('tsx')],
       env: { ...process.env, ...(packageDir ? { OPT_MODEL_PACKAGE: packageDir } : {}) },
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const client = createRpcClient(processTransport(child));
-    const exited = new Promise<string>((resolve) => child.once('exit', (code, signal) => resolve(signal ? `signal ${signal}` : `exit code ${code}`)));
+    const exited = new Promise<string>((resolve) => {
+      child.once('exit', (code, signal) => resolve(signal ? `signal ${signal}` : `exit code ${code}`));
+      // A process that could not be started (EAGAIN, EMFILE) sends 'error' and never 'exit'.
+      child.on('error', (e) => {
+        if (child.pid === undefined) resolve(`could not start: ${e.message}`);
+        else console.error(`The inference process: ${e.message}`);
+      });
+    });
     const self: Running = { child, client, exited };
     void exited.then((how) => {
       client.dispose(); // pending calls are rejected (call() below says why)
@@ -63,9 +71,10 @@ export async function startInferenceProcess(packageDir?: string, policy = new Re
     try {
       return await (client.service('inference') as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[method](...args);
     } catch (e) {
-      if ((e as Error).name !== 'ConnectionClosed' || closed) throw e;
+      if ((e as Error).name !== 'ConnectionClosed') throw e;
+      if (closed) throw new Error('The inference service is closed.');
       const how = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('its channel closed'), 2000))]);
-      throw new Error(`The inference process stopped (${how}) during this request; the next request starts it again.`);
+      throw new Error(`The inference process stopped (${how}); the next request starts it again.`);
     }
   };
 
@@ -90,7 +99,7 @@ export async function startInferenceProcess(packageDir?: string, policy = new Re
     await inference.getModelInfo(); // fails fast when the process cannot start
   } catch (e) {
     await handle.close();
-    throw e;
+    throw new Error(`The inference process could not start: ${(e as Error).message.replace(/; the next request starts it again\.$/, '')} (see its output above)`);
   }
   return handle;
 }

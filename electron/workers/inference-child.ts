@@ -8,5 +8,8 @@ import { hostServices } from './service-host';
 
 const inference = new LocalInferenceService();
 hostServices(processTransport(process), { inference }, { onError: (e, call) => console.error(`${call.service}.${call.method}: ${(e as Error).message ?? e}`) });
-// The server closed the channel (shutdown) or went away: release the sessions and leave.
+// The server closed the channel (shutdown) or went away: release the sessions and leave. Ctrl+C in the terminal
+// signals the whole process group; the server decides when this process stops (else its stop would look like a crash).
 process.on('disconnect', () => void inference.dispose().finally(() => process.exit(0)));
+process.on('SIGINT', () => {});
+process.on('SIGTERM', () => {});

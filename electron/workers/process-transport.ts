@@ -13,7 +13,9 @@ export function processTransport(end: ChildProcess | NodeJS.Process): MessageTra
   return {
     send(message: WireMessage) {
       if (!end.connected || !end.send) throw new Error('The process channel is closed.');
-      end.send(message);
+      // With a callback a failed write (EPIPE: the other side just died) is handed here instead of becoming an
+      // 'error' event that nobody listens to; the channel's close then fails the pending calls.
+      end.send(message, undefined, undefined, () => {});
     },
     onMessage: (listener) => on('message', listener),
     // The channel closes when either side exits or disconnects.

@@ -16,23 +16,62 @@ export function oggCodec(bytes: Uint8Array): 'opus' | 'vorbis' | undefined {
   return undefined;
 }
 
-/** Bytes handed to the decoder at a time: the length limit is checked between chunks. */
-const CHUNK = 1 << 16;
+/** Most channels read (Opus and Vorbis allow 255; speech files have one or two). */
+const MAX_CHANNELS = 8;
+
+/** One Ogg page: its bytes, and what its header says. */
+interface OggPage {
+  bytes: Uint8Array;
+  /** Beginning of a logical stream. */
+  first: boolean;
+  /** Samples (at the codec's granule rate) decoded by the end of this page; -1 when no packet ends on it. */
+  granule: number;
+}
+
+/** Splits an Ogg file into pages by their headers (a truncated last page is passed on as it is, a cut-off header dropped). */
+function* oggPages(bytes: Uint8Array, bad: (why: string) => DatasetError): Generator<OggPage> {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = 0;
+  while (at < bytes.length) {
+    if (at + 27 > bytes.length) return; // a header cut off at the end: what came before is read
+    if (view.getUint32(at) !== 0x4f676753) throw bad(`no Ogg page at byte ${at} (corrupt)`);
+    const segments = bytes[at + 26];
+    let size = 27 + segments;
+    for (let i = 0; i < segments && at + 27 + i < bytes.length; i++) size += bytes[at + 27 + i];
+    const granule = Number(view.getBigInt64(at + 6, true));
+    yield { bytes: bytes.subarray(at, Math.min(bytes.length, at + size)), first: (bytes[at + 5] & 0x02) !== 0, granule };
+    at += size;
+  }
+}
+
+/** Channel count from a stream's identification header (OpusHead byte 9; Vorbis id header byte 11). */
+function headerChannels(page: Uint8Array, codec: 'opus' | 'vorbis'): number | undefined {
+  const body = 27 + page[26];
+  const at = codec === 'opus' ? body + 9 : body + 11;
+  return at < page.length ? page[at] : undefined;
+}
 
 /**
- * Decodes an Ogg Opus or Ogg Vorbis file. Empty, truncated-to-nothing or corrupt input is BAD_MEDIA; so is more
- * than `maxSeconds` of audio, found chunk by chunk (a small file can hold hours of Opus).
+ * Decodes an Ogg Opus or Ogg Vorbis file (one logical stream). Empty, truncated-to-nothing or corrupt input is
+ * BAD_MEDIA; so are more than MAX_CHANNELS channels, chained or multiplexed streams, and more than `maxSeconds` of
+ * audio. The decoder is fed one page at a time (at most 255 packets, ~30 s of Opus) and the length is checked
+ * before each page (its granule position) and after it (what it decoded): a small file can hold hours of audio.
  */
 export async function decodeOgg(bytes: Uint8Array, file = '<ogg>', maxSeconds = Infinity): Promise<PcmAudio> {
   if (bytes.length === 0) throw new DatasetError('BAD_MEDIA', `${file}: empty file (0 bytes)`, { file });
   const codec = oggCodec(bytes);
   if (!codec) throw new DatasetError('BAD_MEDIA', `${file}: not an Ogg Opus or Ogg Vorbis file`, { file });
+  const bad = (why: string) => new DatasetError('BAD_MEDIA', `${file}: ${why}`, { file });
   const decoder = codec === 'opus' ? new OggOpusDecoder() : new OggVorbisDecoder();
   try {
     await decoder.ready;
     const parts: Float32Array[][] = [];
     let total = 0;
     let rate = 0;
+    // Opus granule positions count 48 kHz samples; Vorbis ones count samples at the stream's rate (known after
+    // the first page has been decoded; until then no audio has been either).
+    let granuleRate = codec === 'opus' ? 48000 : 0;
+    let streams = 0;
     const take = (r: { channelData: Float32Array[]; samplesDecoded: number; sampleRate: number }) => {
       if (!r.samplesDecoded || r.channelData.length === 0) return;
       rate = r.sampleRate;
@@ -41,9 +80,18 @@ export async function decodeOgg(bytes: Uint8Array, file = '<ogg>', maxSeconds = 
       total += r.samplesDecoded;
       if (total / rate > maxSeconds) throw tooLong(file, total / rate, maxSeconds, true);
     };
-    for (let at = 0; at < bytes.length; at += CHUNK) take(await decoder.decode(bytes.subarray(at, at + CHUNK)));
+    for (const page of oggPages(bytes, bad)) {
+      if (page.first) {
+        if (++streams > 1) throw bad('holds more than one Ogg stream (chained or multiplexed files are not read)');
+        const channels = headerChannels(page.bytes, codec);
+        if (channels !== undefined && channels > MAX_CHANNELS) throw bad(`has ${channels} channels; at most ${MAX_CHANNELS} are read`);
+      }
+      if (granuleRate && page.granule > 0 && page.granule / granuleRate > maxSeconds + 1) throw tooLong(file, page.granule / granuleRate, maxSeconds, true);
+      take(await decoder.decode(page.bytes));
+      if (!granuleRate && rate) granuleRate = rate;
+    }
     take(await decoder.flush());
-    if (!total) throw new DatasetError('BAD_MEDIA', `${file}: no audio could be decoded (truncated or corrupt ${codec})`, { file });
+    if (!total) throw bad(`no audio could be decoded (truncated or corrupt ${codec})`);
     const channels = Math.max(...parts.map((p) => p.length));
     return {
       sampleRate: rate,

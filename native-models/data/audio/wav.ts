@@ -17,7 +17,7 @@ const FORMAT_EXTENSIBLE = 0xfffe;
 
 /** The error for audio over the length limit (`atLeast`: it was still going when decoding stopped). */
 export function tooLong(file: string, seconds: number, maxSeconds: number, atLeast = false): DatasetError {
-  return new DatasetError('BAD_MEDIA', `${file}: ${atLeast ? 'over ' : ''}${Math.round(seconds)} s of audio, over the ${maxSeconds} s limit (split it first)`, { file });
+  return new DatasetError('BAD_MEDIA', `${file}: ${atLeast ? 'more than ' : ''}${seconds.toFixed(1)} s of audio; the limit is ${maxSeconds} s (split it first)`, { file });
 }
 
 /** Parses a WAV file into float channels; more than `maxSeconds` of audio is an error, found from the header. */

@@ -1,3 +1,4 @@
+import { OggOpusDecoder } from 'ogg-opus-decoder';
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -137,19 +138,22 @@ describe('Ogg', () => {
     await expect(decodeAudio(Buffer.from('definitely not audio at all, no way'), 'x.mp3')).rejects.toThrow(/x\.mp3: unsupported audio format/);
   });
 
-  it('refuses audio over the length limit before decoding it all (WAV by its header, Ogg chunk by chunk)', async () => {
+  it('refuses audio over the length limit before decoding it all (WAV by its header, Ogg page by page; chained Ogg refused)', async () => {
     const wav = writeWav({ sampleRate: 8000, channels: [new Float32Array(8000 * 3)] }, 'pcm16');
-    await expect(decodeAudio(wav, 'l.wav', 2)).rejects.toThrow(/l\.wav: 3 s of audio, over the 2 s limit/);
+    await expect(decodeAudio(wav, 'l.wav', 2)).rejects.toThrow(/l\.wav: 3\.0 s of audio; the limit is 2 s/);
     expect(durationOf(await decodeAudio(wav, 'l.wav', 3))).toBe(3);
-    await expect(decodeAudio(writeWav({ sampleRate: 1000, channels: [new Float32Array(1000 * 601)] }, 'pcm16'), 'w.wav')).rejects.toThrow(/over the 600 s limit/);
+    await expect(decodeAudio(writeWav({ sampleRate: 1000, channels: [new Float32Array(1000 * 601)] }, 'pcm16'), 'w.wav')).rejects.toThrow(/601\.0 s of audio; the limit is 600 s/);
     const long = await encodeOggVorbis({ sampleRate: 16000, channels: [sine(440, 16000, 60)] });
     const whole = await decodeAudio(long, 'long.ogg');
     expect(durationOf(whole)).toBeCloseTo(60, 1);
     expect(amplitudeAt(whole.channels[0].subarray(16000 * 30, 16000 * 31), 440, 16000)).toBeGreaterThan(0.4);
     const err = await decodeAudio(long, 'long.ogg', 5).catch((e: Error) => e);
-    expect((err as Error).message).toMatch(/^long\.ogg: over \d+ s of audio, over the 5 s limit/);
-    // It stopped at the first chunk past the limit, not after decoding all 60 s.
-    expect(Number(/over (\d+) s/.exec((err as Error).message)?.[1])).toBeLessThan(60);
+    expect((err as Error).message).toMatch(/^long\.ogg: more than [\d.]+ s of audio; the limit is 5 s/);
+    // It stopped within a page of the limit, not after decoding all 60 s.
+    expect(Number(/more than ([\d.]+) s/.exec((err as Error).message)?.[1])).toBeLessThan(40);
+    // Two streams one after the other (chained): refused, not half read.
+    const short = await encodeOggVorbis({ sampleRate: 16000, channels: [sine(440, 16000, 1)] });
+    await expect(decodeAudio(Buffer.concat([short, short]), 'two.ogg')).rejects.toThrow(/two\.ogg: holds more than one Ogg stream/);
   });
 
   const hasFfmpeg = (() => {
@@ -170,7 +174,28 @@ describe('Ogg', () => {
       const { wav, durationS } = speechWav(pcm);
       expect(durationS).toBeCloseTo(2, 1);
       expect(readWav(wav).sampleRate).toBe(16000);
-      await expect(decodeAudio(fs.readFileSync(file), 'v.ogg', 1)).rejects.toThrow(/v\.ogg: over \d+ s of audio, over the 1 s limit/);
+      await expect(decodeAudio(fs.readFileSync(file), 'v.ogg', 1)).rejects.toThrow(/v\.ogg: more than [\d.]+ s of audio; the limit is 1 s/);
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it.skipIf(!hasFfmpeg)('decodes a long stereo Opus file page by page exactly as the library does in one go', async () => {
+    const t = tempDir();
+    try {
+      const file = path.join(t.dir, 'long.ogg');
+      execFileSync('ffmpeg', ['-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=frequency=300:duration=30', '-f', 'lavfi', '-i', 'sine=frequency=500:duration=30',
+        '-filter_complex', 'amerge=inputs=2', '-c:a', 'libopus', '-b:a', '64k', file]);
+      const bytes = fs.readFileSync(file);
+      expect(bytes.length).toBeGreaterThan(1 << 17); // many pages
+      const ours = await decodeAudio(bytes, 'long.ogg');
+      const lib = new OggOpusDecoder();
+      await lib.ready;
+      const whole = await lib.decodeFile(bytes);
+      lib.free();
+      expect(ours.channels).toHaveLength(2);
+      expect(ours.channels[0].length).toBe(whole.samplesDecoded);
+      for (let c = 0; c < 2; c++) expect(Buffer.from(ours.channels[c].buffer).equals(Buffer.from(whole.channelData[c].buffer, 0, whole.samplesDecoded * 4))).toBe(true);
     } finally {
       t.cleanup();
     }
