@@ -1,8 +1,8 @@
 // The trained encoder at inference: ONNX graphs per frame bucket (from the model package, or built from weights
 // in memory), run on 16 kHz normalised speech. Long input is encoded in chunks of the largest bucket.
 import { existsSync, readFileSync } from 'node:fs';
-import { toHalf, toOnnx } from '../graph/index';
-import { encodeSafetensors } from '../train/safetensors';
+import { toHalf, toOnnx, type ParamMode } from '../graph/index';
+import { encodeSafetensors, safetensorsLayout } from '../train/safetensors';
 import { componentWeights, defaultPackageDir, loadPackage, writeComponent, type ComponentEntry } from '../packages/format';
 import { InThreadRuntime, type Runtime } from '../runtime/index';
 import type { Tensor } from '../runtime/tensor';
@@ -12,6 +12,8 @@ import { buildTrainingGraph } from '../graph/index';
 
 /** Name of the component in a model package. */
 export const COMPONENT = 'audio-encoder';
+/** The component's full fp16 weights (safetensors), which its fp16 graphs also read their weights from. */
+const WEIGHTS_FILE = 'weights.safetensors';
 /** Frame buckets of the shipped inference graphs (20 ms frames: 2.56 s to 20.48 s). */
 export const INFERENCE_BUCKETS = [128, 256, 512, 1024];
 /** OPT takes at most this many audio tokens (pooled frame vectors). */
@@ -171,9 +173,6 @@ export function exportEncoder(dir: string, cfg: AudioEncoderConfig, params: Read
   const taps = frameTaps(frameLayer);
   const width = frameDim(cfg, frameLayer);
   const files: Record<string, { name: string; bytes: Uint8Array }> = {};
-  for (const f of buckets) {
-    files[`model_${f}`] = { name: `audio-encoder/encoder-${f}.onnx`, bytes: toOnnx(inferenceGraph(cfg, f, 1, frameLayer), { params: { kind: 'initializers', values: params, storage: o.storage } }).model };
-  }
   // All weights (including the pre-training heads the inference graphs drop), fp16, for evaluation and fine-tuning.
   const raw: Record<string, { dtype: 'F16'; shape: number[]; bytes: Uint8Array }> = {};
   const shapes = paramShapes(cfg);
@@ -182,7 +181,14 @@ export function exportEncoder(dir: string, cfg: AudioEncoderConfig, params: Read
     for (let i = 0; i < v.length; i++) h[i] = toHalf(v[i]);
     raw[k] = { dtype: 'F16', shape: shapes.get(k) ?? [v.length], bytes: new Uint8Array(h.buffer) };
   }
-  files.weights = { name: 'audio-encoder/weights.safetensors', bytes: encodeSafetensors(raw, { format: 'opt-studio audio-encoder' }) };
+  const weights = encodeSafetensors(raw, { format: 'opt-studio audio-encoder' });
+  files.weights = { name: `audio-encoder/${WEIGHTS_FILE}`, bytes: weights };
+  // fp16: every bucket's graph reads its weights from that file (ONNX external data), so they are stored once;
+  // float32: each graph holds its own.
+  const mode: ParamMode = o.storage === 'float16'
+    ? { kind: 'referenced', location: WEIGHTS_FILE, tensors: new Map([...safetensorsLayout(weights)].map(([k, t]) => [k, { dtype: 'float16' as const, offset: t.offset, length: t.length }])) }
+    : { kind: 'initializers', values: params, storage: o.storage };
+  for (const f of buckets) files[`model_${f}`] = { name: `audio-encoder/encoder-${f}.onnx`, bytes: toOnnx(inferenceGraph(cfg, f, 1, frameLayer), { params: mode }).model };
   writeComponent(dir, COMPONENT, {
     kind: 'audio-encoder',
     config: {

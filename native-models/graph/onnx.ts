@@ -198,7 +198,21 @@ export type ParamMode =
    */
   | { kind: 'initializers'; values: ParamValues; storage?: 'float32' | 'float16' | 'bfloat16' }
   /** Initializers whose bytes live in a side file `location` (next to the .onnx) for large models. */
-  | { kind: 'external'; values: ParamValues; location: string };
+  | { kind: 'external'; values: ParamValues; location: string }
+  /**
+   * Initializers whose bytes are already in a file `location` beside the .onnx, at the given places (e.g. a
+   * safetensors file: safetensorsLayout), so several graphs share one copy of the weights. float16 ones get a Cast
+   * each, as with 'initializers' storage float16.
+   */
+  | { kind: 'referenced'; location: string; tensors: ReadonlyMap<string, StoredTensor> };
+
+/** Where a weight's bytes are in a file, and how they are stored. */
+export interface StoredTensor {
+  dtype: 'float32' | 'float16';
+  /** Byte offset of the first value in the file, and the byte count. */
+  offset: number;
+  length: number;
+}
 
 /** Param tensors by name, float32, in the param's shape (row-major). */
 export type ParamValues = ReadonlyMap<string, Float32Array> | Readonly<Record<string, Float32Array>>;
@@ -304,11 +318,27 @@ export function toOnnx(source: Graph, opts: OnnxOptions = {}): OnnxModel {
       continue;
     }
     if (!live.has(p.value.id)) continue; // an unused baked-in weight is just dropped
+    names.set(p.value.id, pname);
+    usedNames.add(pname);
+    if (mode.kind === 'referenced') {
+      const ref = mode.tensors.get(pname);
+      if (!ref) throw new Error(`no stored tensor for param '${pname}' in ${mode.location}`);
+      const bytes = numel(p.value.shape) * (ref.dtype === 'float16' ? 2 : 4);
+      if (ref.length !== bytes) throw new Error(`param '${pname}': ${ref.length} bytes stored in ${mode.location}, shape [${p.value.shape}] as ${ref.dtype} needs ${bytes}`);
+      const where = { location: mode.location, offset: ref.offset, length: ref.length };
+      if (ref.dtype === 'float32') {
+        inits.push(tensorProto(pname, 'float32', p.value.shape, where));
+      } else {
+        const stored = storedName(pname, 'float16');
+        usedNames.add(stored);
+        inits.push(tensorProto(stored, 'float16', p.value.shape, where));
+        nodes.push({ op: 'Cast', inputs: [stored], outputs: [pname], attrs: { to: ONNX_DTYPE.float32 } });
+      }
+      continue;
+    }
     const data = getParam(mode.values, pname);
     if (!data) throw new Error(`no value for param '${pname}'`);
     if (data.length !== numel(p.value.shape)) throw new Error(`param '${pname}' has ${data.length} values, shape [${p.value.shape}] needs ${numel(p.value.shape)}`);
-    names.set(p.value.id, pname);
-    usedNames.add(pname);
     if (mode.kind === 'external') {
       const bytes = tensorBytes(data, 'float32');
       const pad = (64 - (externalLength % 64)) % 64; // keep tensors aligned for mmap

@@ -115,11 +115,10 @@ export interface Safetensors {
   metadata: Record<string, string>;
 }
 
-/**
- * Parses safetensors bytes, validating the header against the spec. `source` names the file in
- * errors. Each tensor gets its own copy of its bytes (aligned, transferable; Buffer.slice would alias).
- */
-export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors'): Safetensors {
+interface HeaderEntry { name: string; dtype: SafeDType; shape: number[]; begin: number; end: number }
+
+/** Reads and validates a safetensors header: the tensors (offsets relative to dataStart, in file order) and metadata. */
+function parseHeader(bytes: Uint8Array, source: string): { entries: HeaderEntry[]; dataStart: number; metadata: Record<string, string> } {
   const bad = (why: string): never => {
     throw new Error(`${source}: not a valid safetensors file: ${why}`);
   };
@@ -140,7 +139,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors'): Sa
   const dataStart = 8 + hlen;
   const dataLen = bytes.byteLength - dataStart;
   const metadata: Record<string, string> = {};
-  const entries: { name: string; dtype: SafeDType; shape: number[]; begin: number; end: number }[] = [];
+  const entries: HeaderEntry[] = [];
   for (const [name, v] of Object.entries(header)) {
     if (name === '__metadata__') {
       if (typeof v !== 'object' || v === null || Array.isArray(v)) bad('__metadata__ is not an object');
@@ -170,6 +169,15 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors'): Sa
     at = e.end;
   }
   if (at !== dataLen) bad(`tensors cover ${at} bytes but the data buffer has ${dataLen} (truncated or trailing bytes)`);
+  return { entries, dataStart, metadata };
+}
+
+/**
+ * Parses safetensors bytes, validating the header against the spec. `source` names the file in
+ * errors. Each tensor gets its own copy of its bytes (aligned, transferable; Buffer.slice would alias).
+ */
+export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors'): Safetensors {
+  const { entries, dataStart, metadata } = parseHeader(bytes, source);
   const tensors: Record<string, RawTensor> = {};
   for (const e of entries) {
     tensors[e.name] = { dtype: e.dtype, shape: e.shape, bytes: new Uint8Array(bytes.subarray(dataStart + e.begin, dataStart + e.end)) };
@@ -178,6 +186,12 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors'): Sa
 }
 
 /** Reads and validates a safetensors file; errors name the file. */
+/** Where each tensor's bytes are in safetensors bytes (offsets from the start of the file), validated as by decodeSafetensors. */
+export function safetensorsLayout(bytes: Uint8Array, source = 'safetensors'): Map<string, { dtype: SafeDType; shape: number[]; offset: number; length: number }> {
+  const { entries, dataStart } = parseHeader(bytes, source);
+  return new Map(entries.map((e) => [e.name, { dtype: e.dtype, shape: e.shape, offset: dataStart + e.begin, length: e.end - e.begin }]));
+}
+
 export function readSafetensorsFile(path: string): Safetensors {
   let bytes: Uint8Array;
   try {

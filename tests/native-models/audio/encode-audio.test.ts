@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initParams } from '../../../native-models/graph';
+import { initParams, toOnnx } from '../../../native-models/graph';
 import { writeWav } from '../../../native-models/data/audio';
 import { TINY_CONFIG } from '../../../native-models/audio/config';
 import { AudioEncoder, loadEncoderWeights, exportEncoder, paramShapes, speechTokens, poolFrames } from '../../../native-models/audio/encoder';
@@ -49,6 +49,15 @@ describe('encode-audio task over a package written by exportEncoder (tiny config
     await fromW.close();
     expect(a.length).toBe(b.length);
     expect(Array.from(a.codes)).toEqual(Array.from(b.codes));
+    for (let i = 0; i < a.frames.length; i++) expect(Math.abs(a.frames[i] - b.frames[i])).toBeLessThan(1e-5);
+    // The fp16 graphs hold no weights of their own: each reads them from weights.safetensors (ONNX external data),
+    // so the buckets share one copy.
+    for (const f of buckets) {
+      const graph = readFileSync(join(pkg, 'audio-encoder', `encoder-${f}.onnx`));
+      const embedded = toOnnx(inferenceGraph(cfg, f, 1, 'final'), { params: { kind: 'initializers', values: params, storage: 'float16' } }).model;
+      expect(graph.includes('weights.safetensors')).toBe(true);
+      expect(embedded.length - graph.length).toBeGreaterThan(0.9 * params['ctx.0.ffn1.weight'].length * 2 * cfg.layers);
+    }
     expect(inferenceGraph(cfg, 16).outputs.length).toBe(2);
     // A training run can start from the package (--init-from PACKAGE_DIR): every pre-training weight, fp16 as shipped.
     const init = Object.fromEntries([...initParams(buildTrainingGraph(pretrainModel(cfg, 1, 8, false), {}).graph, 5)].map(([k, v]) => [k, { dtype: 'float32' as const, dims: [...paramShapes(cfg).get(k)!], data: v }]));
