@@ -185,13 +185,13 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors'): Sa
   return { tensors, metadata };
 }
 
-/** Reads and validates a safetensors file; errors name the file. */
 /** Where each tensor's bytes are in safetensors bytes (offsets from the start of the file), validated as by decodeSafetensors. */
 export function safetensorsLayout(bytes: Uint8Array, source = 'safetensors'): Map<string, { dtype: SafeDType; shape: number[]; offset: number; length: number }> {
   const { entries, dataStart } = parseHeader(bytes, source);
   return new Map(entries.map((e) => [e.name, { dtype: e.dtype, shape: e.shape, offset: dataStart + e.begin, length: e.end - e.begin }]));
 }
 
+/** Reads and validates a safetensors file; errors name the file. */
 export function readSafetensorsFile(path: string): Safetensors {
   let bytes: Uint8Array;
   try {

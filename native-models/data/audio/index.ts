@@ -18,7 +18,7 @@ export const MAX_RECORDING_S = 600;
 
 /**
  * Decodes a WAV or Ogg file, by its content (not its name). Audio longer than `maxSeconds` is a BAD_MEDIA error,
- * found before it is all decoded (a WAV's header; an Ogg file chunk by chunk), so a small compressed file that
+ * found before it is all decoded (a WAV's header; an Ogg file page by page), so a small compressed file that
  * holds hours of audio cannot fill the memory.
  */
 export async function decodeAudio(bytes: Uint8Array, file = '<audio>', maxSeconds = MAX_RECORDING_S): Promise<PcmAudio> {

@@ -58,10 +58,10 @@ function headerChannels(page: Uint8Array, codec: 'opus' | 'vorbis'): number | un
  * before each page (its granule position) and after it (what it decoded): a small file can hold hours of audio.
  */
 export async function decodeOgg(bytes: Uint8Array, file = '<ogg>', maxSeconds = Infinity): Promise<PcmAudio> {
-  if (bytes.length === 0) throw new DatasetError('BAD_MEDIA', `${file}: empty file (0 bytes)`, { file });
-  const codec = oggCodec(bytes);
-  if (!codec) throw new DatasetError('BAD_MEDIA', `${file}: not an Ogg Opus or Ogg Vorbis file`, { file });
   const bad = (why: string) => new DatasetError('BAD_MEDIA', `${file}: ${why}`, { file });
+  if (bytes.length === 0) throw bad('empty file (0 bytes)');
+  const codec = oggCodec(bytes);
+  if (!codec) throw bad('not an Ogg Opus or Ogg Vorbis file');
   const decoder = codec === 'opus' ? new OggOpusDecoder() : new OggVorbisDecoder();
   try {
     await decoder.ready;
