@@ -165,7 +165,28 @@ export interface ExportReport {
   cancelled?: boolean;
 }
 
-export type JobKind = 'import' | 'export';
+/** Detect regions over a dataset: every item without regions yet goes through the region detector. */
+export interface DetectDatasetRequest {
+  jobId: string;
+  datasetId: string;
+}
+
+/** What a dataset-wide detection did. Everything found went in as ONE undo step ("Detect regions in N items"). */
+export interface DetectDatasetReport {
+  /** Items that got regions, and how many regions in all. */
+  items: number;
+  regions: number;
+  /** Items the detector looked at (those without regions when the job started, up to a cancel). */
+  looked: number;
+  /** Items whose image could not be read (a missing file, or one the detector cannot decode). */
+  unreadable: number;
+  /** Items deleted while the job ran (not looked at, or their regions dropped). */
+  deleted: number;
+  /** True when cancelled; what was found before the cancel was added. */
+  cancelled?: boolean;
+}
+
+export type JobKind = 'import' | 'export' | 'detect';
 
 export interface JobProgress {
   jobId: string;
@@ -176,7 +197,11 @@ export interface JobProgress {
   total?: number;
   /** Short human text: the current file or phase. */
   message?: string;
+  /** Only on a job's last event: how it ended (a page that did not start the job learns it from this). */
+  ended?: JobEnd;
 }
+
+export type JobEnd = 'finished' | 'cancelled' | 'failed';
 
 /** Default size of the first-start demo: a populated studio in about a minute on 2 cores. */
 export const DEMO_DEFAULT_SIZE = 300;
@@ -352,6 +377,12 @@ export interface DetectRegionsOptions {
   /** Boxes the item already has: a proposal overlapping one of them (IoU >= SAME_REGION_IOU) is left out. */
   exclude?: Box[];
 }
+
+/**
+ * The name of the error an inference call rejects with when its input cannot be used (an undecodable image, an
+ * unusable recording): the file's fault, not the model's (a dataset-wide job counts it and goes on).
+ */
+export const UNREADABLE_INPUT_ERROR = 'UnreadableInput';
 
 /** A proposal this close (IoU) to a box in DetectRegionsOptions.exclude is that box: not proposed again. */
 export const SAME_REGION_IOU = 0.7;

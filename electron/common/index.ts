@@ -1,7 +1,7 @@
 // The typed contract between the renderer and every host: types and constants, plus the two
 // environment-free pieces both ends share (the RPC client proxy and the typed-array JSON codec).
 export type * from './dto';
-export { DATASET_FORMATS, DEMO_DEFAULT_SIZE, MAX_INFERENCE_FILE_BYTES, SAME_REGION_IOU } from './dto';
+export { DATASET_FORMATS, DEMO_DEFAULT_SIZE, MAX_INFERENCE_FILE_BYTES, SAME_REGION_IOU, UNREADABLE_INPUT_ERROR } from './dto';
 export type * from './event';
 export type * from './services';
 export type * from './channels';

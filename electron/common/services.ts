@@ -4,7 +4,7 @@ import type { Event } from './event';
 import type {
   AppInfo, CaptionPatch, HostCommand, Dataset, DatasetsChange, DemoAvailability, DemoDataset, DemoProgress, DemoRequest, ExportReport, ExportRequest, HistoryState, ImportReport,
   ImportRequest, Item, ItemPage, ItemPatch, ItemQuery, ItemsChange, JobProgress, PickPathOptions, RegionInput,
-  RegionPatch, RegionsForItem, SpokenRecording, UndoResult, BlobLocation, DetectRegionsOptions, DetectRegionsResult, ImageTokens, ModelInfo, SpeechTokens,
+  RegionPatch, RegionsForItem, SpokenRecording, UndoResult, BlobLocation, DetectDatasetReport, DetectDatasetRequest, DetectRegionsOptions, DetectRegionsResult, ImageTokens, ModelInfo, SpeechTokens,
 } from './dto';
 
 /**
@@ -20,7 +20,13 @@ export interface DatasetService {
   /** Long: reports onDidChangeJobProgress; resolves with the summary (also when cancelled). */
   importDataset(request: ImportRequest): Promise<ImportReport>;
   exportDataset(request: ExportRequest): Promise<ExportReport>;
-  /** Cancel an import/export by its jobId; a no-op for a finished or unknown job. */
+  /**
+   * Long: runs the region detector (the inference service's) over every item without regions, reporting
+   * onDidChangeJobProgress (kind 'detect'); adds what it found as ONE undo step, also when cancelled. A failure of
+   * the detector other than an unreadable image ends the job, keeping what was found, and rejects with its message.
+   */
+  detectDatasetRegions(request: DetectDatasetRequest): Promise<DetectDatasetReport>;
+  /** Cancel an import/export/detection by its jobId; a no-op for a finished or unknown job. */
   cancelJob(jobId: string): Promise<void>;
 
   queryItems(datasetId: string, query: ItemQuery): Promise<ItemPage>;

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CHANNEL_PREFIX, createRpcClient, SERVICE_CHANNELS, type BlobLocation, type Disposable, type RpcClient, type ServiceName } from '../common';
+import { serveDetector } from '../workers/detector-link';
 import { portTransport } from '../workers/port-transport';
 import { invokeValidated } from '../workers/service-host';
 import { appDir, DEMO_ASSETS_DIR, MODEL_PACKAGE_DIR } from './app-paths';
@@ -55,6 +56,8 @@ function restartLater(which: 'services' | 'inference', code: number, start: () =
   }, delay);
 }
 let blobPort: MessagePortMain | null = null;
+/** The services process's link to the detector (its detection jobs), relayed to the inference process as it is now. */
+let detectorLink: Disposable | null = null;
 let nextBlobId = 1;
 const blobRequests = new Map<number, (location: BlobLocation | null) => void>();
 const host = new ElectronHostService(() => win, libraryRoot);
@@ -66,7 +69,16 @@ function startServices() {
   });
   const rpc = new MessageChannelMain();
   const blobs = new MessageChannelMain();
-  worker.postMessage(null, [rpc.port2, blobs.port2]);
+  const detect = new MessageChannelMain();
+  worker.postMessage(null, [rpc.port2, blobs.port2, detect.port2]);
+  detectorLink?.dispose();
+  detectorLink = serveDetector(portTransport(detect.port1), {
+    detectRegions: (image, options) => {
+      if (!inference) return Promise.reject(new Error(down.get('inference') ?? 'The inference process is restarting; try again in a moment.'));
+      return inference.service('inference').detectRegions(image, options);
+    },
+  });
+  detect.port1.start();
   services?.dispose();
   services = createRpcClient(portTransport(rpc.port1));
   forwardEvents(services, ['dataset', 'demo']);

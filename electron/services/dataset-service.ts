@@ -4,10 +4,12 @@
 // DatasetError (its `name` and `message` cross the wire) rather than crashing.
 
 import fs from 'node:fs';
-import type {
-  BlobLocation, CaptionPatch, Dataset, DatasetBlobAccess, DatasetService, DatasetsChange, ExportReport, ExportRequest,
-  HistoryState, ImportReport, ImportRequest, Item, ItemPage, ItemPatch, ItemQuery, ItemsChange, JobKind, JobProgress,
-  RegionInput, RegionPatch, RegionsForItem, SpokenRecording, UndoResult,
+import {
+  UNREADABLE_INPUT_ERROR,
+  type BlobLocation, type CaptionPatch, type Dataset, type DatasetBlobAccess, type DatasetService, type DatasetsChange, type DetectDatasetReport,
+  type DetectDatasetRequest, type ExportReport, type ExportRequest, type HistoryState, type ImportReport, type ImportRequest, type InferenceService, type Item,
+  type ItemPage, type ItemPatch, type ItemQuery, type ItemsChange, type JobEnd, type JobKind, type JobProgress, type RegionInput, type RegionPatch, type RegionsForItem,
+  type SpokenRecording, type UndoResult,
 } from '../common';
 import { speechWavFromPcm } from '../../native-models/data/audio';
 import { exportDataset, importDataset } from '../../native-models/data/formats';
@@ -16,6 +18,8 @@ import { Emitter } from './emitter';
 
 const FORMATS = new Set(['folder', 'coco', 'localized-narratives', 'imagefolder']);
 const PROGRESS_INTERVAL_MS = 100;
+/** Why a job was stopped when its dataset was deleted (nothing is written any more). */
+const DATASET_DELETED = 'dataset-deleted';
 
 /** Content type of a blob from its first bytes (blobs have no names). */
 export function sniffMime(head: Uint8Array): string {
@@ -36,11 +40,16 @@ export interface DatasetServiceOptions {
   root?: string;
   /** Least time between two forwarded progress events of a job (default 100 ms; 0 forwards every one). */
   progressIntervalMs?: number;
+  /**
+   * The region detector dataset-wide detection runs (the inference service, in its own process, reached over a
+   * port). Without one, detectDatasetRegions says no detector is connected.
+   */
+  detector?: Pick<InferenceService, 'detectRegions'>;
 }
 
 export class LocalDatasetService implements DatasetService, DatasetBlobAccess {
   readonly library: Library;
-  private readonly jobs = new Map<string, { controller: AbortController; datasetId: string; kind: 'import' | 'export' }>();
+  private readonly jobs = new Map<string, { controller: AbortController; datasetId: string; kind: JobKind }>();
   private readonly datasetsEmitter = new Emitter<DatasetsChange>();
   private readonly itemsEmitter = new Emitter<ItemsChange>();
   private readonly progressEmitter = new Emitter<JobProgress>();
@@ -50,10 +59,12 @@ export class LocalDatasetService implements DatasetService, DatasetBlobAccess {
   readonly onDidChangeJobProgress = this.progressEmitter.event;
 
   private readonly progressIntervalMs: number;
+  private readonly detector: Pick<InferenceService, 'detectRegions'> | undefined;
 
   constructor(options: DatasetServiceOptions | Library = {}) {
     this.library = options instanceof Library ? options : new Library(options.root);
     this.progressIntervalMs = options instanceof Library ? PROGRESS_INTERVAL_MS : options.progressIntervalMs ?? PROGRESS_INTERVAL_MS;
+    this.detector = options instanceof Library ? undefined : options.detector;
   }
 
   /** Stops running jobs and closes every open dataset. */
@@ -100,14 +111,14 @@ export class LocalDatasetService implements DatasetService, DatasetBlobAccess {
   }
 
   async deleteDataset(datasetId: string): Promise<void> {
-    for (const j of this.jobs.values()) if (j.datasetId === datasetId) j.controller.abort();
+    for (const j of this.jobs.values()) if (j.datasetId === datasetId) j.controller.abort(DATASET_DELETED);
     this.library.delete(datasetId);
     this.datasetsEmitter.fire({ kind: 'deleted', datasetId });
   }
 
   // ------------------------------------------------------------ jobs
 
-  private startJob(jobId: string, datasetId: string, kind: 'import' | 'export'): AbortController {
+  private startJob(jobId: string, datasetId: string, kind: JobKind): AbortController {
     if (typeof jobId !== 'string' || !jobId) throw new DatasetError('INVALID', 'a job needs a jobId');
     if (this.jobs.has(jobId)) throw new DatasetError('EXISTS', `job ${jobId} is already running`);
     const c = new AbortController();
@@ -128,33 +139,57 @@ export class LocalDatasetService implements DatasetService, DatasetBlobAccess {
    */
   private progress(jobId: string, kind: JobKind, datasetId: string) {
     let last = 0;
-    let latest: Progress = { phase: kind, done: 0 };
-    const send = (p: Progress, message?: string) =>
-      this.progressEmitter.fire({ jobId, kind, datasetId, done: p.done, ...(p.total !== undefined ? { total: p.total } : {}), message: message ?? p.file ?? p.phase });
-    return {
-      onProgress: (p: Progress) => {
-        latest = p;
-        const t = Date.now();
-        if (p.done !== 0 && t - last < this.progressIntervalMs) return;
-        last = t;
-        send(p);
-      },
-      finish: (message: string) => send({ ...latest, total: latest.done }, message),
+    let latest: { done: number; total?: number; message: string } = { done: 0, message: kind };
+    const send = (p: typeof latest) =>
+      this.progressEmitter.fire({ jobId, kind, datasetId, done: p.done, ...(p.total !== undefined ? { total: p.total } : {}), message: p.message });
+    const update = (p: typeof latest) => {
+      latest = p;
+      const t = Date.now();
+      if (p.done !== 0 && t - last < this.progressIntervalMs) return;
+      last = t;
+      send(p);
     };
+    return {
+      update,
+      onProgress: (p: Progress) => update({ done: p.done, ...(p.total !== undefined ? { total: p.total } : {}), message: p.file ?? p.phase }),
+      finish: (message: string, ended: JobEnd) => {
+        latest = { ...latest, total: latest.done, message };
+        this.progressEmitter.fire({ jobId, kind, datasetId, done: latest.done, total: latest.done, message, ended });
+      },
+    };
+  }
+
+  /**
+   * Runs a job: registered for cancelJob, its progress forwarded, and its end always announced (`ended` on the last
+   * progress event: finished, cancelled, or failed with the error's message), so a page that did not start it can follow it.
+   */
+  private async runJob<T extends { cancelled?: boolean }>(
+    jobId: string, datasetId: string, kind: JobKind,
+    run: (signal: AbortSignal, progress: ReturnType<LocalDatasetService['progress']>) => Promise<T>, summary: (r: T) => string,
+  ): Promise<T> {
+    const c = this.startJob(jobId, datasetId, kind);
+    const progress = this.progress(jobId, kind, datasetId);
+    try {
+      const report = await run(c.signal, progress);
+      progress.finish(summary(report), report.cancelled ? 'cancelled' : 'finished');
+      return report;
+    } catch (e) {
+      progress.finish((e as Error).message, 'failed');
+      throw e;
+    } finally {
+      this.jobs.delete(jobId);
+    }
   }
 
   async importDataset(request: ImportRequest): Promise<ImportReport> {
     const { jobId, datasetId, format, path: input, split } = request;
     if (!FORMATS.has(format)) throw new DatasetError('INVALID', `unknown import format ${JSON.stringify(format)}`);
     const store = this.store(datasetId);
-    const c = this.startJob(jobId, datasetId, 'import');
-    const progress = this.progress(jobId, 'import', datasetId);
     try {
-      const report = await importDataset(store, format, input, { split, signal: c.signal, onProgress: progress.onProgress });
-      progress.finish(report.cancelled ? 'cancelled' : 'done');
-      return report;
+      return await this.runJob(jobId, datasetId, 'import',
+        (signal, progress) => importDataset(store, format, input, { split, signal, onProgress: progress.onProgress }),
+        (r) => `${r.imported} imported`);
     } finally {
-      this.jobs.delete(jobId);
       this.changed(datasetId);
       this.datasetsEmitter.fire({ kind: 'items', datasetId });
     }
@@ -165,15 +200,65 @@ export class LocalDatasetService implements DatasetService, DatasetBlobAccess {
     if (!FORMATS.has(format)) throw new DatasetError('INVALID', `unknown export format ${JSON.stringify(format)}`);
     if (typeof out !== 'string' || !out) throw new DatasetError('INVALID', 'an export needs a destination folder');
     const store = this.store(datasetId);
-    const c = this.startJob(jobId, datasetId, 'export');
-    const progress = this.progress(jobId, 'export', datasetId);
-    try {
-      const report = await exportDataset(store, format, out, { signal: c.signal, onProgress: progress.onProgress });
-      progress.finish(report.cancelled ? 'cancelled' : 'done');
-      return report;
-    } finally {
-      this.jobs.delete(jobId);
+    return this.runJob(jobId, datasetId, 'export',
+      (signal, progress) => exportDataset(store, format, out, { signal, onProgress: progress.onProgress }),
+      (r) => `${r.exported} exported`);
+  }
+
+  async detectDatasetRegions(request: DetectDatasetRequest): Promise<DetectDatasetReport> {
+    const { jobId, datasetId } = request;
+    if (!this.detector) throw new DatasetError('UNAVAILABLE', 'no region detector is connected to the dataset service');
+    const detector = this.detector;
+    const store = this.store(datasetId);
+    for (const j of this.jobs.values()) {
+      if (j.datasetId === datasetId && j.kind === 'detect') throw new DatasetError('BUSY', 'regions are already being detected in this dataset');
     }
+    // The items without regions, listed at once (the store is synchronous): edits meanwhile do not shift the list.
+    const todo: { id: string; image: string }[] = [];
+    for (let offset = 0; ; offset += 1000) {
+      const page = store.query({ hasRegions: false, offset, limit: 1000 });
+      for (const i of page.items) todo.push({ id: i.id, image: i.image });
+      if (page.items.length < 1000) break;
+    }
+    return this.runJob(jobId, datasetId, 'detect', async (signal, progress) => {
+      const report: DetectDatasetReport = { items: 0, regions: 0, looked: 0, unreadable: 0, deleted: 0 };
+      const found: RegionsForItem[] = [];
+      let failure: Error | undefined;
+      const t0 = Date.now();
+      progress.update({ done: 0, total: todo.length, message: 'detecting' });
+      for (const { id, image } of todo) {
+        if (signal.aborted) break;
+        if (!store.hasItem(id)) {
+          report.deleted++;
+          continue;
+        }
+        try {
+          const { proposals } = await detector.detectRegions(store.getBlob(image), {});
+          if (proposals.length) found.push({ itemId: id, regions: proposals.map((p) => ({ box: p.box, label: p.label, score: p.score, source: 'detector' as const })) });
+        } catch (e) {
+          // A missing blob file or an image the detector cannot decode is the item's fault: counted, and the job goes on.
+          if ((e as Error).name === UNREADABLE_INPUT_ERROR || (e instanceof DatasetError && !signal.aborted)) report.unreadable++;
+          else if (!signal.aborted) {
+            failure = e as Error;
+            break;
+          }
+        }
+        report.looked++;
+        const rate = report.looked / Math.max(0.001, (Date.now() - t0) / 1000);
+        progress.update({ done: report.looked, total: todo.length, message: `${rate.toFixed(1)} items/s · ${found.length} with regions` });
+      }
+      const cancelled = signal.aborted;
+      // What was found goes in as one undo step: at the end, on cancel, and when the detector failed part-way.
+      if (found.length && signal.reason !== DATASET_DELETED) {
+        const added = await this.addRegionsToItems(datasetId, found, 'Detect regions');
+        Object.assign(report, { items: added.items, regions: added.regions, deleted: report.deleted + added.skipped });
+      }
+      if (failure) {
+        const kept = report.regions ? ` (the ${report.regions} regions found before it were added, one undo step)` : '';
+        throw new Error(`Region detection stopped after ${report.looked} of ${todo.length} items: ${failure.message}${kept}`);
+      }
+      return cancelled ? { ...report, cancelled } : report;
+    }, (r) => `${r.regions} regions added to ${r.items} of ${r.looked} items`);
   }
 
   async cancelJob(jobId: string): Promise<void> {

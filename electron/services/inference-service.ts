@@ -13,7 +13,7 @@ import { decodeImageCodes } from '../../native-models/tasks/decode-image-codes';
 import { DEFAULT_DETECT, RegionDetector, type DetectedRegion } from '../../native-models/tasks/detect-regions';
 import { encodeAudioFile } from '../../native-models/tasks/encode-audio';
 import { tokenizeImage } from '../../native-models/tasks/tokenize-image';
-import { SAME_REGION_IOU, type DetectRegionsOptions, type DetectRegionsResult, type ImageTokens, type InferenceService, type ModelInfo, type RegionProposal, type SpeechTokens } from '../common';
+import { SAME_REGION_IOU, UNREADABLE_INPUT_ERROR, type DetectRegionsOptions, type DetectRegionsResult, type ImageTokens, type InferenceService, type ModelInfo, type RegionProposal, type SpeechTokens } from '../common';
 
 export interface InferenceServiceOptions {
   /** The model package (default: $OPT_MODEL_PACKAGE, else the one shipped in native-models/packages/default). */
@@ -163,8 +163,15 @@ async function readingInput<T>(feature: string, fn: () => Promise<T>): Promise<T
     return await fn();
   } catch (e) {
     const { code, cause } = e as { code?: string; cause?: Error };
-    if (code === 'BAD_MEDIA' && cause) throw new Error(`The image could not be read: ${cause.message}`);
-    if (e instanceof AudioInputError) throw new Error(`The recording could not be used: ${e.message.replace(`${e.file}: `, '')}`);
+    if (code === 'BAD_MEDIA' && cause) throw unreadable(`The image could not be read: ${cause.message}`);
+    if (e instanceof AudioInputError) throw unreadable(`The recording could not be used: ${e.message.replace(`${e.file}: `, '')}`);
     throw new Error(`${feature} failed: ${(e as Error).message}`);
   }
+}
+
+/** An input's fault, named so (UNREADABLE_INPUT_ERROR) across the wire. */
+function unreadable(message: string): Error {
+  const e = new Error(message);
+  e.name = UNREADABLE_INPUT_ERROR;
+  return e;
 }

@@ -27,10 +27,11 @@ const home = path.resolve(values.home!);
 process.env.OPT_STUDIO_HOME = home;
 const version = (JSON.parse(readFileSync(path.join(repo, 'package.json'), 'utf8')) as { version: string }).version;
 const libraryRoot = path.join(home, 'datasets');
-// The dataset and demo services work on their own thread; this one only serves HTTP and WebSocket.
-const thread = await startServiceThread(libraryRoot);
 // Models run in a child process (a native crash there costs a request, not the server), loaded on first use.
 const models = await startInferenceProcess(values.models ? path.resolve(values.models) : undefined);
+// The dataset and demo services work on their own thread (its detection jobs call the models' detector through
+// this one); this thread only serves HTTP and WebSocket.
+const thread = await startServiceThread(libraryRoot, models.inference);
 const host = new WebHostService({ version, libraryRoot });
 
 const server = await startWebServer({

@@ -2,6 +2,7 @@
 // and demo services, with blob look-ups. (The inference service runs in a child process: inference-supervisor.ts.)
 import { MessageChannel, Worker, type TransferListItem } from 'node:worker_threads';
 import { createRpcClient, type BlobLocation, type DatasetBlobAccess, type DatasetService, type DemoService, type RpcClient } from '../common';
+import { serveDetector, type Detector } from '../workers/detector-link';
 import { threadPortTransport } from '../workers/thread-transport';
 
 export interface ServiceThread {
@@ -31,10 +32,12 @@ function startWorker(file: string, label: string, workerData: Record<string, unk
   };
 }
 
-/** `root` is the library folder. */
-export async function startServiceThread(root: string): Promise<ServiceThread> {
+/** `root` is the library folder; `detector` (the inference process's) runs dataset-wide detection jobs. */
+export async function startServiceThread(root: string, detector?: Detector): Promise<ServiceThread> {
   const blob = new MessageChannel();
-  const { client, close } = startWorker('dataset-worker.ts', 'dataset worker', { root, blobPort: blob.port2 }, [blob.port2]);
+  const detect = detector ? new MessageChannel() : undefined;
+  const served = detect && detector ? serveDetector(threadPortTransport(detect.port1), detector) : undefined;
+  const { client, close } = startWorker('dataset-worker.ts', 'dataset worker', { root, blobPort: blob.port2, ...(detect ? { detectPort: detect.port2 } : {}) }, [blob.port2, ...(detect ? [detect.port2] : [])]);
   const dataset = client.service('dataset');
   await dataset.listDatasets(); // fails fast when the worker cannot start
   let nextId = 1;
@@ -55,6 +58,8 @@ export async function startServiceThread(root: string): Promise<ServiceThread> {
     },
     async close() {
       blob.port1.close();
+      served?.dispose();
+      detect?.port1.close();
       await close();
     },
   };

@@ -54,6 +54,7 @@ export const ARG_SCHEMAS: ArgSchemas = {
     deleteDataset: z.tuple([id]),
     importDataset: z.tuple([z.object({ jobId: id, datasetId: id, format, path: hostPath, split: split.optional() })]),
     exportDataset: z.tuple([z.object({ jobId: id, datasetId: id, format, path: hostPath })]),
+    detectDatasetRegions: z.tuple([z.object({ jobId: id, datasetId: id })]),
     cancelJob: z.tuple([id]),
     queryItems: z.tuple([id, query]),
     getItem: z.tuple([id, id]),

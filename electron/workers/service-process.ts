@@ -1,17 +1,26 @@
 // Electron utility process hosting the services (imports, exports and SQLite stay off the main
-// process). Main sends two MessagePorts: one carries the contract (validated by hostServices), the
-// other answers main's blob look-ups for the opt-blob:// protocol (never reachable from the renderer).
+// process). Main sends three MessagePorts: one carries the contract (validated by hostServices), one
+// answers main's blob look-ups for the opt-blob:// protocol (never reachable from the renderer), and
+// one reaches the region detector in the inference process, through main (./detector-link.ts).
 import { LocalDatasetService } from '../services/dataset-service';
 import { LocalDemoService } from '../services/demo-service';
+import { detectorOver, type Detector } from './detector-link';
 import { portTransport } from './port-transport';
 import { hostServices } from './service-host';
 
-const dataset = new LocalDatasetService(process.env.OPT_STUDIO_LIBRARY ? { root: process.env.OPT_STUDIO_LIBRARY } : {});
+// Linked when main's ports arrive, which is also when the first call can (they come in the same message).
+let linked: Detector | undefined;
+const detector: Detector = {
+  detectRegions: (image, options) => linked ? linked.detectRegions(image, options) : Promise.reject(new Error('The region detector is not connected yet.')),
+};
+const dataset = new LocalDatasetService({ ...(process.env.OPT_STUDIO_LIBRARY ? { root: process.env.OPT_STUDIO_LIBRARY } : {}), detector });
 // The first-start demo writes into the same library (without speech in a packaged app: no eSpeak there).
 const demo = new LocalDemoService(dataset);
 
 process.parentPort.once('message', (e) => {
-  const [rpcPort, blobPort] = e.ports;
+  const [rpcPort, blobPort, detect] = e.ports;
+  linked = detectorOver(portTransport(detect));
+  detect.start();
   hostServices(portTransport(rpcPort), { dataset, demo }, { onError: (err, call) => console.error(`${call.service}.${call.method}:`, err) });
   blobPort.on('message', async ({ data }: { data: { id: number; datasetId: string; sha: string } }) => {
     const location = await dataset.resolveBlob(data.datasetId, data.sha).catch(() => undefined);

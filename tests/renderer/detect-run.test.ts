@@ -1,41 +1,30 @@
-// The dataset-wide Detect regions run (stores/datasets.ts) over a bridge the test controls: the items come from the
-// listing with their image refs (no getItem per item), an unreadable image is counted and skipped, everything found
-// goes in as one addRegionsToItems call, and a failure part-way keeps what was found before it.
+// The Activity panel's jobs (stores/datasets.ts) over a bridge the test controls: dataset-wide Detect regions is a
+// job of the dataset service — the page starts it, follows its progress events and shows its report — and a job
+// this page did not start (the page was reloaded, another tab started it) is followed from its events alone.
 import { createPinia, setActivePinia } from 'pinia';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { DetectRegionsResult, ItemSummary, PreloadApi, RegionsForItem } from '../../electron/common';
+import type { DetectDatasetReport, DetectDatasetRequest, JobProgress, PreloadApi } from '../../electron/common';
 
-const ITEMS = ['i1', 'i2', 'i3', 'i4'];
-const summary = (id: string): ItemSummary => ({ id, split: 'train', image: `sha-${id}`, thumb: `thumb-${id}`, width: 64, height: 64, caption: '', hasSpoken: false, hasRegions: false });
-const found = (label: string): DetectRegionsResult => ({
-  proposals: [{ box: [0.1, 0.1, 0.5, 0.5], label, score: 0.9, objectness: 0.95, alternatives: [] }], excluded: 0, ms: 1,
-});
-
-let calls: RegionsForItem[][];
-let itemReads: number;
-/** What the detector does with each image (by the image ref the bytes carry). */
-let detect: (image: string) => DetectRegionsResult;
+let progressListener: (p: JobProgress) => void;
+let cancelled: string[];
+/** What the service's detection job does, given the request and a way to send its progress. */
+let job: (request: DetectDatasetRequest, send: (p: Omit<JobProgress, 'jobId' | 'kind' | 'datasetId'>) => void) => Promise<DetectDatasetReport>;
 
 beforeEach(() => {
-  calls = [];
-  itemReads = 0;
+  cancelled = [];
   const none = () => ({ dispose() {} });
   const dataset = {
-    listDatasets: async () => [{ id: 'd1', name: 'D', itemCount: ITEMS.length }],
-    queryItems: async (_d: string, q: { offset: number; limit: number }) => ({ items: ITEMS.slice(q.offset, q.offset + q.limit).map(summary), total: ITEMS.length }),
-    getItem: async () => {
-      itemReads++;
-      throw new Error('not needed');
+    listDatasets: async () => [{ id: 'd1', name: 'D', itemCount: 4 }],
+    detectDatasetRegions: (r: DetectDatasetRequest) => job(r, (p) => progressListener({ jobId: r.jobId, kind: 'detect', datasetId: r.datasetId, ...p })),
+    cancelJob: async (id: string) => void cancelled.push(id),
+    onDidChangeDatasets: none, onDidChangeItems: none,
+    onDidChangeJobProgress: (l: (p: JobProgress) => void) => {
+      progressListener = l;
+      return { dispose() {} };
     },
-    addRegionsToItems: async (_d: string, entries: RegionsForItem[]) => {
-      calls.push(entries);
-      return { items: entries.length, regions: entries.reduce((n, e) => n + e.regions.length, 0) };
-    },
-    onDidChangeDatasets: none, onDidChangeItems: none, onDidChangeJobProgress: none,
   };
-  const inference = { detectRegions: async (bytes: Uint8Array) => detect(new TextDecoder().decode(bytes)) };
   (globalThis as { window?: unknown }).window = {
-    optStudio: { dataset, demo: {}, inference, host: { onDidRequestCommand: none }, blobUrl: (_d: string, sha: string) => `data:text/plain,${sha}` } as unknown as PreloadApi,
+    optStudio: { dataset, demo: {}, inference: {}, host: { onDidRequestCommand: none }, blobUrl: () => '' } as unknown as PreloadApi,
   };
   setActivePinia(createPinia());
 });
@@ -45,30 +34,48 @@ async function store() {
   return useDatasetsStore();
 }
 
-describe('Detect regions over a dataset', () => {
-  it('reads each listed image once, counts an unreadable one, and adds everything as one step', async () => {
-    detect = (image) => {
-      if (image === 'sha-i2') throw new Error('The image could not be read: bad header');
-      return image === 'sha-i4' ? { proposals: [], excluded: 0, ms: 1 } : found(image);
-    };
+describe('Detect regions over a dataset, as a service job', () => {
+  it('shows the job\'s progress, cancels it through the service, and keeps its report', async () => {
     const s = await store();
+    let midway: unknown;
+    job = async (r, send) => {
+      send({ done: 0, total: 4, message: 'detecting' });
+      send({ done: 2, total: 4, message: '3.0 items/s · 1 with regions' });
+      midway = { ...s.jobs[0] };
+      await s.cancel(r.jobId);
+      send({ done: 2, total: 2, message: '1 regions added to 1 of 2 items', ended: 'cancelled' });
+      return { items: 1, regions: 1, looked: 2, unreadable: 0, deleted: 0, cancelled: true };
+    };
     const report = await s.runDetectRegions('d1');
-    expect(report).toEqual({ items: 2, regions: 2, looked: 4, unreadable: 1 });
-    expect(itemReads).toBe(0);
-    expect(calls).toHaveLength(1);
-    expect(calls[0].map((e) => [e.itemId, e.regions[0].label, e.regions[0].source])).toEqual([['i1', 'sha-i1', 'detector'], ['i3', 'sha-i3', 'detector']]);
-    expect(s.jobs[0]).toMatchObject({ kind: 'detect', state: 'finished', total: 4, done: 4 });
+    expect(midway).toMatchObject({ kind: 'detect', state: 'running', done: 2, total: 4, message: '3.0 items/s · 1 with regions' });
+    expect(cancelled).toEqual([s.jobs[0].jobId]);
+    expect(report).toMatchObject({ regions: 1, cancelled: true });
+    expect(s.jobs).toHaveLength(1);
+    expect(s.jobs[0]).toMatchObject({ state: 'cancelled', detectReport: report, done: 2 });
   });
 
-  it('a failure part-way ends the run, keeps what was found before it (one step) and says so', async () => {
-    detect = (image) => {
-      if (image === 'sha-i3') throw new Error('the inference process stopped');
-      return found(image);
-    };
+  it('a failed job says why (the service kept what was found and says so)', async () => {
     const s = await store();
-    await expect(s.runDetectRegions('d1')).rejects.toThrow(/the inference process stopped \(the 2 regions found before it were added, one undo step\)/);
-    expect(calls).toHaveLength(1);
-    expect(calls[0].map((e) => e.itemId)).toEqual(['i1', 'i2']);
-    expect(s.jobs[0]).toMatchObject({ state: 'failed' });
+    job = async () => {
+      throw new Error('Region detection stopped after 1 of 4 items: the inference process stopped (the 2 regions found before it were added, one undo step)');
+    };
+    await expect(s.runDetectRegions('d1')).rejects.toThrow(/the 2 regions found before it were added/);
+    expect(s.jobs[0]).toMatchObject({ state: 'failed', error: expect.stringMatching(/^Region detection stopped after 1 of 4 items/) });
+  });
+
+  it('follows a job it did not start, to its end', async () => {
+    const s = await store();
+    progressListener({ jobId: 'elsewhere', kind: 'detect', datasetId: 'd1', done: 10, total: 50, message: '2.0 items/s · 4 with regions' });
+    expect(s.jobs).toMatchObject([{ jobId: 'elsewhere', kind: 'detect', state: 'running', done: 10, total: 50, followed: true }]);
+    expect(s.runningJob?.jobId).toBe('elsewhere');
+    await s.cancel('elsewhere'); // its Cancel works from here too
+    expect(cancelled).toEqual(['elsewhere']);
+    progressListener({ jobId: 'elsewhere', kind: 'detect', datasetId: 'd1', done: 12, total: 12, message: '5 regions added to 5 of 12 items', ended: 'cancelled' });
+    expect(s.jobs[0]).toMatchObject({ state: 'cancelled', done: 12, message: '5 regions added to 5 of 12 items' });
+    // A failure's message becomes its error; the end of a job never seen running adds nothing.
+    progressListener({ jobId: 'other', kind: 'import', datasetId: 'd1', done: 0, message: 'scan' });
+    progressListener({ jobId: 'other', kind: 'import', datasetId: 'd1', done: 3, total: 3, message: 'disk full', ended: 'failed' });
+    progressListener({ jobId: 'unseen', kind: 'export', datasetId: 'd1', done: 3, total: 3, message: '3 exported', ended: 'finished' });
+    expect(s.jobs.map((j) => [j.jobId, j.state, j.error])).toEqual([['other', 'failed', 'disk full'], ['elsewhere', 'cancelled', undefined]]);
   });
 });

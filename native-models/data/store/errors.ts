@@ -12,6 +12,7 @@ export type DatasetErrorCode =
   | 'CANCELLED'
   | 'EXISTS'
   | 'BUSY' // the dataset is in use by a job that the call would interfere with (undo during an import)
+  | 'UNAVAILABLE' // something the call needs is not connected to this host (the region detector)
   | 'IO';
 
 /** An expected failure with a code; `file`/`line` name the input at fault when there is one. */

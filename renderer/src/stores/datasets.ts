@@ -1,17 +1,8 @@
 // Datasets: the library list, the open dataset, and import/export/detection jobs with progress and cancel.
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
-import type { Dataset, DatasetFormat, ExportReport, ImportReport, JobProgress, PickPathOptions, RegionsForItem } from '../../../electron/common';
+import type { Dataset, DatasetFormat, DetectDatasetReport, ExportReport, ImportReport, JobProgress, PickPathOptions } from '../../../electron/common';
 import { useBridge, type UploadFile, type UploadProgress } from '../bridge';
-import { blobBytes } from './blob-bytes';
-
-/** What a detection job did: regions added (one undo step), items looked at, images that could not be read. */
-export interface DetectReport {
-  items: number;
-  regions: number;
-  looked: number;
-  unreadable: number;
-}
 
 export interface Job {
   jobId: string;
@@ -25,8 +16,10 @@ export interface Job {
   state: 'running' | 'finished' | 'failed' | 'cancelled';
   importReport?: ImportReport;
   exportReport?: ExportReport;
-  detectReport?: DetectReport;
+  detectReport?: DetectDatasetReport;
   error?: string;
+  /** Started elsewhere (before a reload, in another tab): known from its progress events, with no report. */
+  followed?: boolean;
 }
 
 const newJobId = () => `job-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
@@ -43,8 +36,17 @@ export const useDatasetsStore = defineStore('datasets', () => {
 
   bridge.dataset.onDidChangeDatasets(() => void refresh());
   bridge.dataset.onDidChangeJobProgress((p: JobProgress) => {
-    const job = jobs.value.find((j) => j.jobId === p.jobId);
-    if (job && job.state === 'running') Object.assign(job, { done: p.done, total: p.total, message: p.message });
+    let job = jobs.value.find((j) => j.jobId === p.jobId);
+    if (!job) {
+      // A job this page did not start (this page before a reload, another tab): followed from its events alone.
+      if (p.ended) return;
+      jobs.value.unshift({ jobId: p.jobId, kind: p.kind, datasetId: p.datasetId, done: 0, state: 'running', followed: true });
+      job = jobs.value[0];
+    }
+    if (job.state !== 'running') return;
+    Object.assign(job, { done: p.done, total: p.total, message: p.message });
+    // A followed job ends with its last event (its starter gets the report); the message says what it did.
+    if (p.ended && job.followed) Object.assign(job, { state: p.ended }, p.ended === 'failed' ? { error: p.message } : {});
   });
 
   async function refresh() {
@@ -143,75 +145,29 @@ export const useDatasetsStore = defineStore('datasets', () => {
     return (await bridge.dataset.queryItems(datasetId, { hasRegions: false, offset: 0, limit: 1 })).total;
   }
 
-  /** Cancel requests of detection jobs (they run here, not in the service). */
-  const cancelledDetects = new Set<string>();
-
   /**
-   * Runs the region detector over every item of a dataset that has no regions yet and adds the boxes it finds
-   * (source 'detector', with their scores) as ONE undo step when done — or, when cancelled, what it found so far.
-   * The items are listed first, so edits meanwhile do not shift the list; images that cannot be read are counted.
+   * Runs the region detector over every item of a dataset that has no regions yet (a job of the dataset service,
+   * so it goes on when this page closes or reloads) and adds the boxes it finds as ONE undo step when done — or,
+   * when cancelled, what it found so far.
    */
-  async function runDetectRegions(datasetId: string): Promise<DetectReport> {
+  async function runDetectRegions(datasetId: string): Promise<DetectDatasetReport> {
     const job: Job = { jobId: newJobId(), kind: 'detect', datasetId, done: 0, state: 'running', message: 'listing items' };
     jobs.value.unshift(job);
     const live = jobs.value[0];
-    const stopped = () => cancelledDetects.has(job.jobId);
     try {
-      // id -> image: an edit while listing can shift the pages, so each item once.
-      const todo = new Map<string, string>();
-      for (let offset = 0; !stopped(); offset += 1000) {
-        const page = await bridge.dataset.queryItems(datasetId, { hasRegions: false, offset, limit: 1000 });
-        for (const i of page.items) todo.set(i.id, i.image);
-        if (page.items.length < 1000) break;
-      }
-      live.total = todo.size;
-      const entries: RegionsForItem[] = [];
-      const report: DetectReport = { items: 0, regions: 0, looked: 0, unreadable: 0 };
-      const t0 = performance.now();
-      /** What was found so far goes in as one undo step: at the end, on Cancel, and when the run fails part-way. */
-      const commit = async () => {
-        if (!entries.length) return;
-        const { items, regions } = await bridge.dataset.addRegionsToItems(datasetId, entries.splice(0), 'Detect regions');
-        Object.assign(report, { items, regions });
-      };
-      let failure: Error | null = null;
-      for (const [id, image] of todo) {
-        if (stopped() || failure) break;
-        // An item deleted meanwhile is skipped by addRegionsToItems; a failure other than an unreadable image ends
-        // the run (keeping what was found).
-        try {
-          const { proposals } = await bridge.inference.detectRegions(await blobBytes(datasetId, image, `the image of item ${id}`), {});
-          if (proposals.length) entries.push({ itemId: id, regions: proposals.map((p) => ({ box: p.box, label: p.label, score: p.score, source: 'detector' as const })) });
-        } catch (e) {
-          if (/image could not be read|^Could not read/.test((e as Error).message)) report.unreadable++;
-          else failure = e as Error;
-        }
-        if (failure) break;
-        report.looked++;
-        live.done = report.looked;
-        const rate = report.looked / ((performance.now() - t0) / 1000);
-        live.message = `${rate.toFixed(1)} items/s · ${entries.length} with regions`;
-      }
-      const cancelled = stopped(); // a Cancel pressed while committing changes nothing any more
-      await commit();
-      if (failure) {
-        Object.assign(live, { detectReport: report });
-        throw new Error(`${(failure as Error).message}${report.regions ? ` (the ${report.regions} regions found before it were added, one undo step)` : ''}`);
-      }
-      Object.assign(live, { state: cancelled ? 'cancelled' : 'finished', detectReport: report });
+      const report = await bridge.dataset.detectDatasetRegions({ jobId: job.jobId, datasetId });
+      Object.assign(live, { state: report.cancelled ? 'cancelled' : 'finished', detectReport: report, done: report.looked });
       return report;
     } catch (e) {
       Object.assign(live, { state: 'failed', error: (e as Error).message });
       throw e;
     } finally {
-      cancelledDetects.delete(job.jobId);
       await refresh();
     }
   }
 
   async function cancel(jobId: string) {
-    if (jobs.value.find((j) => j.jobId === jobId)?.kind === 'detect') cancelledDetects.add(jobId);
-    else await bridge.dataset.cancelJob(jobId);
+    await bridge.dataset.cancelJob(jobId);
   }
 
   function clearFinished() {

@@ -136,6 +136,8 @@ describe('contract over an in-memory transport', () => {
     await expect(bad.updateRegion('x', 'y', 'z', { label: 'a'.repeat(MAX_REGION_LABEL + 1) })).rejects.toMatchObject({ name: 'ValidationError' });
     await expect(bad.addRegions('x', 'y', [])).rejects.toMatchObject({ name: 'ValidationError', message: expect.stringContaining('no regions given') });
     await expect(bad.addRegionsToItems('x', [])).rejects.toMatchObject({ name: 'ValidationError' });
+    await expect(bad.detectDatasetRegions({ jobId: '', datasetId: 'x' })).rejects.toMatchObject({ name: 'ValidationError', message: expect.stringContaining('jobId') });
+    await expect(bad.detectDatasetRegions('x')).rejects.toMatchObject({ name: 'ValidationError' });
     await expect(bad.addRegionsToItems('x', [{ itemId: 'y', regions: [{ box: [0, 0, 2, 1], label: '' }] }])).rejects.toMatchObject({ name: 'ValidationError' });
     await expect(bad.addRegionsToItems('x', [{ itemId: 'y', regions: [{ box: [0, 0, 1, 1], label: '' }] }], '')).rejects.toMatchObject({ name: 'ValidationError' });
     const inference = client.service('inference') as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;

@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { DatasetsChange, ItemsChange, JobProgress } from '../../../electron/common';
+import { UNREADABLE_INPUT_ERROR, type DatasetsChange, type ItemsChange, type JobProgress, type RegionProposal } from '../../../electron/common';
 import { LocalDatasetService, sniffMime } from '../../../electron/services/dataset-service';
+import type { Detector } from '../../../electron/workers/detector-link';
 import { readWav } from '../../../native-models/data/audio';
 import { tempDir, tinyImage } from '../../native-models/data/helpers';
 
@@ -78,8 +79,9 @@ describe('LocalDatasetService', () => {
     expect(items).toEqual([{ datasetId: d.id }]);
     const rest = await svc.importDataset({ jobId: 'c2', datasetId: d.id, format: 'folder', path: src, split: 'val' });
     expect(rest).toMatchObject({ imported: 70 - rep.imported, duplicates: rep.imported, skipped: [] });
-    expect(progress.at(-1)).toMatchObject({ jobId: 'c2', done: 70, total: 70, message: 'done' });
-    expect(progress.filter((p) => p.jobId === 'c').at(-1)).toMatchObject({ message: 'cancelled' });
+    expect(progress.at(-1)).toMatchObject({ jobId: 'c2', done: 70, total: 70, message: `${70 - rep.imported} imported`, ended: 'finished' });
+    expect(progress.filter((p) => p.jobId === 'c').at(-1)).toMatchObject({ ended: 'cancelled' });
+    expect(progress.filter((p) => p.ended).map((p) => p.jobId)).toEqual(['c', 'c2']); // one end each, last
     expect((await svc.queryItems(d.id, { split: 'val', offset: 0, limit: 1 })).total).toBe(70 - rep.imported);
     const out = path.join(tmp.dir, 'out');
     const ex = await svc.exportDataset({ jobId: 'e', datasetId: d.id, format: 'imagefolder', path: out });
@@ -144,6 +146,97 @@ describe('LocalDatasetService', () => {
     await svc.undo(ds.id);
     expect((await svc.getItem(ds.id, ids[0])).regions).toEqual([]);
     expect(await svc.addRegionsToItems(ds.id, [{ itemId: ids[1], regions: [{ box, label: 'x' }] }])).toEqual({ items: 0, regions: 0, skipped: 1 });
+  });
+
+  describe('detectDatasetRegions (a job: the detector is the inference service, over a port in the app)', () => {
+    const proposal = (label: string): RegionProposal => ({ box: [0.1, 0.2, 0.5, 0.6], label, score: 0.9, objectness: 0.95, alternatives: [] });
+    const unreadable = () => Object.assign(new Error('The image could not be read: bad PNG'), { name: UNREADABLE_INPUT_ERROR });
+
+    /** A dataset of n items and a service whose detector answers with `answer(call index, image)`. */
+    async function withDetector(n: number, answer: (call: number, image: Uint8Array) => Promise<RegionProposal[]>) {
+      svc.dispose();
+      let calls = 0;
+      const detector: Detector = { detectRegions: async (image) => ({ proposals: await answer(calls++, image), excluded: 0, ms: 1 }) };
+      svc = new LocalDatasetService({ root: path.join(tmp.dir, 'lib'), progressIntervalMs: 0, detector });
+      const ds = await svc.createDataset('D');
+      await svc.importDataset({ jobId: 'imp', datasetId: ds.id, format: 'folder', path: await withImages(n) });
+      const ids = (await svc.queryItems(ds.id, { offset: 0, limit: 100 })).items.map((i) => i.id);
+      const progress: JobProgress[] = [];
+      svc.onDidChangeJobProgress((p) => p.kind === 'detect' && progress.push(p));
+      return { ds, ids, progress, calls: () => calls };
+    }
+
+    it('looks at the items without regions, adds what it finds as one undo step, and counts unreadable and deleted items', async () => {
+      let ids: string[] = [];
+      let datasetId = '';
+      const t = await withDetector(6, async (call) => {
+        if (call === 0) await svc.deleteItem(datasetId, ids[5]); // deleted while the job runs: never looked at
+        if (call === 1) throw unreadable();
+        return call === 2 ? [] : [proposal(`obj${call}`)];
+      });
+      ({ ids } = t);
+      datasetId = t.ds.id;
+      await svc.addRegion(t.ds.id, ids[0], { box: [0, 0, 0.5, 0.5], label: 'mine' }); // has regions: left alone
+      const report = await svc.detectDatasetRegions({ jobId: 'det', datasetId: t.ds.id });
+      expect(report).toEqual({ items: 2, regions: 2, looked: 4, unreadable: 1, deleted: 1 });
+      expect(t.calls()).toBe(4);
+      expect((await svc.getItem(t.ds.id, ids[0])).regions.map((r) => r.label)).toEqual(['mine']);
+      const added = await Promise.all([1, 2, 3, 4].map(async (i) => (await svc.getItem(t.ds.id, ids[i])).regions.map((r) => [r.label, r.source, r.score])));
+      expect(added.filter((r) => r.length)).toEqual([[['obj0', 'detector', 0.9]], [['obj3', 'detector', 0.9]]]);
+      expect(await svc.getHistory(t.ds.id)).toMatchObject({ undoLabel: 'Detect regions in 2 items' });
+      await svc.undo(t.ds.id);
+      expect((await svc.queryItems(t.ds.id, { hasRegions: true, offset: 0, limit: 10 })).total).toBe(1);
+      expect(t.progress[0]).toMatchObject({ jobId: 'det', done: 0, total: 5 });
+      expect(t.progress.at(-1)).toMatchObject({ done: 4, ended: 'finished', message: '2 regions added to 2 of 4 items' });
+    });
+
+    it('cancel keeps what was found (one undo step); a detector failure ends the job, keeping it too', async () => {
+      const t = await withDetector(6, async (call) => {
+        if (call === 2) void svc.cancelJob('c');
+        return [proposal('x')];
+      });
+      const cancelled = await svc.detectDatasetRegions({ jobId: 'c', datasetId: t.ds.id });
+      expect(cancelled).toEqual({ items: 3, regions: 3, looked: 3, unreadable: 0, deleted: 0, cancelled: true });
+      expect(t.progress.at(-1)).toMatchObject({ jobId: 'c', ended: 'cancelled' });
+
+      // The next run looks only at the 3 left; the detector (say, its process) fails on the second.
+      svc.dispose();
+      let n = 0;
+      svc = new LocalDatasetService({
+        root: path.join(tmp.dir, 'lib'), progressIntervalMs: 0,
+        detector: { detectRegions: async () => {
+          if (n++ === 1) throw new Error('The inference process stopped (signal SIGKILL).');
+          return { proposals: [proposal('y')], excluded: 0, ms: 1 };
+        } },
+      });
+      const ends: JobProgress[] = [];
+      svc.onDidChangeJobProgress((p) => p.ended && ends.push(p));
+      await expect(svc.detectDatasetRegions({ jobId: 'f', datasetId: t.ds.id })).rejects.toThrow(
+        'Region detection stopped after 1 of 3 items: The inference process stopped (signal SIGKILL). (the 1 regions found before it were added, one undo step)');
+      expect(ends).toMatchObject([{ jobId: 'f', ended: 'failed' }]);
+      expect((await svc.queryItems(t.ds.id, { hasRegions: true, offset: 0, limit: 10 })).total).toBe(4);
+      expect(await svc.getHistory(t.ds.id)).toMatchObject({ undoLabel: 'Detect regions in 1 item' });
+    });
+
+    it('refuses a second job on the same dataset and says when no detector is connected; a deleted dataset ends the job writing nothing', async () => {
+      let release: () => void = () => {};
+      const gate = new Promise<void>((r) => (release = r));
+      const t = await withDetector(3, async () => {
+        await gate;
+        return [proposal('z')];
+      });
+      const first = svc.detectDatasetRegions({ jobId: 'a', datasetId: t.ds.id });
+      await expect(svc.detectDatasetRegions({ jobId: 'b', datasetId: t.ds.id })).rejects.toMatchObject({ name: 'DatasetError', code: 'BUSY' });
+      await svc.deleteDataset(t.ds.id);
+      release();
+      expect(await first).toMatchObject({ items: 0, regions: 0, looked: 1, cancelled: true });
+      expect(t.calls()).toBe(1);
+
+      const plain = new LocalDatasetService({ root: path.join(tmp.dir, 'lib2') });
+      const d = await plain.createDataset('P');
+      await expect(plain.detectDatasetRegions({ jobId: 'n', datasetId: d.id })).rejects.toMatchObject({ code: 'UNAVAILABLE', message: /no region detector is connected/ });
+      plain.dispose();
+    });
   });
 
   it('fails cleanly on bad dataset, item and child ids', async () => {

@@ -1,20 +1,32 @@
 // Web mode's service thread: the dataset service (calls with typed arrays, events, blob look-ups) crosses the thread
-// boundary; closing stops the worker. (The inference process: inference-supervisor.test.ts.)
+// boundary, its detection jobs reach the server's detector over their own port; closing stops the worker. (The
+// inference process: inference-supervisor.test.ts.)
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { DatasetsChange } from '../../../electron/common';
+import { UNREADABLE_INPUT_ERROR, type DatasetsChange } from '../../../electron/common';
 import { startServiceThread, type ServiceThread } from '../../../electron/web/service-thread';
+import type { Detector } from '../../../electron/workers/detector-link';
 
 let tmp: string;
 let thread: ServiceThread;
+/** The server side's detector (web mode passes its inference process's): names what it was given. */
+const seen: string[] = [];
+const detector: Detector = {
+  detectRegions: async (image, options) => {
+    const { width, height, format } = await sharp(image).metadata();
+    seen.push(`${format} ${width}x${height} ${JSON.stringify(options)}`);
+    if (seen.length > 1) throw Object.assign(new Error('The image could not be read: test'), { name: UNREADABLE_INPUT_ERROR });
+    return { proposals: [{ box: [0.1, 0.1, 0.9, 0.9], label: `${width}x${height}`, score: 0.75, objectness: 0.9, alternatives: [] }], excluded: 0, ms: 1 };
+  },
+};
 
 beforeAll(async () => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'opt-thread-'));
   await sharp({ create: { width: 30, height: 20, channels: 3, background: { r: 9, g: 99, b: 199 } } }).png().toFile(path.join(tmp, 'one.png'));
-  thread = await startServiceThread(path.join(tmp, 'lib'));
+  thread = await startServiceThread(path.join(tmp, 'lib'), detector);
 });
 
 afterAll(async () => {
@@ -35,4 +47,17 @@ it('runs the dataset service off the server thread', async () => {
   expect(blob).toMatchObject({ mime: 'audio/wav' });
   expect(await thread.blobs.resolveBlob(d.id, '0'.repeat(64))).toBeUndefined();
   await expect.poll(() => changes.map((c) => c.kind)).toContain('created');
+});
+
+it('runs detection jobs in the thread against the server\'s detector, errors keeping their names', async () => {
+  const d = await thread.dataset.createDataset('Detect');
+  await thread.dataset.importDataset({ jobId: 't2', datasetId: d.id, format: 'folder', path: tmp });
+  const report = await thread.dataset.detectDatasetRegions({ jobId: 'd1', datasetId: d.id });
+  expect(report).toEqual({ items: 1, regions: 1, looked: 1, unreadable: 0, deleted: 0 });
+  expect(seen).toEqual(['png 30x20 {}']); // the item's own image bytes, across two ports
+  const { items } = await thread.dataset.queryItems(d.id, { offset: 0, limit: 1 });
+  expect((await thread.dataset.getItem(d.id, items[0].id)).regions).toMatchObject([{ label: '30x20', score: 0.75, source: 'detector' }]);
+  await thread.dataset.undo(d.id);
+  // The detector's "unreadable" crosses both ports with its name: counted, not a failure.
+  expect(await thread.dataset.detectDatasetRegions({ jobId: 'd2', datasetId: d.id })).toMatchObject({ looked: 1, unreadable: 1, regions: 0 });
 });
