@@ -382,7 +382,7 @@ export interface DetectRegionsOptions {
  * The name of the error an inference call rejects with when its input cannot be used (an undecodable image, an
  * unusable recording): the file's fault, not the model's (a dataset-wide job counts it and goes on).
  */
-export const UNREADABLE_INPUT_ERROR = 'UnreadableInput';
+export const UNREADABLE_INPUT_ERROR = 'UnreadableInputError';
 
 /** A proposal this close (IoU) to a box in DetectRegionsOptions.exclude is that box: not proposed again. */
 export const SAME_REGION_IOU = 0.7;

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { CHANNEL_PREFIX, createRpcClient, SERVICE_CHANNELS, type DatasetsChange } from '../../../electron/common';
+import { CHANNEL_PREFIX, createRpcClient, SERVICE_CHANNELS, UNREADABLE_INPUT_ERROR, type DatasetsChange } from '../../../electron/common';
 import { cleanIpcError, createPreloadApi, type IpcLike } from '../../../electron/preload/api';
 import { LocalDatasetService } from '../../../electron/services/dataset-service';
 import { WebHostService } from '../../../electron/web/host-service';
@@ -63,4 +63,6 @@ it('rejects with the service message, without Electron\'s prefix', async () => {
   const api = createPreloadApi(ipc);
   await expect(api.dataset.renameDataset('x', '')).rejects.toThrow(/^dataset\.renameDataset: invalid argument 1/);
   expect(cleanIpcError(new Error("Error invoking remote method 'opt:a.b': DatasetError: no dataset \"x\"")).message).toBe('no dataset "x"');
+  // Every error name the services use ends in "Error", so the prefix goes (the inference service's unreadable input too).
+  expect(cleanIpcError(new Error(`Error invoking remote method 'opt:a.b': ${UNREADABLE_INPUT_ERROR}: The image could not be read: x`)).message).toBe('The image could not be read: x');
 });

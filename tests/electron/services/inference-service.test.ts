@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { Box } from '../../../electron/common';
+import { UNREADABLE_INPUT_ERROR, type Box } from '../../../electron/common';
 import { LocalInferenceService } from '../../../electron/services/inference-service';
 import { writeWav } from '../../../native-models/data/audio';
 import { loadCatalog } from '../../../native-models/data/demo/catalog';
@@ -100,7 +100,7 @@ describe('LocalInferenceService', () => {
   });
 
   it('rejects an unreadable image with a message that says so, and goes on working', async () => {
-    await expect(svc.detectRegions(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]), {})).rejects.toThrow(/image could not be read/);
+    await expect(svc.detectRegions(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]), {})).rejects.toMatchObject({ name: UNREADABLE_INPUT_ERROR, message: expect.stringMatching(/image could not be read/) });
     const { png } = await sceneWith('banana', 100, 100);
     expect((await svc.detectRegions(png, {})).proposals[0].label).toBe('banana');
   });
