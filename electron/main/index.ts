@@ -6,7 +6,7 @@ import { app, BrowserWindow, ipcMain, Menu, MessageChannelMain, net, protocol, s
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { CHANNEL_PREFIX, createRpcClient, SERVICE_CHANNELS, type BlobLocation, type Disposable, type RpcClient, type ServiceName } from '../common';
+import { CHANNEL_PREFIX, createRpcClient, SERVICE_CHANNELS, type BlobLocation, type Disposable, type JobProgress, type RpcClient, type ServiceName } from '../common';
 import { serveDetector } from '../workers/detector-link';
 import { portTransport } from '../workers/port-transport';
 import { invokeValidated } from '../workers/service-host';
@@ -57,7 +57,15 @@ function restartLater(which: 'services' | 'inference', code: number, start: () =
 }
 let blobPort: MessagePortMain | null = null;
 /** The services process's link to the detector (its detection jobs), relayed to the inference process as it is now. */
-let detectorLink: Disposable | null = null;
+let detectorLink: { port: MessagePortMain; served: Disposable } | null = null;
+/** The last progress event of each job that has not ended: when the services process dies, its jobs end as failed. */
+const openJobs = new Map<string, JobProgress>();
+
+function closeDetectorLink() {
+  detectorLink?.served.dispose();
+  detectorLink?.port.close();
+  detectorLink = null;
+}
 let nextBlobId = 1;
 const blobRequests = new Map<number, (location: BlobLocation | null) => void>();
 const host = new ElectronHostService(() => win, libraryRoot);
@@ -71,13 +79,20 @@ function startServices() {
   const blobs = new MessageChannelMain();
   const detect = new MessageChannelMain();
   worker.postMessage(null, [rpc.port2, blobs.port2, detect.port2]);
-  detectorLink?.dispose();
-  detectorLink = serveDetector(portTransport(detect.port1), {
-    detectRegions: (image, options) => {
-      if (!inference) return Promise.reject(new Error(down.get('inference') ?? 'The inference process is restarting; try again in a moment.'));
-      return inference.service('inference').detectRegions(image, options);
+  closeDetectorLink();
+  const served = serveDetector(portTransport(detect.port1), {
+    detectRegions: async (image, options) => {
+      if (!inference) throw new Error(down.get('inference') ?? 'The inference process is restarting; try again in a moment.');
+      try {
+        return await inference.service('inference').detectRegions(image, options);
+      } catch (e) {
+        // Its connection closed under the call: the process stopped (web mode's supervisor says the same).
+        if ((e as Error).name === 'ConnectionClosed') throw new Error('The inference process stopped while it looked at an image.');
+        throw e;
+      }
     },
   });
+  detectorLink = { port: detect.port1, served };
   detect.port1.start();
   services?.dispose();
   services = createRpcClient(portTransport(rpc.port1));
@@ -93,6 +108,11 @@ function startServices() {
     console.error(`The services process exited (${code}).`);
     for (const resolve of blobRequests.values()) resolve(null);
     blobRequests.clear();
+    closeDetectorLink();
+    // Its jobs will never announce their end: the window hears it from here (a page that follows a job it did not
+    // start would otherwise show it running, with undo held, until reloaded).
+    for (const p of openJobs.values()) win?.webContents.send(`${CHANNEL_PREFIX}dataset.onDidChangeJobProgress`, { ...p, ended: 'failed', message: 'The services process stopped.' } satisfies JobProgress);
+    openJobs.clear();
     blobPort?.close(); // look-ups answer "no such blob" until a restarted process brings a new port
     blobPort = null;
     services?.dispose(); // pending calls are rejected; new ones wait for the restart (or say why there is none)
@@ -124,7 +144,16 @@ function startInference() {
 function forwardEvents(client: RpcClient, names: ServiceName[]) {
   for (const name of names) {
     const proxy = client.service(name) as unknown as Record<string, (l: (p: unknown) => void) => Disposable>;
-    for (const event of SERVICE_CHANNELS[name].events as readonly string[]) proxy[event]((payload) => win?.webContents.send(`${CHANNEL_PREFIX}${name}.${event}`, payload));
+    for (const event of SERVICE_CHANNELS[name].events as readonly string[]) {
+      proxy[event]((payload) => {
+        if (name === 'dataset' && event === 'onDidChangeJobProgress') {
+          const p = payload as JobProgress;
+          if (p.ended) openJobs.delete(p.jobId);
+          else openJobs.set(p.jobId, p);
+        }
+        win?.webContents.send(`${CHANNEL_PREFIX}${name}.${event}`, payload);
+      });
+    }
   }
 }
 

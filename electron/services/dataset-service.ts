@@ -5,7 +5,7 @@
 
 import fs from 'node:fs';
 import {
-  UNREADABLE_INPUT_ERROR,
+  MAX_INFERENCE_FILE_BYTES, UNREADABLE_INPUT_ERROR,
   type BlobLocation, type CaptionPatch, type Dataset, type DatasetBlobAccess, type DatasetService, type DatasetsChange, type DetectDatasetReport,
   type DetectDatasetRequest, type ExportReport, type ExportRequest, type HistoryState, type ImportReport, type ImportRequest, type InferenceService, type Item,
   type ItemPage, type ItemPatch, type ItemQuery, type ItemsChange, type JobEnd, type JobKind, type JobProgress, type RegionInput, type RegionPatch, type RegionsForItem,
@@ -18,8 +18,22 @@ import { Emitter } from './emitter';
 
 const FORMATS = new Set(['folder', 'coco', 'localized-narratives', 'imagefolder']);
 const PROGRESS_INTERVAL_MS = 100;
-/** Why a job was stopped when its dataset was deleted (nothing is written any more). */
+/** Why a job was stopped when its dataset was deleted, or the service closed: it writes nothing more. */
 const DATASET_DELETED = 'dataset-deleted';
+const SERVICE_DISPOSED = 'service-disposed';
+
+/** "1 region", "2 regions". */
+const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+
+/** `p`, or a rejection as soon as `signal` aborts (a result arriving later is dropped). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new DatasetError('CANCELLED', 'cancelled'));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
 
 /** Content type of a blob from its first bytes (blobs have no names). */
 export function sniffMime(head: Uint8Array): string {
@@ -69,7 +83,7 @@ export class LocalDatasetService implements DatasetService, DatasetBlobAccess {
 
   /** Stops running jobs and closes every open dataset. */
   dispose(): void {
-    for (const j of this.jobs.values()) j.controller.abort();
+    for (const j of this.jobs.values()) j.controller.abort(SERVICE_DISPOSED);
     this.library.closeAll();
     this.datasetsEmitter.dispose();
     this.itemsEmitter.dispose();
@@ -126,10 +140,15 @@ export class LocalDatasetService implements DatasetService, DatasetBlobAccess {
     return c;
   }
 
-  /** Undo/redo wait for a running import into the dataset: its batches are joining the undo history. */
-  private requireNoImport(datasetId: string): void {
+  /**
+   * Undo/redo wait for a running import into the dataset (its batches are joining the undo history) and for a
+   * detection job (it adds to the items it listed: an undo meanwhile could give an item regions twice).
+   */
+  private requireNoEditingJob(datasetId: string): void {
     for (const j of this.jobs.values()) {
-      if (j.datasetId === datasetId && j.kind === 'import') throw new DatasetError('BUSY', 'an import into this dataset is running: undo and redo are available once it finishes or is cancelled');
+      if (j.datasetId !== datasetId || (j.kind !== 'import' && j.kind !== 'detect')) continue;
+      const what = j.kind === 'import' ? 'an import into this dataset' : 'region detection in this dataset';
+      throw new DatasetError('BUSY', `${what} is running: undo and redo are available once it finishes or is cancelled`);
     }
   }
 
@@ -233,12 +252,17 @@ export class LocalDatasetService implements DatasetService, DatasetBlobAccess {
           continue;
         }
         try {
-          const { proposals } = await detector.detectRegions(store.getBlob(image), {});
+          const bytes = store.getBlob(image);
+          if (bytes.length === 0 || bytes.length > MAX_INFERENCE_FILE_BYTES) throw new DatasetError('BAD_MEDIA', `an image of ${bytes.length} bytes cannot go to the detector`);
+          // Cancel (or the dataset's deletion) does not wait for the detector: its late answer is dropped.
+          const { proposals } = await untilAborted(detector.detectRegions(bytes, {}), signal);
           if (proposals.length) found.push({ itemId: id, regions: proposals.map((p) => ({ box: p.box, label: p.label, score: p.score, source: 'detector' as const })) });
         } catch (e) {
-          // A missing blob file or an image the detector cannot decode is the item's fault: counted, and the job goes on.
-          if ((e as Error).name === UNREADABLE_INPUT_ERROR || (e instanceof DatasetError && !signal.aborted)) report.unreadable++;
-          else if (!signal.aborted) {
+          if (signal.aborted) break; // not looked at
+          // A missing blob file, an empty or oversized one, or an image the detector cannot decode is the item's
+          // fault: counted, and the job goes on.
+          if ((e as Error).name === UNREADABLE_INPUT_ERROR || (e instanceof DatasetError && (e.code === 'NOT_FOUND' || e.code === 'BAD_MEDIA'))) report.unreadable++;
+          else {
             failure = e as Error;
             break;
           }
@@ -249,16 +273,16 @@ export class LocalDatasetService implements DatasetService, DatasetBlobAccess {
       }
       const cancelled = signal.aborted;
       // What was found goes in as one undo step: at the end, on cancel, and when the detector failed part-way.
-      if (found.length && signal.reason !== DATASET_DELETED) {
+      if (found.length && signal.reason !== DATASET_DELETED && signal.reason !== SERVICE_DISPOSED) {
         const added = await this.addRegionsToItems(datasetId, found, 'Detect regions');
         Object.assign(report, { items: added.items, regions: added.regions, deleted: report.deleted + added.skipped });
       }
       if (failure) {
-        const kept = report.regions ? ` (the ${report.regions} regions found before it were added, one undo step)` : '';
+        const kept = report.regions ? ` (the ${count(report.regions, 'region')} found before it ${report.regions === 1 ? 'was' : 'were'} added, one undo step)` : '';
         throw new Error(`Region detection stopped after ${report.looked} of ${todo.length} items: ${failure.message}${kept}`);
       }
       return cancelled ? { ...report, cancelled } : report;
-    }, (r) => `${r.regions} regions added to ${r.items} of ${r.looked} items`);
+    }, (r) => `${count(r.regions, 'region')} added to ${r.items} of ${count(r.looked, 'item')}`);
   }
 
   async cancelJob(jobId: string): Promise<void> {
@@ -336,13 +360,13 @@ export class LocalDatasetService implements DatasetService, DatasetBlobAccess {
 
   async undo(datasetId: string): Promise<UndoResult> {
     const store = this.store(datasetId);
-    this.requireNoImport(datasetId);
+    this.requireNoEditingJob(datasetId);
     return this.undoResult(store, datasetId, store.undo());
   }
 
   async redo(datasetId: string): Promise<UndoResult> {
     const store = this.store(datasetId);
-    this.requireNoImport(datasetId);
+    this.requireNoEditingJob(datasetId);
     return this.undoResult(store, datasetId, store.redo());
   }
 

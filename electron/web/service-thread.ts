@@ -39,7 +39,15 @@ export async function startServiceThread(root: string, detector?: Detector): Pro
   const served = detect && detector ? serveDetector(threadPortTransport(detect.port1), detector) : undefined;
   const { client, close } = startWorker('dataset-worker.ts', 'dataset worker', { root, blobPort: blob.port2, ...(detect ? { detectPort: detect.port2 } : {}) }, [blob.port2, ...(detect ? [detect.port2] : [])]);
   const dataset = client.service('dataset');
-  await dataset.listDatasets(); // fails fast when the worker cannot start
+  try {
+    await dataset.listDatasets(); // fails fast when the worker cannot start
+  } catch (e) {
+    blob.port1.close();
+    served?.dispose();
+    detect?.port1.close();
+    await close();
+    throw e;
+  }
   let nextId = 1;
   const waiting = new Map<number, (l: BlobLocation | null) => void>();
   blob.port1.on('message', ({ id, location }: { id: number; location: BlobLocation | null }) => {

@@ -196,10 +196,11 @@ describe('LocalDatasetService', () => {
         return [proposal('x')];
       });
       const cancelled = await svc.detectDatasetRegions({ jobId: 'c', datasetId: t.ds.id });
-      expect(cancelled).toEqual({ items: 3, regions: 3, looked: 3, unreadable: 0, deleted: 0, cancelled: true });
+      // Cancelled while the detector looked at the third item: that one does not count.
+      expect(cancelled).toEqual({ items: 2, regions: 2, looked: 2, unreadable: 0, deleted: 0, cancelled: true });
       expect(t.progress.at(-1)).toMatchObject({ jobId: 'c', ended: 'cancelled' });
 
-      // The next run looks only at the 3 left; the detector (say, its process) fails on the second.
+      // The next run looks only at the 4 left; the detector (say, its process) fails on the second.
       svc.dispose();
       let n = 0;
       svc = new LocalDatasetService({
@@ -212,26 +213,25 @@ describe('LocalDatasetService', () => {
       const ends: JobProgress[] = [];
       svc.onDidChangeJobProgress((p) => p.ended && ends.push(p));
       await expect(svc.detectDatasetRegions({ jobId: 'f', datasetId: t.ds.id })).rejects.toThrow(
-        'Region detection stopped after 1 of 3 items: The inference process stopped (signal SIGKILL). (the 1 regions found before it were added, one undo step)');
+        'Region detection stopped after 1 of 4 items: The inference process stopped (signal SIGKILL). (the 1 region found before it was added, one undo step)');
       expect(ends).toMatchObject([{ jobId: 'f', ended: 'failed' }]);
-      expect((await svc.queryItems(t.ds.id, { hasRegions: true, offset: 0, limit: 10 })).total).toBe(4);
+      expect((await svc.queryItems(t.ds.id, { hasRegions: true, offset: 0, limit: 10 })).total).toBe(3);
       expect(await svc.getHistory(t.ds.id)).toMatchObject({ undoLabel: 'Detect regions in 1 item' });
     });
 
-    it('refuses a second job on the same dataset and says when no detector is connected; a deleted dataset ends the job writing nothing', async () => {
-      let release: () => void = () => {};
-      const gate = new Promise<void>((r) => (release = r));
-      const t = await withDetector(3, async () => {
-        await gate;
-        return [proposal('z')];
-      });
+    it('refuses a second job and undo while one runs; Cancel and deleting the dataset do not wait for the detector', async () => {
+      const t = await withDetector(3, () => new Promise<RegionProposal[]>(() => {})); // a detector that never answers
       const first = svc.detectDatasetRegions({ jobId: 'a', datasetId: t.ds.id });
       await expect(svc.detectDatasetRegions({ jobId: 'b', datasetId: t.ds.id })).rejects.toMatchObject({ name: 'DatasetError', code: 'BUSY' });
-      await svc.deleteDataset(t.ds.id);
-      release();
-      expect(await first).toMatchObject({ items: 0, regions: 0, looked: 1, cancelled: true });
-      expect(t.calls()).toBe(1);
+      await expect(svc.undo(t.ds.id)).rejects.toMatchObject({ code: 'BUSY', message: /region detection in this dataset is running/ });
+      await svc.cancelJob('a');
+      expect(await first).toEqual({ items: 0, regions: 0, looked: 0, unreadable: 0, deleted: 0, cancelled: true });
+      expect(await svc.redo(t.ds.id)).toMatchObject({ canRedo: false }); // allowed again: the job is over
 
+      const second = svc.detectDatasetRegions({ jobId: 'c', datasetId: t.ds.id });
+      await svc.deleteDataset(t.ds.id);
+      expect(await second).toMatchObject({ looked: 0, cancelled: true });
+      expect(t.calls()).toBe(2);
       const plain = new LocalDatasetService({ root: path.join(tmp.dir, 'lib2') });
       const d = await plain.createDataset('P');
       await expect(plain.detectDatasetRegions({ jobId: 'n', datasetId: d.id })).rejects.toMatchObject({ code: 'UNAVAILABLE', message: /no region detector is connected/ });
