@@ -65,6 +65,9 @@ export interface DatasetService {
   readonly onDidChangeJobProgress: Event<JobProgress>;
 }
 
+/** What dataset-wide detection (DatasetService.detectDatasetRegions) needs of the inference service. */
+export type Detector = Pick<InferenceService, 'detectRegions'>;
+
 /**
  * The first-start "create a demo dataset" offer: generates EmojiScenes into the same library as the
  * dataset service (electron/services/demo-service.ts), so the new dataset opens like any other.

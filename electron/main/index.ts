@@ -97,6 +97,10 @@ function startServices() {
   services?.dispose();
   services = createRpcClient(portTransport(rpc.port1));
   forwardEvents(services, ['dataset', 'demo']);
+  services.service('dataset').onDidChangeJobProgress((p) => {
+    if (p.ended) openJobs.delete(p.jobId);
+    else openJobs.set(p.jobId, p);
+  });
   blobPort = blobs.port1;
   blobPort.on('message', ({ data }: { data: { id: number; location: BlobLocation | null } }) => {
     blobRequests.get(data.id)?.(data.location);
@@ -144,16 +148,7 @@ function startInference() {
 function forwardEvents(client: RpcClient, names: ServiceName[]) {
   for (const name of names) {
     const proxy = client.service(name) as unknown as Record<string, (l: (p: unknown) => void) => Disposable>;
-    for (const event of SERVICE_CHANNELS[name].events as readonly string[]) {
-      proxy[event]((payload) => {
-        if (name === 'dataset' && event === 'onDidChangeJobProgress') {
-          const p = payload as JobProgress;
-          if (p.ended) openJobs.delete(p.jobId);
-          else openJobs.set(p.jobId, p);
-        }
-        win?.webContents.send(`${CHANNEL_PREFIX}${name}.${event}`, payload);
-      });
-    }
+    for (const event of SERVICE_CHANNELS[name].events as readonly string[]) proxy[event]((payload) => win?.webContents.send(`${CHANNEL_PREFIX}${name}.${event}`, payload));
   }
 }
 

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import {
   MAX_INFERENCE_FILE_BYTES, UNREADABLE_INPUT_ERROR,
   type BlobLocation, type CaptionPatch, type Dataset, type DatasetBlobAccess, type DatasetService, type DatasetsChange, type DetectDatasetReport,
-  type DetectDatasetRequest, type ExportReport, type ExportRequest, type HistoryState, type ImportReport, type ImportRequest, type InferenceService, type Item,
+  type DetectDatasetRequest, type Detector, type ExportReport, type ExportRequest, type HistoryState, type ImportReport, type ImportRequest, type Item,
   type ItemPage, type ItemPatch, type ItemQuery, type ItemsChange, type JobEnd, type JobKind, type JobProgress, type RegionInput, type RegionPatch, type RegionsForItem,
   type SpokenRecording, type UndoResult,
 } from '../common';
@@ -58,7 +58,7 @@ export interface DatasetServiceOptions {
    * The region detector dataset-wide detection runs (the inference service, in its own process, reached over a
    * port). Without one, detectDatasetRegions says no detector is connected.
    */
-  detector?: Pick<InferenceService, 'detectRegions'>;
+  detector?: Detector;
 }
 
 export class LocalDatasetService implements DatasetService, DatasetBlobAccess {
@@ -73,7 +73,7 @@ export class LocalDatasetService implements DatasetService, DatasetBlobAccess {
   readonly onDidChangeJobProgress = this.progressEmitter.event;
 
   private readonly progressIntervalMs: number;
-  private readonly detector: Pick<InferenceService, 'detectRegions'> | undefined;
+  private readonly detector: Detector | undefined;
 
   constructor(options: DatasetServiceOptions | Library = {}) {
     this.library = options instanceof Library ? options : new Library(options.root);
@@ -145,11 +145,16 @@ export class LocalDatasetService implements DatasetService, DatasetBlobAccess {
    * detection job (it adds to the items it listed: an undo meanwhile could give an item regions twice).
    */
   private requireNoEditingJob(datasetId: string): void {
-    for (const j of this.jobs.values()) {
-      if (j.datasetId !== datasetId || (j.kind !== 'import' && j.kind !== 'detect')) continue;
-      const what = j.kind === 'import' ? 'an import into this dataset' : 'region detection in this dataset';
-      throw new DatasetError('BUSY', `${what} is running: undo and redo are available once it finishes or is cancelled`);
-    }
+    const kind = this.runningJobKind(datasetId, ['import', 'detect']);
+    if (!kind) return;
+    const what = kind === 'import' ? 'an import into this dataset' : 'region detection in this dataset';
+    throw new DatasetError('BUSY', `${what} is running: undo and redo are available once it finishes or is cancelled`);
+  }
+
+  /** The kind of a job of one of `kinds` running on the dataset, if any. */
+  private runningJobKind(datasetId: string, kinds: readonly JobKind[]): JobKind | undefined {
+    for (const j of this.jobs.values()) if (j.datasetId === datasetId && kinds.includes(j.kind)) return j.kind;
+    return undefined;
   }
 
   /**
@@ -158,23 +163,18 @@ export class LocalDatasetService implements DatasetService, DatasetBlobAccess {
    */
   private progress(jobId: string, kind: JobKind, datasetId: string) {
     let last = 0;
-    let latest: { done: number; total?: number; message: string } = { done: 0, message: kind };
-    const send = (p: typeof latest) =>
-      this.progressEmitter.fire({ jobId, kind, datasetId, done: p.done, ...(p.total !== undefined ? { total: p.total } : {}), message: p.message });
-    const update = (p: typeof latest) => {
-      latest = p;
+    let latest = 0; // the last `done` given, sent or not
+    const update = (p: { done: number; total?: number; message: string }) => {
+      latest = p.done;
       const t = Date.now();
       if (p.done !== 0 && t - last < this.progressIntervalMs) return;
       last = t;
-      send(p);
+      this.progressEmitter.fire({ jobId, kind, datasetId, done: p.done, ...(p.total !== undefined ? { total: p.total } : {}), message: p.message });
     };
     return {
       update,
       onProgress: (p: Progress) => update({ done: p.done, ...(p.total !== undefined ? { total: p.total } : {}), message: p.file ?? p.phase }),
-      finish: (message: string, ended: JobEnd) => {
-        latest = { ...latest, total: latest.done, message };
-        this.progressEmitter.fire({ jobId, kind, datasetId, done: latest.done, total: latest.done, message, ended });
-      },
+      finish: (message: string, ended: JobEnd) => this.progressEmitter.fire({ jobId, kind, datasetId, done: latest, total: latest, message, ended }),
     };
   }
 
@@ -229,9 +229,7 @@ export class LocalDatasetService implements DatasetService, DatasetBlobAccess {
     if (!this.detector) throw new DatasetError('UNAVAILABLE', 'no region detector is connected to the dataset service');
     const detector = this.detector;
     const store = this.store(datasetId);
-    for (const j of this.jobs.values()) {
-      if (j.datasetId === datasetId && j.kind === 'detect') throw new DatasetError('BUSY', 'regions are already being detected in this dataset');
-    }
+    if (this.runningJobKind(datasetId, ['detect'])) throw new DatasetError('BUSY', 'regions are already being detected in this dataset');
     // The items without regions, listed at once (the store is synchronous): edits meanwhile do not shift the list.
     const todo: { id: string; image: string }[] = [];
     for (let offset = 0; ; offset += 1000) {

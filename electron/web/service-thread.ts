@@ -1,8 +1,8 @@
 // Starts web mode's service thread and returns typed proxies (the same RPC client the renderer uses): the dataset
 // and demo services, with blob look-ups. (The inference service runs in a child process: inference-supervisor.ts.)
 import { MessageChannel, Worker, type TransferListItem } from 'node:worker_threads';
-import { createRpcClient, type BlobLocation, type DatasetBlobAccess, type DatasetService, type DemoService, type RpcClient } from '../common';
-import { serveDetector, type Detector } from '../workers/detector-link';
+import { createRpcClient, type BlobLocation, type DatasetBlobAccess, type DatasetService, type DemoService, type Detector, type RpcClient } from '../common';
+import { serveDetector } from '../workers/detector-link';
 import { threadPortTransport } from '../workers/thread-transport';
 
 export interface ServiceThread {

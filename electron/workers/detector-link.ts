@@ -2,10 +2,8 @@
 // detector runs in the inference process. Each host links the two with one port: the host serves the inference
 // service's detectRegions on its end (validated like any contract call, and nothing else of the contract), and the
 // dataset service calls it from the other.
-import { createRpcClient, type Disposable, type InferenceService, type MessageTransport } from '../common';
+import { createRpcClient, type Detector, type Disposable, type InferenceService, type MessageTransport } from '../common';
 import { hostServices } from './service-host';
-
-export type Detector = Pick<InferenceService, 'detectRegions'>;
 
 /** The host's end: answers detectRegions calls with `detector` (the host's client of the inference process). */
 export function serveDetector(transport: MessageTransport, detector: Detector): Disposable {

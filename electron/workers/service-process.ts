@@ -2,9 +2,10 @@
 // process). Main sends three MessagePorts: one carries the contract (validated by hostServices), one
 // answers main's blob look-ups for the opt-blob:// protocol (never reachable from the renderer), and
 // one reaches the region detector in the inference process, through main (./detector-link.ts).
+import type { Detector } from '../common';
 import { LocalDatasetService } from '../services/dataset-service';
 import { LocalDemoService } from '../services/demo-service';
-import { detectorOver, type Detector } from './detector-link';
+import { detectorOver } from './detector-link';
 import { portTransport } from './port-transport';
 import { hostServices } from './service-host';
 

@@ -104,35 +104,40 @@ export const useDatasetsStore = defineStore('datasets', () => {
     }
   }
 
-  async function runImport(datasetId: string, format: DatasetFormat, path: string, split?: string, cleanup?: string) {
-    const job: Job = { jobId: newJobId(), kind: 'import', datasetId, format, done: 0, state: 'running' };
-    jobs.value.unshift(job);
+  /**
+   * A job of the dataset service, shown in the Activity panel: `call` starts it under a new jobId (its progress
+   * events update the entry); it ends finished or cancelled with what `done` takes from its report, or failed.
+   */
+  async function serviceJob<R extends { cancelled?: boolean }>(
+    job: Pick<Job, 'kind' | 'datasetId' | 'format' | 'message'>, call: (jobId: string) => Promise<R>, done: (report: R) => Partial<Job>,
+  ): Promise<R> {
+    jobs.value.unshift({ ...job, jobId: newJobId(), done: 0, state: 'running' });
     const live = jobs.value[0];
     try {
-      const report = await bridge.dataset.importDataset({ jobId: job.jobId, datasetId, format, path, ...(split ? { split } : {}) });
-      Object.assign(live, { state: report.cancelled ? 'cancelled' : 'finished', importReport: report, done: report.imported });
+      const report = await call(live.jobId);
+      Object.assign(live, { state: report.cancelled ? 'cancelled' : 'finished' }, done(report));
       return report;
     } catch (e) {
       Object.assign(live, { state: 'failed', error: (e as Error).message });
       throw e;
+    }
+  }
+
+  async function runImport(datasetId: string, format: DatasetFormat, path: string, split?: string, cleanup?: string) {
+    try {
+      return await serviceJob({ kind: 'import', datasetId, format },
+        (jobId) => bridge.dataset.importDataset({ jobId, datasetId, format, path, ...(split ? { split } : {}) }),
+        (r) => ({ importReport: r, done: r.imported }));
     } finally {
       if (cleanup && bridge.discardUpload) await bridge.discardUpload(cleanup).catch(() => {});
       await refresh();
     }
   }
 
-  async function runExport(datasetId: string, format: DatasetFormat, path: string) {
-    const job: Job = { jobId: newJobId(), kind: 'export', datasetId, format, done: 0, state: 'running' };
-    jobs.value.unshift(job);
-    const live = jobs.value[0];
-    try {
-      const report = await bridge.dataset.exportDataset({ jobId: job.jobId, datasetId, format, path });
-      Object.assign(live, { state: report.cancelled ? 'cancelled' : 'finished', exportReport: report, done: report.exported });
-      return report;
-    } catch (e) {
-      Object.assign(live, { state: 'failed', error: (e as Error).message });
-      throw e;
-    }
+  function runExport(datasetId: string, format: DatasetFormat, path: string) {
+    return serviceJob({ kind: 'export', datasetId, format },
+      (jobId) => bridge.dataset.exportDataset({ jobId, datasetId, format, path }),
+      (r) => ({ exportReport: r, done: r.exported }));
   }
 
   /** Web mode: where a finished export can be downloaded as a ZIP (undefined in Electron: it is on this disk). */
@@ -151,16 +156,10 @@ export const useDatasetsStore = defineStore('datasets', () => {
    * when cancelled, what it found so far.
    */
   async function runDetectRegions(datasetId: string): Promise<DetectDatasetReport> {
-    const job: Job = { jobId: newJobId(), kind: 'detect', datasetId, done: 0, state: 'running', message: 'listing items' };
-    jobs.value.unshift(job);
-    const live = jobs.value[0];
     try {
-      const report = await bridge.dataset.detectDatasetRegions({ jobId: job.jobId, datasetId });
-      Object.assign(live, { state: report.cancelled ? 'cancelled' : 'finished', detectReport: report, done: report.looked });
-      return report;
-    } catch (e) {
-      Object.assign(live, { state: 'failed', error: (e as Error).message });
-      throw e;
+      return await serviceJob({ kind: 'detect', datasetId, message: 'listing items' },
+        (jobId) => bridge.dataset.detectDatasetRegions({ jobId, datasetId }),
+        (r) => ({ detectReport: r, done: r.looked }));
     } finally {
       await refresh();
     }

@@ -1,9 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import { UNREADABLE_INPUT_ERROR, type DatasetsChange, type ItemsChange, type JobProgress, type RegionProposal } from '../../../electron/common';
+import { UNREADABLE_INPUT_ERROR, type DatasetsChange, type Detector, type ItemsChange, type JobProgress, type RegionProposal } from '../../../electron/common';
 import { LocalDatasetService, sniffMime } from '../../../electron/services/dataset-service';
-import type { Detector } from '../../../electron/workers/detector-link';
 import { readWav } from '../../../native-models/data/audio';
 import { tempDir, tinyImage } from '../../native-models/data/helpers';
 

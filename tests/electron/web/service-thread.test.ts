@@ -6,9 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { UNREADABLE_INPUT_ERROR, type DatasetsChange } from '../../../electron/common';
+import { UNREADABLE_INPUT_ERROR, type DatasetsChange, type Detector } from '../../../electron/common';
 import { startServiceThread, type ServiceThread } from '../../../electron/web/service-thread';
-import type { Detector } from '../../../electron/workers/detector-link';
 
 let tmp: string;
 let thread: ServiceThread;
