@@ -308,6 +308,13 @@ export function toOnnx(source: Graph, opts: OnnxOptions = {}): OnnxModel {
   // Every declared input (and, in 'inputs' mode, every param) stays an input even if no output reads it, so the
   // feeds a caller derives from the builder's declarations always match the model.
   const graphInputs: Pb[] = graph.inputs.map((v) => valueInfo(v.name!, v.dtype, v.shape));
+  /** A weight stored at lower precision: its initializer under a stored name, Cast to float32 under its own. */
+  const castWeight = (pname: string, dtype: 'float16' | 'bfloat16', shape: readonly number[], raw: Parameters<typeof tensorProto>[3]) => {
+    const stored = storedName(pname, dtype);
+    usedNames.add(stored);
+    inits.push(tensorProto(stored, dtype, shape, raw));
+    nodes.push({ op: 'Cast', inputs: [stored], outputs: [pname], attrs: { to: ONNX_DTYPE.float32 } });
+  };
   for (const p of graph.params) {
     const pname = p.value.name!;
     if (mode.kind === 'inputs') {
@@ -326,14 +333,8 @@ export function toOnnx(source: Graph, opts: OnnxOptions = {}): OnnxModel {
       const bytes = numel(p.value.shape) * (ref.dtype === 'float16' ? 2 : 4);
       if (ref.length !== bytes) throw new Error(`param '${pname}': ${ref.length} bytes stored in ${mode.location}, shape [${p.value.shape}] as ${ref.dtype} needs ${bytes}`);
       const where = { location: mode.location, offset: ref.offset, length: ref.length };
-      if (ref.dtype === 'float32') {
-        inits.push(tensorProto(pname, 'float32', p.value.shape, where));
-      } else {
-        const stored = storedName(pname, 'float16');
-        usedNames.add(stored);
-        inits.push(tensorProto(stored, 'float16', p.value.shape, where));
-        nodes.push({ op: 'Cast', inputs: [stored], outputs: [pname], attrs: { to: ONNX_DTYPE.float32 } });
-      }
+      if (ref.dtype === 'float32') inits.push(tensorProto(pname, 'float32', p.value.shape, where));
+      else castWeight(pname, 'float16', p.value.shape, where);
       continue;
     }
     const data = getParam(mode.values, pname);
@@ -347,11 +348,7 @@ export function toOnnx(source: Graph, opts: OnnxOptions = {}): OnnxModel {
       externalParts.push(bytes);
       externalLength += bytes.length;
     } else if (mode.storage === 'float16' || mode.storage === 'bfloat16') {
-      const half = mode.storage === 'float16';
-      const stored = storedName(pname, mode.storage);
-      usedNames.add(stored);
-      inits.push(tensorProto(stored, mode.storage, p.value.shape, half ? tensorBytes(data, 'float16') : bf16Bytes(data)));
-      nodes.push({ op: 'Cast', inputs: [stored], outputs: [pname], attrs: { to: ONNX_DTYPE.float32 } });
+      castWeight(pname, mode.storage, p.value.shape, mode.storage === 'float16' ? tensorBytes(data, 'float16') : bf16Bytes(data));
     } else {
       inits.push(tensorProto(pname, 'float32', p.value.shape, tensorBytes(data, 'float32')));
     }
