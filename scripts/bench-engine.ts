@@ -3,7 +3,8 @@
 // seq 64, batch 32, masked-LM cross-entropy over all positions, AdamW), both with the same thread count,
 // alternating rounds after warm-up in one run. A benchmark, not a test: it prints figures.
 //
-// Options (environment): OPT_PROVIDERS (engine provider preference; default cpu only), BENCH_THREADS (2), BENCH_ROUNDS (5), BENCH_ITERS (3 per round),
+// Options (environment): OPT_PROVIDERS (engine provider preference; default cpu only), BENCH_THREADS (2), BENCH_ROUNDS (8), BENCH_ITERS (3 per round),
+// BENCH_RAW=1 (print every iteration's time), BENCH_MALLOC=0 (do not re-execute with the runtime's glibc settings), BENCH_SPIN=0 (the engine's idle intra-op threads do not spin),
 // BENCH_PROFILE=dir (write ORT profiles of 4 train and 4 encoder-inference runs and summarise the last 3), BENCH_WORKER=0 (skip
 // the WorkerRuntime figure),
 // BENCH_PYTHON (python with torch; default /usr/bin/python3, then python3), BENCH_DISABLE_OPTIMIZERS (ORT graph transformers
@@ -16,15 +17,17 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { buildGraph, buildTrainingGraph, nn, toOnnx, type GraphBuilder, type Value } from '../native-models/graph/index';
-import { disabledOptimizers, InThreadRuntime, WorkerRuntime, cloneTensor, formatProviderReport, tensor, item, type Tensor } from '../native-models/runtime/index';
+import { disabledOptimizers, InThreadRuntime, MALLOC_ENV, WorkerRuntime, cloneTensor, formatProviderReport, tensor, item, type Tensor } from '../native-models/runtime/index';
 import { initialParams, trainStepSpec } from '../native-models/train/graph-spec';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CFG = { vocab: 8000, d: 256, heads: 4, ffn: 1024, layers: 2, seq: 64, batch: 32 };
 const THREADS = Number(process.env.BENCH_THREADS ?? 2);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
 const ITERS = Number(process.env.BENCH_ITERS ?? 3);
 const PROFILE = process.env.BENCH_PROFILE;
+/** Pause before each timed block (milliseconds; see settled). */
+const SWITCH_PAUSE_MS = 300;
 /** ORT transformers to skip (comma-separated; 'none' = skip none); default: the runtime's DEFAULT_DISABLED_OPTIMIZERS. */
 const DISABLE = process.env.BENCH_DISABLE_OPTIMIZERS === undefined ? undefined
   : process.env.BENCH_DISABLE_OPTIMIZERS.split(',').filter((x) => x && x !== 'none');
@@ -79,37 +82,57 @@ function forwardFlops(withHead = true): number {
 
 interface Peak { gflops: number; method: string[] }
 
+/**
+ * fp32 FMA lanes one core retires per cycle, from what the CPU is: AVX-512 parts with two 512-bit FMA units (most
+ * Xeon Scalable, AMD Zen 5) 32; AMD Zen 4 runs AVX-512 on its two 256-bit FMA pipes (one 512-bit FMA per cycle)
+ * 16, as do AVX2 cores with two 256-bit units; SSE-only 8. An upper bound where a part has fewer units (some
+ * Xeons have one 512-bit unit), so the nominal figure errs towards a larger denominator.
+ */
+function fmaLanesPerCycle(info: string, flags: Set<string>): { lanes: number; why: string } {
+  const vendor = /^vendor_id\s*:\s*(.*)$/m.exec(info)?.[1] ?? '';
+  const family = Number(/^cpu family\s*:\s*(\d+)/m.exec(info)?.[1] ?? 0);
+  if (vendor === 'AuthenticAMD' && family === 25 && flags.has('avx512f')) return { lanes: 16, why: 'AMD Zen 4: AVX-512 on two 256-bit FMA pipes' };
+  if (flags.has('avx512f')) return { lanes: 32, why: 'AVX-512, two 512-bit FMA units' };
+  if (flags.has('fma')) return { lanes: 16, why: 'AVX2, two 256-bit FMA units' };
+  return { lanes: 8, why: 'SSE, no FMA' };
+}
+
 function fmaPeak(threads: number): Peak {
   const info = readFileSync('/proc/cpuinfo', 'utf8');
   const flags = new Set((/^flags\s*:\s*(.*)$/m.exec(info)?.[1] ?? '').split(/\s+/));
   const mhz = Number(/^cpu MHz\s*:\s*([\d.]+)/m.exec(info)?.[1] ?? 0);
   const model = /^model name\s*:\s*(.*)$/m.exec(info)?.[1] ?? 'unknown CPU';
-  const lanes = flags.has('avx512f') ? 16 : flags.has('fma') ? 8 : 4;
-  const isa = flags.has('avx512f') ? 'AVX-512 FMA' : flags.has('fma') ? 'AVX2 FMA' : 'SSE (no FMA)';
-  const method = [`${model}; ${isa} (${lanes} fp32 lanes); cpuinfo ${mhz.toFixed(0)} MHz; ${threads} threads used`];
-  // Assume 2 FMA units per core (server cores with AVX-512/AVX2) at the nominal clock; a higher measured
-  // figure (turbo) replaces it below, so the denominator never flatters the engine.
-  const units = 2;
-  let peak = (threads * mhz * 1e6 * lanes * 2 * units) / 1e9;
-  method.push(`from cpuinfo: ${threads} cores x ${(mhz / 1000).toFixed(2)} GHz x ${lanes} lanes x 2 (FMA) x ${units} units = ${peak.toFixed(0)} GFLOP/s`);
+  const { lanes, why } = fmaLanesPerCycle(info, flags);
+  const method = [`${model}; ${why}: ${lanes} fp32 FMA lanes per cycle per core; cpuinfo ${mhz.toFixed(0)} MHz; ${threads} threads used`];
+  // The nominal clock: a higher measured figure (turbo) replaces it below, so the denominator never flatters the engine.
+  let peak = (threads * mhz * 1e6 * lanes * 2) / 1e9;
+  method.push(`from cpuinfo: ${threads} cores x ${(mhz / 1000).toFixed(2)} GHz x ${lanes} lanes x 2 (FMA) = ${peak.toFixed(0)} GFLOP/s (nominal clock; turbo runs higher)`);
+  // The microbenchmark at both vector widths this CPU has (512-bit and 256-bit FMAs), best of three runs each.
   const src = join(here, 'fma-peak.c');
   const dir = mkdtempSync(join(tmpdir(), 'fma-'));
-  const exe = join(dir, 'fma-peak');
-  const cc = spawnSync('cc', ['-O2', '-march=native', '-pthread', src, '-o', exe], { encoding: 'utf8' });
-  if (cc.status === 0) {
+  const widths = flags.has('avx512f') ? [['zmm', []], ['ymm', ['-mno-avx512f']]] as const : [['ymm', []]] as const;
+  const measured: string[] = [];
+  let best = 0;
+  for (const [label, extra] of widths) {
+    const exe = join(dir, `fma-peak-${label}`);
+    const cc = spawnSync('cc', ['-O2', '-march=native', ...extra, '-pthread', src, '-o', exe], { encoding: 'utf8' });
+    if (cc.status !== 0) {
+      measured.push(`${label}: no C compiler (${(cc.stderr || cc.error?.message || '').split('\n')[0]})`);
+      continue;
+    }
     const run = (t: number) => JSON.parse(spawnSync(exe, [String(t), '60000000'], { encoding: 'utf8' }).stdout) as { gflops: number };
     const one = Math.max(...[0, 1, 2].map(() => run(1).gflops));
     const all = Math.max(...[0, 1, 2].map(() => run(threads).gflops));
-    const perCycle = (one * 1000) / mhz; // flops per cycle at the nominal clock
-    const note = perCycle / (lanes * 2) > units ? 'the clock runs above cpuinfo\'s nominal MHz (turbo)' : 'below 2 units per cycle: other jobs are sharing the cores, or the clock is lower';
-    method.push(`measured (scripts/fma-peak.c, 12 independent FMA chains per thread): 1 thread ${one.toFixed(0)} GFLOP/s, ${threads} threads ${all.toFixed(0)} GFLOP/s (${(perCycle / (lanes * 2)).toFixed(2)} x ${lanes}-lane FMA per nominal cycle; ${note})`);
-    if (all > peak) {
-      method.push(`peak used = measured ${all.toFixed(0)} GFLOP/s (higher than the cpuinfo figure, so the honest denominator)`);
-      peak = all;
-    } else method.push(`peak used = cpuinfo figure ${peak.toFixed(0)} GFLOP/s`);
-  } else {
-    method.push(`no C compiler for the FMA microbenchmark (${(cc.stderr || cc.error?.message || '').split('\n')[0]}); peak from cpuinfo only`);
+    // One thread's figure times the thread count too: a neighbour on the host that takes a core for a moment
+    // lowers the all-threads figure, and a lower denominator would flatter the engine.
+    best = Math.max(best, all, one * threads);
+    measured.push(`${label} 1 thread ${one.toFixed(0)}, ${threads} threads ${all.toFixed(0)} GFLOP/s (${((one * 1000) / mhz / (lanes * 2)).toFixed(2)} x the nominal lanes per cpuinfo cycle)`);
   }
+  method.push(`measured (scripts/fma-peak.c, 12 independent FMA chains per thread): ${measured.join('; ')}`);
+  if (best > peak) {
+    method.push(`peak used = measured ${best.toFixed(0)} GFLOP/s (the larger of ${threads} threads' and ${threads} x one thread's best; above the nominal figure: the clock runs above cpuinfo's MHz)`);
+    peak = best;
+  } else method.push(`peak used = nominal ${peak.toFixed(0)} GFLOP/s (the measurement came out lower: other jobs on the cores, or a lower clock)`);
   return { gflops: peak, method };
 }
 
@@ -126,7 +149,14 @@ class TorchPeer {
     const py = candidates.find((p) => spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
     if (!py) return `PyTorch not found (tried ${candidates.join(', ')}). Install it with: sudo apt-get install python3-torch libopenblas0-pthread (Debian/Ubuntu), or pip install torch; then rerun (BENCH_PYTHON=/path/to/python selects one).`;
     const proc = spawn(py, [join(here, 'bench-engine-torch.py'), JSON.stringify({ ...CFG, threads: THREADS })], {
-      env: { ...process.env, OMP_NUM_THREADS: String(THREADS), OPENBLAS_NUM_THREADS: String(THREADS), MKL_NUM_THREADS: String(THREADS) },
+      // OMP_WAIT_POLICY=PASSIVE: Debian's torch runs its own OpenMP threads beside OpenBLAS's pthreads; with
+      // OpenMP's default spin-waiting the two pools fight over the 2 cores (measured on a 2-core Zen 4: encoder
+      // inference 105-183 ms spinning against 56-67 ms passive, training step 471-858 against 444-547 ms), and a
+      // peer slowed by its own thread setup would flatter the engine. A value set in the environment wins.
+      env: {
+        OMP_WAIT_POLICY: 'PASSIVE', ...process.env,
+        OMP_NUM_THREADS: String(THREADS), OPENBLAS_NUM_THREADS: String(THREADS), MKL_NUM_THREADS: String(THREADS),
+      },
     });
     proc.stderr.on('data', (d: Buffer) => process.stderr.write(`[torch] ${d}`));
     const lines = createInterface({ input: proc.stdout })[Symbol.asyncIterator]();
@@ -147,6 +177,15 @@ class TorchPeer {
     this.proc.stdin.write(JSON.stringify({ op: 'quit' }) + '\n');
     this.proc.stdin.end();
   }
+}
+
+/**
+ * f, after a pause in which idle threads from the previous block stop spinning (OpenBLAS's for ~0.1 s after a
+ * call; each ORT session has its own pool): otherwise a block's first iteration shares the cores with them.
+ */
+async function settled<T>(f: () => Promise<T>): Promise<T> {
+  await new Promise((r) => setTimeout(r, SWITCH_PAUSE_MS));
+  return f();
 }
 
 /** Wall and process-CPU milliseconds per iteration. CPU time is less sensitive to other jobs on the cores. */
@@ -204,7 +243,7 @@ async function main(): Promise<void> {
   const rt = new InThreadRuntime();
   // CPU against torch CPU by default; OPT_PROVIDERS=cuda (etc.) runs the engine on that provider instead.
   const opts = {
-    intraOpThreads: THREADS, ...(process.env.OPT_PROVIDERS ? {} : { providers: ['cpu' as const] }),
+    intraOpThreads: THREADS, ...(process.env.BENCH_SPIN === '0' ? { spin: false } : {}), ...(process.env.OPT_PROVIDERS ? {} : { providers: ['cpu' as const] }),
     ...(DISABLE !== undefined ? { disableOptimizers: DISABLE } : {}),
   };
   const carry: Record<string, string> = {};
@@ -235,7 +274,7 @@ async function main(): Promise<void> {
 
   const torch = await TorchPeer.start();
   if (typeof torch === 'string') console.log(`torch: ${torch}`);
-  else console.log(`torch: ${String(torch.info.torch)} with ${String(torch.info.threads)} threads, ${((torch.info.params as number) / 1e6).toFixed(2)} M params`);
+  else console.log(`torch: ${String(torch.info.torch)} with ${String(torch.info.threads)} threads (OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY ?? 'PASSIVE'}), ${((torch.info.params as number) / 1e6).toFixed(2)} M params`);
   const peer = typeof torch === 'string' ? undefined : torch;
 
   // Warm-up: first runs allocate arenas and (for ORT) plan memory.
@@ -260,15 +299,15 @@ async function main(): Promise<void> {
     const order = r % 2 === 0 ? ['e', 't'] : ['t', 'e'];
     for (const who of order) {
       if (who === 'e') {
-        add('engineTrain', await engineTrain(ITERS));
-        add('engineInfer', await engineInfer(ITERS));
-        add('engineInferHead', await engineInferHead(ITERS));
+        add('engineTrain', await settled(() => engineTrain(ITERS)));
+        add('engineInfer', await settled(() => engineInfer(ITERS)));
+        add('engineInferHead', await settled(() => engineInferHead(ITERS)));
       } else if (peer) {
-        const tr = await peer.time('train', ITERS);
+        const tr = await settled(() => peer.time('train', ITERS));
         torchLoss = tr.loss;
         add('torchTrain', tr);
-        add('torchInfer', await peer.time('infer', ITERS));
-        add('torchInferHead', await peer.time('infer_head', ITERS));
+        add('torchInfer', await settled(() => peer.time('infer', ITERS)));
+        add('torchInferHead', await settled(() => peer.time('infer_head', ITERS)));
       }
     }
   }
@@ -322,6 +361,7 @@ async function main(): Promise<void> {
     engineInferHead: median(times.engineInferHead),
     torchInferHead: times.torchInferHead.length ? median(times.torchInferHead) : NaN,
   };
+  if (process.env.BENCH_RAW === '1') for (const k of keys) console.log(`raw ${k}: ${times[k].map((x) => x.toFixed(1)).join(' ')}`);
   console.log('');
   console.log(`load average at end: ${load()} (1, 5, 15 min; above ~0.5 other jobs were competing for the ${cpus().length} cores)`);
   console.log(`model FLOPs (matmuls only, 2 per multiply-add): encoder forward ${(fEnc / 1e9).toFixed(2)} GFLOP, with MLM head ${(f / 1e9).toFixed(2)} GFLOP, train step 3x = ${(trainFlops / 1e9).toFixed(2)} GFLOP`);
@@ -405,4 +445,14 @@ function summariseProfile(file: string, label: string, peakGflops: number): void
 }
 
 if (!existsSync(join(here, 'bench-engine-torch.py'))) throw new Error('scripts/bench-engine-torch.py is missing');
+// Both sides run with the runtime's glibc settings (MALLOC_ENV: big blocks stay on the heap), which glibc reads
+// at process start: this process re-executes itself with them, and the torch helper inherits them. Without
+// them each side page-faults fresh memory for its big per-step tensors, and torch's step drifted from ~430 to
+// ~700 ms over a dozen steps on this machine. BENCH_MALLOC=0 keeps the environment as it is.
+const missing = Object.entries(MALLOC_ENV).filter(([k]) => process.env[k] === undefined);
+if (missing.length && process.env.BENCH_MALLOC !== '0') {
+  const r = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, ...Object.fromEntries(missing) } });
+  process.exit(r.status ?? 1);
+}
+console.log(`glibc: ${Object.keys(MALLOC_ENV).map((k) => `${k}=${process.env[k] ?? '(unset)'}`).join(' ') || 'n/a'}`);
 await main();

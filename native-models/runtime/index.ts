@@ -3,4 +3,4 @@ export * from './tensor';
 export * from './providers';
 export { Session, DEFAULT_DISABLED_OPTIMIZERS, disabledOptimizers, type ModelSource, type SessionOptions, type ValueInfo, type RunOptions } from './session';
 export * from './runtime';
-export { WorkerRuntime } from './worker-runtime';
+export { MALLOC_ENV, WorkerRuntime } from './worker-runtime';

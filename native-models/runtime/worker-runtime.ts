@@ -48,8 +48,11 @@ export interface WorkerRuntimeOptions {
   env?: Record<string, string>;
 }
 
-/** Keeps multi-MB blocks on the heap instead of fresh mmap'd pages for every output buffer (Linux/glibc). */
-const MALLOC_ENV: Record<string, string> = process.platform === 'linux' ? { MALLOC_MMAP_THRESHOLD_: '33554432', MALLOC_TRIM_THRESHOLD_: '268435456' } : {};
+/**
+ * Keeps multi-MB blocks on the heap instead of fresh mmap'd pages for every output buffer (Linux/glibc); glibc
+ * reads it at process start, so it applies to child processes (and to a process that re-executes itself).
+ */
+export const MALLOC_ENV: Record<string, string> = process.platform === 'linux' ? { MALLOC_MMAP_THRESHOLD_: '33554432', MALLOC_TRIM_THRESHOLD_: '268435456' } : {};
 
 /** The process flavour's channel, shaped like a Worker for the parts used here. */
 function forkHost(entry: string | undefined, env: Record<string, string>): ChildProcess {
