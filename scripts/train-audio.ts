@@ -19,7 +19,7 @@ import type { Tensor } from '../native-models/runtime/index';
 import { checkResumeConfig, latestCheckpoint, loadCheckpoint } from '../native-models/train/checkpoint';
 import { warmStart, warmStartConfig } from '../native-models/train/grow';
 import { WorkerRuntime } from '../native-models/runtime/index';
-import { trainingExportDir } from '../native-models/packages/format';
+import { exportAfterStop, trainingExportDir } from '../native-models/packages/format';
 
 const { values: a } = parseArgs({
   options: {
@@ -61,8 +61,13 @@ console.log(`model: ${nParams.toLocaleString('en-US')} parameters`);
 const runtime = new WorkerRuntime();
 const ctl = new AbortController();
 if (a.minutes) setTimeout(() => ctl.abort(), Number(a.minutes) * 60_000).unref();
-process.on('SIGINT', () => ctl.abort());
-process.on('SIGTERM', () => ctl.abort());
+let signalled = false;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    signalled = true;
+    ctl.abort();
+  });
+}
 const runConfig = { model: cfg, batches: batchOpts, adam };
 const resume = latestCheckpoint(a.out);
 if (resume) {
@@ -107,7 +112,7 @@ await runtime.close();
 corpus.close();
 console.log(`stopped at step ${res.step}${res.cancelled ? ' (time budget / signal)' : ''}; checkpoint ${res.checkpoint ?? '(none)'}; ${((Date.now() - started) / 60000).toFixed(1)} min`);
 
-if (!a['no-export']) {
+if (!a['no-export'] && exportAfterStop(a.package, signalled)) {
   const ck = loadCheckpoint(latestCheckpoint(a.out) ?? join(a.out));
   const params: Record<string, Float32Array> = {};
   for (const [k, t] of Object.entries(ck.params)) params[k] = t.data as Float32Array;

@@ -13,7 +13,7 @@ import { imprintPrototypes } from '../native-models/detector/imprint';
 import { readDetectionSplit } from '../native-models/detector/data';
 import { writeDetector } from '../native-models/detector/export';
 import { trainDetector } from '../native-models/detector/train';
-import { trainingExportDir } from '../native-models/packages/format';
+import { exportAfterStop, trainingExportDir } from '../native-models/packages/format';
 import { InThreadRuntime, type Tensor } from '../native-models/runtime/index';
 import { RegionDetector } from '../native-models/tasks/detect-regions';
 import { loadCheckpoint } from '../native-models/train/checkpoint';
@@ -97,7 +97,7 @@ async function main(): Promise<number> {
   const ac = new AbortController();
   const stop = () => {
     if (ac.signal.aborted) process.exit(130);
-    console.error('\nstopping: checkpointing and exporting (signal again to quit now)');
+    console.error(`\nstopping: checkpointing${v.package === undefined || v['no-export'] ? '' : ' and exporting'} (signal again to quit now)`);
     ac.abort();
   };
   process.on('SIGINT', stop);
@@ -122,7 +122,7 @@ async function main(): Promise<number> {
   await runtime.close();
   const minutes = (Date.now() - started) / 60000;
   console.log(`trained to step ${res.step}${res.cancelled ? ' (stopped early)' : ''} in ${minutes.toFixed(1)} min, ${res.meanStepMs.toFixed(0)} ms/step; checkpoint ${res.checkpoint ?? '-'}`);
-  if (v['no-export']) return 0;
+  if (v['no-export'] || !exportAfterStop(v.package, ac.signal.aborted)) return 0;
   await exportChecked(pkgDir, cfg, classes, res.params, path.resolve(v.data), {
       command, history: formatHistory(res.history),
       mosaic: num(v.mosaic, 0.75, 'mosaic'), dataset: path.resolve(v.data), trainItems: examples.length, steps: res.step, batch, seed, lr,

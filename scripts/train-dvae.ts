@@ -9,7 +9,7 @@ import { trainDvae, evalPsnr } from '../native-models/dvae/train';
 import { formatHistory } from '../native-models/train/trainer';
 import { exportOnnx, inferenceWeights, packageDvaeConfig, writeDvaeComponent } from '../native-models/dvae/codec';
 import { warmStartConfig } from '../native-models/train/grow';
-import { trainingExportDir } from '../native-models/packages/format';
+import { exportAfterStop, trainingExportDir } from '../native-models/packages/format';
 
 const USAGE = `Usage: npm run train:dvae -- --data DIR --out RUN_DIR --steps N [options]
   --data DIR            dataset folder (its "train" split is used; "val" for progress figures)
@@ -102,11 +102,12 @@ const command = `npm run train:dvae -- --data ${a.data} --out ${a.out} --steps $
   `${a.channels === undefined ? '' : ` --channels ${channels.join(',')}`}` +
   `${a['init-from'] ? ` --init-from ${a['init-from']}` : ''}${a.batch ? ` --batch ${batch}` : ''}${a.codebook ? ` --codebook ${config.codebookSize}` : ''}${a.seed ? ` --seed ${seed}` : ''}${config.ssimWeight ? ` --ssim-weight ${config.ssimWeight}` : ''}${flatFraction ? ` --flat-fraction ${flatFraction}` : ''}`;
 
-// Ctrl-C / SIGTERM: stop after the current step, checkpoint, and still export what was trained.
+// Ctrl-C / SIGTERM: stop after the current step and checkpoint; export what was trained only into a package named
+// with --package (exportAfterStop).
 const stop = new AbortController();
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {
-    log(`${sig}: stopping after this step (checkpoint, then export)`);
+    log(`${sig}: stopping after this step (checkpoint${a.package === undefined ? '' : ', then export'})`);
     stop.abort();
   });
 }
@@ -125,7 +126,7 @@ const res = await trainDvae({
 });
 log(`trained to step ${res.step}${res.cancelled ? ' (cancelled)' : ''}; checkpoint ${res.checkpoint ?? '-'}`);
 
-if (!a['no-export']) {
+if (!a['no-export'] && exportAfterStop(a.package, stop.signal.aborted, log)) {
   const weights = inferenceWeights(res.params);
   // fp16 storage halves the package when it costs (almost) nothing: compare on the validation images.
   let storage: 'float16' | 'float32' = 'float16';

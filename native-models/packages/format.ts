@@ -97,6 +97,17 @@ export function trainingExportDir(dir: string | undefined, log: (line: string) =
   return defaultPackageDir();
 }
 
+/**
+ * Whether a training run that has stopped writes its export now. Not when a signal (Ctrl-C, SIGTERM) stopped it and
+ * the target is the shipped default package (no --package): a few hundred steps would replace a trained and
+ * measured component. The checkpoint keeps everything; says so through `log`.
+ */
+export function exportAfterStop(explicitPackage: string | undefined, signalled: boolean, log: (line: string) => void = console.log): boolean {
+  if (!signalled || explicitPackage !== undefined) return true;
+  log(`stopped by a signal: the shipped default package (${defaultPackageDir()}) is left as it is. Resume the run to finish it (the export follows then), or give --package DIR to export a stopped run elsewhere.`);
+  return false;
+}
+
 function sha256File(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }

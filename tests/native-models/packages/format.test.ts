@@ -3,7 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readlinkSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { copyComponent, INCOMING_SUFFIX, loadPackage, LOCK_FILE, lockHolder, PENDING_MANIFEST_FILE, setComponentMetrics, withPackageLock, writeComponent, PackageError } from '../../../native-models/packages/format';
+import { copyComponent, exportAfterStop, INCOMING_SUFFIX, loadPackage, LOCK_FILE, lockHolder, PENDING_MANIFEST_FILE, setComponentMetrics, withPackageLock, writeComponent, PackageError } from '../../../native-models/packages/format';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'optpkg-'));
 
@@ -175,6 +175,16 @@ describe('model package format', () => {
     expect(() => withPackageLock(join(dir, 'nope'), () => 1)).toThrow(/nope: does not exist/);
     // The lock's name is the package's own.
     expect(() => writeComponent(dir, 'x', entry, { a: { name: LOCK_FILE, bytes: new Uint8Array([1]) } })).toThrow(/must not be .*manifest\.lock/);
+  });
+
+  it('a run stopped by a signal exports only into a package named with --package', () => {
+    const lines: string[] = [];
+    const log = (l: string) => lines.push(l);
+    expect(exportAfterStop(undefined, false, log)).toBe(true); // finished (or its time budget ran out)
+    expect(exportAfterStop('/tmp/pkg', true, log)).toBe(true);
+    expect(lines).toEqual([]);
+    expect(exportAfterStop(undefined, true, log)).toBe(false);
+    expect(lines.join('\n')).toMatch(/shipped default package .* is left as it is/);
   });
 });
 
