@@ -1,7 +1,15 @@
-// Starts web mode's service thread and returns typed proxies (the same RPC client the renderer uses): the dataset
-// and demo services, with blob look-ups. (The inference service runs in a child process: inference-supervisor.ts.)
-import { MessageChannel, Worker, type TransferListItem } from 'node:worker_threads';
-import { createRpcClient, type BlobLocation, type DatasetBlobAccess, type DatasetService, type DemoService, type Detector, type RpcClient } from '../common';
+// Starts web mode's service thread and returns typed services (over the same RPC client the renderer uses): the
+// dataset and demo services, with blob look-ups. (The inference service runs in a child process:
+// inference-supervisor.ts.) The thread is supervised like the Electron app's services process: if it dies, the jobs
+// it was running end as failed for everyone following them, calls in flight fail with a clear error, and a fresh
+// thread starts after RestartPolicy's delay (not at all once it keeps dying). The services returned stay the same
+// objects across restarts, their event listeners included, so the web server holds them once.
+import { MessageChannel, Worker, type MessagePort, type TransferListItem } from 'node:worker_threads';
+import {
+  createRpcClient, SERVICE_CHANNELS, type BlobLocation, type DatasetBlobAccess, type DatasetService, type DemoService, type Detector,
+  type Disposable, type JobProgress, type RpcClient,
+} from '../common';
+import { RestartPolicy } from '../common/restart-policy';
 import { serveDetector } from '../workers/detector-link';
 import { threadPortTransport } from '../workers/thread-transport';
 
@@ -12,63 +20,159 @@ export interface ServiceThread {
   close(): Promise<void>;
 }
 
-/** A worker thread running `file` (in electron/workers/) with an RPC port; it inherits this process's loader (tsx in development). */
-function startWorker(file: string, label: string, workerData: Record<string, unknown>, transferList: TransferListItem[]) {
+export interface ServiceThreadOptions {
+  /** When a crashed thread is started again (default: RestartPolicy's defaults). */
+  policy?: RestartPolicy;
+  /** Called with each worker as it starts (tests use it to make one die). */
+  onWorker?: (worker: Worker) => void;
+}
+
+/** One running thread: its worker, contract client and the ports beside it. */
+interface Running {
+  worker: Worker;
+  client: RpcClient;
+  blobPort: MessagePort;
+  detectPort?: MessagePort;
+  served?: Disposable;
+  waiting: Map<number, (l: BlobLocation | null) => void>;
+  released?: boolean;
+}
+
+const HOSTED = ['dataset', 'demo'] as const;
+type Hosted = (typeof HOSTED)[number];
+
+/** A worker thread running electron/workers/dataset-worker.ts; it inherits this process's loader (tsx in development). */
+function startWorker(workerData: Record<string, unknown>, transferList: TransferListItem[]): { worker: Worker; client: RpcClient } {
   const rpc = new MessageChannel();
-  const entry = new URL(`../workers/${file}`, import.meta.url).href;
+  const entry = new URL('../workers/dataset-worker.ts', import.meta.url).href;
   // Run from source (npm start, tests): workers do not inherit tsx's loader, so register it first.
   const boot = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`;
   const worker = new Worker(boot, { eval: true, workerData: { ...workerData, rpcPort: rpc.port2 }, transferList: [rpc.port2, ...transferList] });
-  worker.on('error', (e) => console.error(`${label}: ${e.message}`));
-  const client: RpcClient = createRpcClient(threadPortTransport(rpc.port1));
-  return {
-    client,
-    async close() {
-      worker.postMessage('close');
-      client.dispose();
-      rpc.port1.close();
-      await worker.terminate();
-    },
-  };
+  return { worker, client: createRpcClient(threadPortTransport(rpc.port1)) };
 }
 
 /** `root` is the library folder; `detector` (the inference process's) runs dataset-wide detection jobs. */
-export async function startServiceThread(root: string, detector?: Detector): Promise<ServiceThread> {
-  const blob = new MessageChannel();
-  const detect = detector ? new MessageChannel() : undefined;
-  const served = detect && detector ? serveDetector(threadPortTransport(detect.port1), detector) : undefined;
-  const { client, close } = startWorker('dataset-worker.ts', 'dataset worker', { root, blobPort: blob.port2, ...(detect ? { detectPort: detect.port2 } : {}) }, [blob.port2, ...(detect ? [detect.port2] : [])]);
-  const dataset = client.service('dataset');
+export async function startServiceThread(root: string, detector?: Detector, options: ServiceThreadOptions = {}): Promise<ServiceThread> {
+  const policy = options.policy ?? new RestartPolicy();
+  let running: Running | null = null;
+  /** Why no thread runs and none will (it kept dying); null while one runs or is about to. */
+  let down: string | null = null;
+  let closing = false;
+  let nextBlobId = 1;
+  /** The last progress of each job that has not ended, so a thread's death can end them as failed. */
+  const openJobs = new Map<string, JobProgress>();
+  /** Listeners of each hosted event, kept across restarts. */
+  const listeners = new Map<string, Set<(payload: unknown) => void>>();
+  const emit = (key: string, payload: unknown) => {
+    for (const l of [...(listeners.get(key) ?? [])]) l(payload);
+  };
+
+  const start = (): Running => {
+    const blob = new MessageChannel();
+    const detect = detector ? new MessageChannel() : undefined;
+    const served = detect && detector ? serveDetector(threadPortTransport(detect.port1), detector) : undefined;
+    const { worker, client } = startWorker({ root, blobPort: blob.port2, ...(detect ? { detectPort: detect.port2 } : {}) }, [blob.port2, ...(detect ? [detect.port2] : [])]);
+    const self: Running = { worker, client, blobPort: blob.port1, ...(detect ? { detectPort: detect.port1 } : {}), ...(served ? { served } : {}), waiting: new Map() };
+    for (const name of HOSTED) {
+      const proxy = client.service(name) as unknown as Record<string, (l: (p: unknown) => void) => Disposable>;
+      for (const event of SERVICE_CHANNELS[name].events as readonly string[]) proxy[event]((payload) => emit(`${name}.${event}`, payload));
+    }
+    client.service('dataset').onDidChangeJobProgress((p) => {
+      if (p.ended) openJobs.delete(p.jobId);
+      else openJobs.set(p.jobId, p);
+    });
+    blob.port1.on('message', ({ id, location }: { id: number; location: BlobLocation | null }) => {
+      self.waiting.get(id)?.(location);
+      self.waiting.delete(id);
+    });
+    worker.on('error', (e) => console.error(`The dataset service thread: ${e.message}`));
+    worker.once('exit', (code) => {
+      release(self);
+      if (running === self) running = null;
+      if (closing) return;
+      console.error(`The dataset service thread stopped (exit code ${code}).`);
+      // Its jobs will never announce their end: whoever follows one hears it from here.
+      for (const p of openJobs.values()) emit('dataset.onDidChangeJobProgress', { ...p, ended: 'failed', message: 'The dataset service stopped.' } satisfies JobProgress);
+      openJobs.clear();
+      const delay = policy.onExit(Date.now());
+      if (delay === null) {
+        down = `The dataset service keeps stopping (last exit code ${code}); restart the server.`;
+        console.error(down);
+        return;
+      }
+      setTimeout(() => {
+        if (!closing && !running) running = start();
+      }, delay);
+    });
+    options.onWorker?.(worker);
+    return self;
+  };
+
+  /** Fails what was waiting on `r` and closes its ports (the worker has exited or is being stopped). */
+  const release = (r: Running) => {
+    if (r.released) return;
+    r.released = true;
+    r.client.dispose(); // pending calls are rejected as ConnectionClosed
+    for (const resolve of r.waiting.values()) resolve(null);
+    r.waiting.clear();
+    r.blobPort.close();
+    r.served?.dispose();
+    r.detectPort?.close();
+  };
+
+  const client = (): RpcClient => {
+    if (running) return running.client;
+    throw new Error(down ?? (closing ? 'The studio is shutting down.' : 'The dataset service is restarting; try again in a moment.'));
+  };
+
+  /** A service object that stays valid across restarts: calls go to the running thread, listeners stay registered. */
+  const stable = (name: Hosted): unknown => {
+    const spec = SERVICE_CHANNELS[name] as { methods: readonly string[]; events: readonly string[] };
+    const obj: Record<string, unknown> = {};
+    for (const method of spec.methods) obj[method] = async (...args: unknown[]) => client().call(name, method, args);
+    for (const event of spec.events) {
+      obj[event] = (listener: (payload: unknown) => void): Disposable => {
+        const key = `${name}.${event}`;
+        const set = listeners.get(key) ?? new Set();
+        listeners.set(key, set);
+        set.add(listener);
+        return { dispose: () => void set.delete(listener) };
+      };
+    }
+    return obj;
+  };
+
+  const first = start();
+  running = first;
   try {
-    await dataset.listDatasets(); // fails fast when the worker cannot start
+    await first.client.service('dataset').listDatasets(); // fails fast when the worker cannot start
   } catch (e) {
-    blob.port1.close();
-    served?.dispose();
-    detect?.port1.close();
-    await close();
+    closing = true;
+    release(first);
+    await first.worker.terminate();
     throw e;
   }
-  let nextId = 1;
-  const waiting = new Map<number, (l: BlobLocation | null) => void>();
-  blob.port1.on('message', ({ id, location }: { id: number; location: BlobLocation | null }) => {
-    waiting.get(id)?.(location);
-    waiting.delete(id);
-  });
+
   return {
-    dataset,
-    demo: client.service('demo'),
+    dataset: stable('dataset') as DatasetService,
+    demo: stable('demo') as DemoService,
     blobs: {
       resolveBlob: (datasetId, sha) => new Promise((resolve) => {
-        const id = nextId++;
-        waiting.set(id, (l) => resolve(l ?? undefined));
-        blob.port1.postMessage({ id, datasetId, sha });
+        const r = running;
+        if (!r) return resolve(undefined); // restarting: "no such blob" until the new thread is up
+        const id = nextBlobId++;
+        r.waiting.set(id, (l) => resolve(l ?? undefined));
+        r.blobPort.postMessage({ id, datasetId, sha });
       }),
     },
     async close() {
-      blob.port1.close();
-      served?.dispose();
-      detect?.port1.close();
-      await close();
+      closing = true;
+      const r = running;
+      running = null;
+      if (!r) return;
+      r.worker.postMessage('close');
+      release(r);
+      await r.worker.terminate();
     },
   };
 }

@@ -6,7 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { UNREADABLE_INPUT_ERROR, type DatasetsChange, type Detector } from '../../../electron/common';
+import type { Worker } from 'node:worker_threads';
+import { UNREADABLE_INPUT_ERROR, type DatasetsChange, type Detector, type JobProgress } from '../../../electron/common';
+import { RestartPolicy } from '../../../electron/common/restart-policy';
 import { startServiceThread, type ServiceThread } from '../../../electron/web/service-thread';
 
 let tmp: string;
@@ -59,4 +61,44 @@ it('runs detection jobs in the thread against the server\'s detector, errors kee
   await thread.dataset.undo(d.id);
   // The detector's "unreadable" crosses both ports with its name: counted, not a failure.
   expect(await thread.dataset.detectDatasetRegions({ jobId: 'd2', datasetId: d.id })).toMatchObject({ looked: 1, unreadable: 1, regions: 0 });
+});
+
+it('restarts a thread that dies: its jobs end as failed for their followers, calls fail clearly, listeners stay', async () => {
+  const workers: Worker[] = [];
+  let asked!: () => void;
+  const detectorAsked = new Promise<void>((r) => (asked = r));
+  // A detector that never answers keeps a detection job running until the thread dies under it.
+  const hanging: Detector = { detectRegions: () => { asked(); return new Promise(() => {}); } };
+  const t = await startServiceThread(path.join(tmp, 'lib2'), hanging, {
+    policy: new RestartPolicy({ windowMs: 60_000, maxExits: 1, baseDelayMs: 10 }),
+    onWorker: (w) => workers.push(w),
+  });
+  try {
+    const progress: JobProgress[] = [];
+    const changes: DatasetsChange[] = [];
+    t.dataset.onDidChangeJobProgress((p) => progress.push(p));
+    t.dataset.onDidChangeDatasets((c) => changes.push(c));
+    const d = await t.dataset.createDataset('Survives');
+    await t.dataset.importDataset({ jobId: 'i1', datasetId: d.id, format: 'folder', path: tmp });
+    const job = t.dataset.detectDatasetRegions({ jobId: 'dies', datasetId: d.id }).then(() => 'finished', (e: Error) => e);
+    await detectorAsked;
+    await expect.poll(() => progress.some((p) => p.jobId === 'dies' && !p.ended)).toBe(true);
+
+    await workers[0].terminate(); // the thread dies (as on an uncaught error)
+    expect(await job).toMatchObject({ name: 'ConnectionClosed' });
+    expect(progress.filter((p) => p.jobId === 'dies').at(-1)).toMatchObject({ ended: 'failed', message: 'The dataset service stopped.' });
+
+    // A fresh thread on the same library: the data is there, calls and events work through the same objects.
+    await expect.poll(() => workers.length).toBe(2);
+    await expect.poll(() => t.dataset.listDatasets().then((l) => l.map((x) => x.name), () => [])).toEqual(['Survives']);
+    await t.dataset.renameDataset(d.id, 'Still here');
+    await expect.poll(() => changes.map((c) => c.kind)).toContain('renamed');
+
+    // Once it keeps dying (maxExits 1 here), it stays down and says why.
+    await workers[1].terminate();
+    await expect.poll(() => t.dataset.listDatasets().then(() => '', (e: Error) => e.message)).toMatch(/keeps stopping .* restart the server/);
+    expect(workers).toHaveLength(2);
+  } finally {
+    await t.close();
+  }
 });
