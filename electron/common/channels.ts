@@ -35,7 +35,7 @@ export const SERVICE_CHANNELS = {
   dataset: {
     methods: [
       'listDatasets', 'createDataset', 'renameDataset', 'deleteDataset',
-      'importDataset', 'exportDataset', 'detectDatasetRegions', 'cancelJob',
+      'importDataset', 'exportDataset', 'detectDatasetRegions', 'cancelJob', 'listJobs',
       'queryItems', 'getItem', 'updateItem', 'deleteItem',
       'addCaption', 'updateCaption', 'deleteCaption', 'acceptCaptions',
       'undo', 'redo', 'getHistory',

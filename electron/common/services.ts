@@ -28,6 +28,8 @@ export interface DatasetService {
   detectDatasetRegions(request: DetectDatasetRequest): Promise<DetectDatasetReport>;
   /** Cancel an import/export/detection by its jobId; a no-op for a finished or unknown job. */
   cancelJob(jobId: string): Promise<void>;
+  /** The jobs running now, each with its latest progress (a page that opens while one runs shows it at once). */
+  listJobs(): Promise<JobProgress[]>;
 
   queryItems(datasetId: string, query: ItemQuery): Promise<ItemPage>;
   getItem(datasetId: string, itemId: string): Promise<Item>;

@@ -63,7 +63,8 @@ export interface DatasetServiceOptions {
 
 export class LocalDatasetService implements DatasetService, DatasetBlobAccess {
   readonly library: Library;
-  private readonly jobs = new Map<string, { controller: AbortController; datasetId: string; kind: JobKind }>();
+  /** Running jobs: how to cancel them and, for listJobs, their latest progress (sent or throttled). */
+  private readonly jobs = new Map<string, { controller: AbortController; datasetId: string; kind: JobKind; latest?: JobProgress }>();
   private readonly datasetsEmitter = new Emitter<DatasetsChange>();
   private readonly itemsEmitter = new Emitter<ItemsChange>();
   private readonly progressEmitter = new Emitter<JobProgress>();
@@ -151,6 +152,10 @@ export class LocalDatasetService implements DatasetService, DatasetBlobAccess {
     throw new DatasetError('BUSY', `${what} is running: undo and redo are available once it finishes or is cancelled`);
   }
 
+  async listJobs(): Promise<JobProgress[]> {
+    return [...this.jobs.entries()].map(([jobId, j]) => j.latest ?? { jobId, kind: j.kind, datasetId: j.datasetId, done: 0, message: 'starting' });
+  }
+
   /** The kind of a job of one of `kinds` running on the dataset, if any. */
   private runningJobKind(datasetId: string, kinds: readonly JobKind[]): JobKind | undefined {
     for (const j of this.jobs.values()) if (j.datasetId === datasetId && kinds.includes(j.kind)) return j.kind;
@@ -166,10 +171,13 @@ export class LocalDatasetService implements DatasetService, DatasetBlobAccess {
     let latest = 0; // the last `done` given, sent or not
     const update = (p: { done: number; total?: number; message: string }) => {
       latest = p.done;
+      const event: JobProgress = { jobId, kind, datasetId, done: p.done, ...(p.total !== undefined ? { total: p.total } : {}), message: p.message };
+      const job = this.jobs.get(jobId);
+      if (job) job.latest = event;
       const t = Date.now();
       if (p.done !== 0 && t - last < this.progressIntervalMs) return;
       last = t;
-      this.progressEmitter.fire({ jobId, kind, datasetId, done: p.done, ...(p.total !== undefined ? { total: p.total } : {}), message: p.message });
+      this.progressEmitter.fire(event);
     };
     return {
       update,

@@ -56,6 +56,7 @@ export const ARG_SCHEMAS: ArgSchemas = {
     exportDataset: z.tuple([z.object({ jobId: id, datasetId: id, format, path: hostPath })]),
     detectDatasetRegions: z.tuple([z.object({ jobId: id, datasetId: id })]),
     cancelJob: z.tuple([id]),
+    listJobs: z.tuple([]),
     queryItems: z.tuple([id, query]),
     getItem: z.tuple([id, id]),
     updateItem: z.tuple([id, id, z.object({ split: split.optional() })]),

@@ -7,16 +7,20 @@ import type { DetectDatasetReport, DetectDatasetRequest, JobProgress, PreloadApi
 
 let progressListener: (p: JobProgress) => void;
 let cancelled: string[];
+/** What the service's listJobs answers (the jobs running when the page opens). */
+let runningNow: () => Promise<JobProgress[]>;
 /** What the service's detection job does, given the request and a way to send its progress. */
 let job: (request: DetectDatasetRequest, send: (p: Omit<JobProgress, 'jobId' | 'kind' | 'datasetId'>) => void) => Promise<DetectDatasetReport>;
 
 beforeEach(() => {
   cancelled = [];
+  runningNow = async () => [];
   const none = () => ({ dispose() {} });
   const dataset = {
     listDatasets: async () => [{ id: 'd1', name: 'D', itemCount: 4 }],
     detectDatasetRegions: (r: DetectDatasetRequest) => job(r, (p) => progressListener({ jobId: r.jobId, kind: 'detect', datasetId: r.datasetId, ...p })),
     cancelJob: async (id: string) => void cancelled.push(id),
+    listJobs: () => runningNow(),
     onDidChangeDatasets: none, onDidChangeItems: none,
     onDidChangeJobProgress: (l: (p: JobProgress) => void) => {
       progressListener = l;
@@ -77,5 +81,18 @@ describe('Detect regions over a dataset, as a service job', () => {
     progressListener({ jobId: 'other', kind: 'import', datasetId: 'd1', done: 3, total: 3, message: 'disk full', ended: 'failed' });
     progressListener({ jobId: 'unseen', kind: 'export', datasetId: 'd1', done: 3, total: 3, message: '3 exported', ended: 'finished' });
     expect(s.jobs.map((j) => [j.jobId, j.state, j.error])).toEqual([['other', 'failed', 'disk full'], ['elsewhere', 'cancelled', undefined]]);
+  });
+
+  it('shows the jobs already running when the page opens, unless their end arrived first', async () => {
+    let answer!: (jobs: JobProgress[]) => void;
+    runningNow = () => new Promise((r) => (answer = r));
+    const s = await store();
+    // One job ends while the answer is on its way; the other is still running.
+    progressListener({ jobId: 'gone', kind: 'import', datasetId: 'd1', done: 5, total: 5, message: '5 imported', ended: 'finished' });
+    answer([
+      { jobId: 'gone', kind: 'import', datasetId: 'd1', done: 4, total: 5, message: 'b.png' },
+      { jobId: 'busy', kind: 'export', datasetId: 'd1', done: 7, total: 9, message: 'c.png' },
+    ]);
+    await expect.poll(() => s.jobs.map((j) => [j.jobId, j.state, j.done, j.followed])).toEqual([['busy', 'running', 7, true]]);
   });
 });

@@ -14,6 +14,7 @@ beforeAll(() => {
   const none = () => ({ dispose() {} });
   const dataset = {
     listDatasets: async () => [{ id: 'd1', name: 'Grid', itemCount: ITEMS.length }],
+    listJobs: async () => [],
     queryItems: async (_id: string, q: ItemQuery): Promise<ItemPage> => {
       const page = { items: ITEMS.slice(q.offset, q.offset + q.limit), total: ITEMS.length } as ItemPage;
       if (gate) await gate;

@@ -34,6 +34,7 @@ beforeEach(() => {
   const none = () => ({ dispose() {} });
   const dataset = {
     listDatasets: async () => [{ id: 'd1', name: 'D', itemCount: 2 }],
+    listJobs: async () => [],
     queryItems: async () => ({ items: [], total: 0 }),
     getHistory: async () => ({ canUndo: true, canRedo: false }),
     addRegions: async (_d: string, id: string, regions: RegionInput[]) => {

@@ -34,8 +34,10 @@ export const useDatasetsStore = defineStore('datasets', () => {
   const current = computed(() => datasets.value.find((d) => d.id === currentId.value) ?? null);
   const runningJob = computed(() => jobs.value.find((j) => j.state === 'running') ?? null);
 
-  bridge.dataset.onDidChangeDatasets(() => void refresh());
-  bridge.dataset.onDidChangeJobProgress((p: JobProgress) => {
+  /** Jobs whose end this page has heard of (so a listJobs answer that crossed that end does not bring them back). */
+  const endedIds = new Set<string>();
+  function onProgress(p: JobProgress) {
+    if (p.ended) endedIds.add(p.jobId);
     let job = jobs.value.find((j) => j.jobId === p.jobId);
     if (!job) {
       // A job this page did not start (this page before a reload, another tab): followed from its events alone.
@@ -47,7 +49,13 @@ export const useDatasetsStore = defineStore('datasets', () => {
     Object.assign(job, { done: p.done, total: p.total, message: p.message });
     // A followed job ends with its last event (its starter gets the report); the message says what it did.
     if (p.ended && job.followed) Object.assign(job, { state: p.ended }, p.ended === 'failed' ? { error: p.message } : {});
-  });
+  }
+  bridge.dataset.onDidChangeDatasets(() => void refresh());
+  bridge.dataset.onDidChangeJobProgress(onProgress);
+  // Jobs already running when this page opened (a reload, another tab) show at once, not from their next event.
+  void bridge.dataset.listJobs().then((running) => {
+    for (const p of running) if (!endedIds.has(p.jobId) && !jobs.value.some((j) => j.jobId === p.jobId)) onProgress(p);
+  }, () => {});
 
   async function refresh() {
     loading.value = true;

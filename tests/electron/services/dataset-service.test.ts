@@ -221,10 +221,13 @@ describe('LocalDatasetService', () => {
     it('refuses a second job and undo while one runs; Cancel and deleting the dataset do not wait for the detector', async () => {
       const t = await withDetector(3, () => new Promise<RegionProposal[]>(() => {})); // a detector that never answers
       const first = svc.detectDatasetRegions({ jobId: 'a', datasetId: t.ds.id });
+      // A page opening now lists it with its latest progress.
+      await expect.poll(() => svc.listJobs()).toMatchObject([{ jobId: 'a', kind: 'detect', datasetId: t.ds.id, done: 0, total: 3 }]);
       await expect(svc.detectDatasetRegions({ jobId: 'b', datasetId: t.ds.id })).rejects.toMatchObject({ name: 'DatasetError', code: 'BUSY' });
       await expect(svc.undo(t.ds.id)).rejects.toMatchObject({ code: 'BUSY', message: /region detection in this dataset is running/ });
       await svc.cancelJob('a');
       expect(await first).toEqual({ items: 0, regions: 0, looked: 0, unreadable: 0, deleted: 0, cancelled: true });
+      expect(await svc.listJobs()).toEqual([]);
       expect(await svc.redo(t.ds.id)).toMatchObject({ canRedo: false }); // allowed again: the job is over
 
       const second = svc.detectDatasetRegions({ jobId: 'c', datasetId: t.ds.id });
