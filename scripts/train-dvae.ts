@@ -107,7 +107,7 @@ const command = `npm run train:dvae -- --data ${a.data} --out ${a.out} --steps $
 const stop = new AbortController();
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {
-    log(`${sig}: stopping after this step (checkpoint${a.package === undefined ? '' : ', then export'})`);
+    log(`${sig}: stopping after this step (checkpoint${a.package === undefined || a['no-export'] ? '' : ', then export'})`);
     stop.abort();
   });
 }

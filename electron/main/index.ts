@@ -6,12 +6,13 @@ import { app, BrowserWindow, ipcMain, Menu, MessageChannelMain, net, protocol, s
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { CHANNEL_PREFIX, createRpcClient, SERVICE_CHANNELS, type BlobLocation, type Disposable, type JobProgress, type RpcClient, type ServiceName } from '../common';
+import { CHANNEL_PREFIX, createRpcClient, SERVICE_CHANNELS, type BlobLocation, type Disposable, type RpcClient, type ServiceName } from '../common';
 import { serveDetector } from '../workers/detector-link';
 import { portTransport } from '../workers/port-transport';
 import { invokeValidated } from '../workers/service-host';
 import { appDir, DEMO_ASSETS_DIR, MODEL_PACKAGE_DIR } from './app-paths';
 import { ElectronHostService } from './host-service';
+import { OpenJobs } from '../common/open-jobs';
 import { RestartPolicy } from '../common/restart-policy';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -58,8 +59,8 @@ function restartLater(which: 'services' | 'inference', code: number, start: () =
 let blobPort: MessagePortMain | null = null;
 /** The services process's link to the detector (its detection jobs), relayed to the inference process as it is now. */
 let detectorLink: { port: MessagePortMain; served: Disposable } | null = null;
-/** The last progress event of each job that has not ended: when the services process dies, its jobs end as failed. */
-const openJobs = new Map<string, JobProgress>();
+/** The jobs of the services process that have not ended: when it dies, they end as failed. */
+const openJobs = new OpenJobs();
 
 function closeDetectorLink() {
   detectorLink?.served.dispose();
@@ -97,10 +98,7 @@ function startServices() {
   services?.dispose();
   services = createRpcClient(portTransport(rpc.port1));
   forwardEvents(services, ['dataset', 'demo']);
-  services.service('dataset').onDidChangeJobProgress((p) => {
-    if (p.ended) openJobs.delete(p.jobId);
-    else openJobs.set(p.jobId, p);
-  });
+  services.service('dataset').onDidChangeJobProgress(openJobs.track);
   blobPort = blobs.port1;
   blobPort.on('message', ({ data }: { data: { id: number; location: BlobLocation | null } }) => {
     blobRequests.get(data.id)?.(data.location);
@@ -115,8 +113,7 @@ function startServices() {
     closeDetectorLink();
     // Its jobs will never announce their end: the window hears it from here (a page that follows a job it did not
     // start would otherwise show it running, with undo held, until reloaded).
-    for (const p of openJobs.values()) win?.webContents.send(`${CHANNEL_PREFIX}dataset.onDidChangeJobProgress`, { ...p, ended: 'failed', message: 'The services process stopped.' } satisfies JobProgress);
-    openJobs.clear();
+    for (const p of openJobs.failAll('The services process stopped.')) win?.webContents.send(`${CHANNEL_PREFIX}dataset.onDidChangeJobProgress`, p);
     blobPort?.close(); // look-ups answer "no such blob" until a restarted process brings a new port
     blobPort = null;
     services?.dispose(); // pending calls are rejected; new ones wait for the restart (or say why there is none)

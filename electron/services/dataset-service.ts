@@ -169,10 +169,10 @@ export class LocalDatasetService implements DatasetService, DatasetBlobAccess {
   private progress(jobId: string, kind: JobKind, datasetId: string) {
     let last = 0;
     let latest = 0; // the last `done` given, sent or not
+    const job = this.jobs.get(jobId); // registered by startJob; listJobs reads its latest progress
     const update = (p: { done: number; total?: number; message: string }) => {
       latest = p.done;
       const event: JobProgress = { jobId, kind, datasetId, done: p.done, ...(p.total !== undefined ? { total: p.total } : {}), message: p.message };
-      const job = this.jobs.get(jobId);
       if (job) job.latest = event;
       const t = Date.now();
       if (p.done !== 0 && t - last < this.progressIntervalMs) return;

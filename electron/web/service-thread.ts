@@ -7,8 +7,9 @@
 import { MessageChannel, Worker, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import {
   createRpcClient, SERVICE_CHANNELS, type BlobLocation, type DatasetBlobAccess, type DatasetService, type DemoService, type Detector,
-  type Disposable, type JobProgress, type RpcClient,
+  type Disposable, type RpcClient,
 } from '../common';
+import { OpenJobs } from '../common/open-jobs';
 import { RestartPolicy } from '../common/restart-policy';
 import { serveDetector } from '../workers/detector-link';
 import { threadPortTransport } from '../workers/thread-transport';
@@ -59,8 +60,8 @@ export async function startServiceThread(root: string, detector?: Detector, opti
   let down: string | null = null;
   let closing = false;
   let nextBlobId = 1;
-  /** The last progress of each job that has not ended, so a thread's death can end them as failed. */
-  const openJobs = new Map<string, JobProgress>();
+  /** The jobs of the running thread that have not ended, so its death can end them as failed. */
+  const openJobs = new OpenJobs();
   /** Listeners of each hosted event, kept across restarts. */
   const listeners = new Map<string, Set<(payload: unknown) => void>>();
   const emit = (key: string, payload: unknown) => {
@@ -77,10 +78,7 @@ export async function startServiceThread(root: string, detector?: Detector, opti
       const proxy = client.service(name) as unknown as Record<string, (l: (p: unknown) => void) => Disposable>;
       for (const event of SERVICE_CHANNELS[name].events as readonly string[]) proxy[event]((payload) => emit(`${name}.${event}`, payload));
     }
-    client.service('dataset').onDidChangeJobProgress((p) => {
-      if (p.ended) openJobs.delete(p.jobId);
-      else openJobs.set(p.jobId, p);
-    });
+    client.service('dataset').onDidChangeJobProgress(openJobs.track);
     blob.port1.on('message', ({ id, location }: { id: number; location: BlobLocation | null }) => {
       self.waiting.get(id)?.(location);
       self.waiting.delete(id);
@@ -92,8 +90,7 @@ export async function startServiceThread(root: string, detector?: Detector, opti
       if (closing) return;
       console.error(`The dataset service thread stopped (exit code ${code}).`);
       // Its jobs will never announce their end: whoever follows one hears it from here.
-      for (const p of openJobs.values()) emit('dataset.onDidChangeJobProgress', { ...p, ended: 'failed', message: 'The dataset service stopped.' } satisfies JobProgress);
-      openJobs.clear();
+      for (const p of openJobs.failAll('The dataset service stopped.')) emit('dataset.onDidChangeJobProgress', p);
       const delay = policy.onExit(Date.now());
       if (delay === null) {
         down = `The dataset service keeps stopping (last exit code ${code}); restart the server.`;
