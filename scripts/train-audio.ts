@@ -5,16 +5,18 @@
 //                          [--batch 8] [--lr 5e-4] [--config default|tiny] [--package DIR] [--no-export] [--threads N]
 //                          [--seed S] [--set key=value ...] [--tau-max X] [--tau-decay X] [--limit N] [--every N]
 //                          [--frame-layer TAPS] [--init-from CKPT|PACKAGE_DIR]
-// Run it again with the same --out to resume from the latest checkpoint.
+//   npm run train:audio -- --export-only --out RUN_DIR [--package DIR] [--frame-layer TAPS]
+// Run it again with the same --out to resume from the latest checkpoint; --export-only exports that checkpoint
+// (e.g. of a stopped run) without training.
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { buildTrainingGraph } from '../native-models/graph/index';
 import { DEFAULT_CONFIG, TINY_CONFIG, type AudioEncoderConfig } from '../native-models/audio/config';
-import { allFrameTaps, AUDIO_GROW_RULE, formatFrameLayer, parseFrameLayer, pretrainModel } from '../native-models/audio/model';
+import { allFrameTaps, AUDIO_GROW_RULE, formatFrameLayer, parseFrameLayer, pretrainModel, type FrameLayer } from '../native-models/audio/model';
 import { DEFAULT_BATCHES, pretrainBatches, SpeechCorpus } from '../native-models/audio/data';
 import { exportEncoder } from '../native-models/audio/encoder';
 import { trainStepSpec, initialParams } from '../native-models/train/graph-spec';
-import { formatHistory, train, type RunRecord } from '../native-models/train/trainer';
+import { checkpointHistory, formatHistory, train, type RunRecord } from '../native-models/train/trainer';
 import type { Tensor } from '../native-models/runtime/index';
 import { checkResumeConfig, latestCheckpoint, loadCheckpoint } from '../native-models/train/checkpoint';
 import { warmStart, warmStartConfig } from '../native-models/train/grow';
@@ -27,11 +29,12 @@ const { values: a } = parseArgs({
     minutes: { type: 'string' }, batch: { type: 'string', default: '8' }, lr: { type: 'string', default: '5e-4' },
     config: { type: 'string', default: 'default' }, package: { type: 'string' }, 'no-export': { type: 'boolean', default: false },
     seed: { type: 'string', default: '1' }, set: { type: 'string', multiple: true }, 'tau-max': { type: 'string' }, 'tau-decay': { type: 'string' }, limit: { type: 'string' }, every: { type: 'string', default: '250' },
-    'frame-layer': { type: 'string' }, threads: { type: 'string' }, 'init-from': { type: 'string' }, help: { type: 'boolean', short: 'h', default: false },
+    'frame-layer': { type: 'string' }, threads: { type: 'string' }, 'init-from': { type: 'string' }, 'export-only': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
   },
 });
+if (a['export-only']) process.exit(exportOnly());
 if (!a.data || a.help) {
-  console.error('usage: npm run train:audio -- --data DATASET_DIR [--out RUN_DIR] [--steps N] [--minutes M] [--batch B] [--lr LR] [--config default|tiny] [--package DIR] [--no-export] [--frame-layer TAPS (default: input+0+...+final, all concatenated)] [--threads N] [--seed S (default 1)] [--set key=value (a numeric config field; repeatable)] [--tau-max X] [--tau-decay X (Gumbel temperature schedule)] [--limit N (at most N training recordings)] [--every N (checkpoint interval, default 250)] [--init-from CKPT|PACKAGE_DIR (new run from a checkpoint\'s weights, or a model package\'s encoder (fp16 as shipped; its config is then the base that --set changes); with --set layers=N, the added layers start as the identity, with --set ffn=N the added hidden units add nothing at first, with --set dim=N (a whole multiple) every residual channel is repeated; the grown model computes what the checkpoint did)]');
+  console.error('usage: npm run train:audio -- --data DATASET_DIR [--out RUN_DIR] [--steps N] [--minutes M] [--batch B] [--lr LR] [--config default|tiny] [--package DIR] [--no-export] [--frame-layer TAPS (default: input+0+...+final, all concatenated)] [--threads N] [--seed S (default 1)] [--set key=value (a numeric config field; repeatable)] [--tau-max X] [--tau-decay X (Gumbel temperature schedule)] [--limit N (at most N training recordings)] [--every N (checkpoint interval, default 250)] [--export-only (no training: export the latest checkpoint in --out)] [--init-from CKPT|PACKAGE_DIR (new run from a checkpoint\'s weights, or a model package\'s encoder (fp16 as shipped; its config is then the base that --set changes); with --set layers=N, the added layers start as the identity, with --set ffn=N the added hidden units add nothing at first, with --set dim=N (a whole multiple) every residual channel is repeated; the grown model computes what the checkpoint did)]');
   process.exit(a.help ? 0 : 2);
 }
 // --init-from a model package: its encoder's config is the base (so no flags need repeat the shipped shape).
@@ -52,6 +55,7 @@ const batchOpts = { ...DEFAULT_BATCHES, batch: Number(a.batch), seed, ...(a['tau
 const adam = { weightDecay: 0.01, clipNorm: 5, beta2: 0.98 };
 
 const dir = a['no-export'] ? '' : trainingExportDir(a.package);
+
 const corpus = SpeechCorpus.open(a.data, 'train', a.limit ? Number(a.limit) : Infinity);
 console.log(`train split: ${corpus.size} recordings; buckets ${batchOpts.buckets.join('/')} frames, batch ${batchOpts.batch}`);
 const spec = trainStepSpec((bucket) => buildTrainingGraph(pretrainModel(cfg, batchOpts.batch, Number(bucket), true), adam), String(batchOpts.buckets[0]), { optimizer: adam });
@@ -114,11 +118,38 @@ console.log(`stopped at step ${res.step}${res.cancelled ? ' (time budget / signa
 
 if (!a['no-export'] && exportAfterStop(a.package, signalled)) {
   const ck = loadCheckpoint(latestCheckpoint(a.out) ?? join(a.out));
+  exportRun(dir, ck.params, cfg, frameLayer, { command, history: formatHistory(res.history), steps: ck.step, seed, dataset: a.data, recordings: corpus.size });
+}
+
+/** Writes checkpointed weights into the package (fp16) and says so. */
+function exportRun(dir: string, ckParams: Record<string, Tensor>, model: AudioEncoderConfig, taps: FrameLayer, training: Record<string, string | number>): void {
   const params: Record<string, Float32Array> = {};
-  for (const [k, t] of Object.entries(ck.params)) params[k] = t.data as Float32Array;
-  exportEncoder(dir, cfg, params, {
-    storage: 'float16', frameLayer,
-    training: { command, history: formatHistory(res.history), steps: ck.step, seed, dataset: a.data, recordings: corpus.size },
-  });
+  for (const [k, t] of Object.entries(ckParams)) params[k] = t.data as Float32Array;
+  exportEncoder(dir, model, params, { storage: 'float16', frameLayer: taps, training });
   console.log(`exported the encoder (fp16) into ${dir}; run npm run eval:audio to measure it`);
+}
+
+/** --export-only: the latest checkpoint in --out with the run's own config and history, whatever the other flags say. */
+function exportOnly(): number {
+  if (a['no-export']) {
+    console.error('--export-only and --no-export contradict each other');
+    return 2;
+  }
+  const at = latestCheckpoint(a.out);
+  if (!at) {
+    console.error(`${a.out}: no checkpoint to export (train first, or give the run folder of a stopped run with --out)`);
+    return 2;
+  }
+  const ck = loadCheckpoint(at);
+  const model = (ck.config as { model?: AudioEncoderConfig } | null)?.model;
+  if (typeof model?.dim !== 'number' || !Array.isArray(model.conv)) {
+    console.error(`${at}: not an audio encoder checkpoint (its config has no encoder model)`);
+    return 2;
+  }
+  const history = checkpointHistory(ck);
+  console.log(`exporting step ${ck.step} of ${at}`);
+  exportRun(trainingExportDir(a.package), ck.params, model, a['frame-layer'] === undefined ? allFrameTaps(model) : parseFrameLayer(model, a['frame-layer']), {
+    command: history.at(-1)?.command ?? '', history: formatHistory(history), steps: ck.step, ...(a.data ? { dataset: a.data } : {}),
+  });
+  return 0;
 }

@@ -3,10 +3,11 @@
 // Re-running the same command resumes from the run folder's latest checkpoint. See native-models/dvae/README.md.
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { DEFAULT_CONFIG, TINY_CONFIG, type DvaeConfig } from '../native-models/dvae/model';
+import { DEFAULT_CONFIG, TINY_CONFIG, withBlockDefaults, type DvaeConfig } from '../native-models/dvae/model';
 import { loadSplit } from '../native-models/dvae/data';
 import { trainDvae, evalPsnr } from '../native-models/dvae/train';
-import { formatHistory } from '../native-models/train/trainer';
+import { checkpointHistory, formatHistory } from '../native-models/train/trainer';
+import { latestCheckpoint, loadCheckpoint } from '../native-models/train/checkpoint';
 import { exportOnnx, inferenceWeights, packageDvaeConfig, writeDvaeComponent } from '../native-models/dvae/codec';
 import { warmStartConfig } from '../native-models/train/grow';
 import { exportAfterStop, trainingExportDir } from '../native-models/packages/format';
@@ -33,6 +34,7 @@ const USAGE = `Usage: npm run train:dvae -- --data DIR --out RUN_DIR --steps N [
   --eval-every N        validation PSNR every N steps (default 500; 0 = never)
   --package DIR         model package to write the component into (default: the shipped default package)
   --no-export           train only
+  --export-only         no training: export the latest checkpoint in --out (e.g. of a stopped run) into --package
   --seed S              init and data-order seed (default 0)
   --ssim-weight W       add W * (1 - SSIM) to the loss (default 0: MSE only); part of the model config
   --flat-fraction F     share of each batch replaced by flat images of random colours (default 0)`;
@@ -41,7 +43,7 @@ const { values: a } = parseArgs({
   options: {
     data: { type: 'string' }, out: { type: 'string' }, steps: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' },
     codebook: { type: 'string' }, 'stage-blocks': { type: 'string' }, 'attn-blocks': { type: 'string' }, 'out-blocks': { type: 'string' }, channels: { type: 'string' }, 'init-from': { type: 'string' }, tiny: { type: 'boolean' }, 'max-images': { type: 'string' }, threads: { type: 'string' },
-    'eval-every': { type: 'string' }, package: { type: 'string' }, 'no-export': { type: 'boolean' }, seed: { type: 'string' }, 'ssim-weight': { type: 'string' }, 'flat-fraction': { type: 'string' },
+    'eval-every': { type: 'string' }, package: { type: 'string' }, 'no-export': { type: 'boolean' }, 'export-only': { type: 'boolean' }, seed: { type: 'string' }, 'ssim-weight': { type: 'string' }, 'flat-fraction': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
   strict: true,
@@ -84,16 +86,43 @@ const threads = num(a.threads, 'threads', 1);
 const seed = num(a.seed, 'seed', 0);
 const data = resolve(a.data);
 const out = resolve(a.out);
+if (a['no-export'] && a['export-only']) {
+  console.error('--export-only and --no-export contradict each other');
+  process.exit(2);
+}
 const pkg = a['no-export'] ? '' : trainingExportDir(a.package);
 const maxImages = num(a['max-images'], 'max-images', 6000);
 
 const t0 = performance.now();
 const log = (s: string) => console.log(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(5)}s] ${s}`);
-const trainSet = await loadSplit(data, 'train', { limit: maxImages, cache: `${out}/pixels-train-${maxImages}.u8`, onProgress: (d, n) => log(`decoded ${d}/${n} train images`) });
-const val = await loadSplit(data, 'val', { limit: 256, cache: `${out}/pixels-val-256.u8` }).catch((e: Error) => {
+const loadVal = () => loadSplit(data, 'val', { limit: 256, cache: `${out}/pixels-val-256.u8` }).catch((e: Error) => {
   log(`no validation images (${e.message}); training without progress PSNR`);
   return undefined;
 });
+
+if (a['export-only']) {
+  // The run's own config and history, whatever the flags say: the checkpoint is what gets exported.
+  const at = latestCheckpoint(out);
+  if (!at) {
+    console.error(`${out}: no checkpoint to export (train first, or give the run folder of a stopped run with --out)`);
+    process.exit(2);
+  }
+  const ck = loadCheckpoint(at);
+  const model = (ck.config as { model?: DvaeConfig } | null)?.model;
+  if (typeof model?.codebookSize !== 'number' || !Array.isArray(model.channels)) {
+    console.error(`${at}: not a dVAE checkpoint (its config has no dVAE model)`);
+    process.exit(2);
+  }
+  const history = checkpointHistory(ck);
+  log(`exporting step ${ck.step} of ${at}`);
+  await exportRun(withBlockDefaults(model), new Map(Object.entries(ck.params).map(([k, t]) => [k, t.data as Float32Array])), await loadVal(), {
+    command: history.at(-1)?.command ?? '', history: formatHistory(history), dataset: data, steps: ck.step,
+  });
+  process.exit(0);
+}
+
+const trainSet = await loadSplit(data, 'train', { limit: maxImages, cache: `${out}/pixels-train-${maxImages}.u8`, onProgress: (d, n) => log(`decoded ${d}/${n} train images`) });
+const val = await loadVal();
 log(`train images ${trainSet.count}, val ${val?.count ?? 0}; config ${JSON.stringify(config)}; steps ${steps}, batch ${batch}, lr ${lr}`);
 
 // This run's command line, kept in the checkpoints' run history and the package manifest.
@@ -127,21 +156,21 @@ const res = await trainDvae({
 log(`trained to step ${res.step}${res.cancelled ? ' (cancelled)' : ''}; checkpoint ${res.checkpoint ?? '-'}`);
 
 if (!a['no-export'] && exportAfterStop(a.package, stop.signal.aborted, log)) {
-  const weights = inferenceWeights(res.params);
-  // fp16 storage halves the package when it costs (almost) nothing: compare on the validation images.
+  await exportRun(config, res.params, val, {
+    command, history: formatHistory(res.history), dataset: data, steps: res.step, batch, lr, seed, trainImages: trainSet.count,
+  });
+}
+
+/** Writes trained weights into the package: fp16 storage when it costs (almost) nothing on the validation images. */
+async function exportRun(c: DvaeConfig, params: ReadonlyMap<string, Float32Array>, valSet: typeof val, training: Record<string, string | number>): Promise<void> {
+  const weights = inferenceWeights(params);
   let storage: 'float16' | 'float32' = 'float16';
-  if (val) {
-    const p32 = await evalPsnr(config, weights, val, { storage: 'float32', threads });
-    const p16 = await evalPsnr(config, weights, val, { storage: 'float16', threads });
+  if (valSet) {
+    const p32 = await evalPsnr(c, weights, valSet, { storage: 'float32', threads });
+    const p16 = await evalPsnr(c, weights, valSet, { storage: 'float16', threads });
     storage = p32 - p16 < 0.05 ? 'float16' : 'float32';
     log(`val psnr fp32 ${p32.toFixed(3)} dB, fp16 ${p16.toFixed(3)} dB -> ${storage} storage`);
   }
-  writeDvaeComponent(pkg, config, exportOnnx(config, weights, { batch: 1, storage }), {
-    batch: 1, storage,
-    training: {
-      command, history: formatHistory(res.history),
-      dataset: data, steps: res.step, batch, lr, seed, trainImages: trainSet.count,
-    },
-  });
+  writeDvaeComponent(pkg, c, exportOnnx(c, weights, { batch: 1, storage }), { batch: 1, storage, training });
   log(`wrote component "dvae" (encode.onnx, decode.onnx) into ${pkg}`);
 }

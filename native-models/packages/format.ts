@@ -104,7 +104,7 @@ export function trainingExportDir(dir: string | undefined, log: (line: string) =
  */
 export function exportAfterStop(explicitPackage: string | undefined, signalled: boolean, log: (line: string) => void = console.log): boolean {
   if (!signalled || explicitPackage !== undefined) return true;
-  log(`stopped by a signal: the shipped default package (${defaultPackageDir()}) is left as it is. Resume the run to finish it (the export follows then), or give --package DIR to export a stopped run elsewhere.`);
+  log(`stopped by a signal: the shipped default package (${defaultPackageDir()}) is left as it is. Resume the run to finish it (the export follows then), or export what it has with --export-only (into --package DIR, or the default package when none is given).`);
   return false;
 }
 
