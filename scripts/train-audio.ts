@@ -116,7 +116,7 @@ await runtime.close();
 corpus.close();
 console.log(`stopped at step ${res.step}${res.cancelled ? ' (time budget / signal)' : ''}; checkpoint ${res.checkpoint ?? '(none)'}; ${((Date.now() - started) / 60000).toFixed(1)} min`);
 
-if (!a['no-export'] && exportAfterStop(a.package, signalled)) {
+if (!a['no-export'] && exportAfterStop(a.package, signalled && res.cancelled)) {
   const ck = loadCheckpoint(latestCheckpoint(a.out) ?? join(a.out));
   exportRun(dir, ck.params, cfg, frameLayer, { command, history: formatHistory(res.history), steps: ck.step, seed, dataset: a.data, recordings: corpus.size });
 }

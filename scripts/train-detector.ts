@@ -122,7 +122,7 @@ async function main(): Promise<number> {
   await runtime.close();
   const minutes = (Date.now() - started) / 60000;
   console.log(`trained to step ${res.step}${res.cancelled ? ' (stopped early)' : ''} in ${minutes.toFixed(1)} min, ${res.meanStepMs.toFixed(0)} ms/step; checkpoint ${res.checkpoint ?? '-'}`);
-  if (v['no-export'] || !exportAfterStop(v.package, ac.signal.aborted)) return 0;
+  if (v['no-export'] || !exportAfterStop(v.package, ac.signal.aborted && res.cancelled)) return 0;
   await exportChecked(pkgDir, cfg, classes, res.params, path.resolve(v.data), {
       command, history: formatHistory(res.history),
       mosaic: num(v.mosaic, 0.75, 'mosaic'), dataset: path.resolve(v.data), trainItems: examples.length, steps: res.step, batch, seed, lr,

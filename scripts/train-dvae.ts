@@ -155,7 +155,7 @@ const res = await trainDvae({
 });
 log(`trained to step ${res.step}${res.cancelled ? ' (cancelled)' : ''}; checkpoint ${res.checkpoint ?? '-'}`);
 
-if (!a['no-export'] && exportAfterStop(a.package, stop.signal.aborted, log)) {
+if (!a['no-export'] && exportAfterStop(a.package, stop.signal.aborted && res.cancelled, log)) {
   await exportRun(config, res.params, val, {
     command, history: formatHistory(res.history), dataset: data, steps: res.step, batch, lr, seed, trainImages: trainSet.count,
   });

@@ -173,8 +173,12 @@ function registerIpc() {
         if (!trustedSender(event)) throw new Error('IPC from an untrusted frame was refused.');
         if (service === 'host') return invokeValidated({ host }, { service, method, args });
         const client = service === 'inference' ? inference : services;
-        if (!client) throw new Error(down.get(service) ?? `The ${service === 'inference' ? 'inference' : 'services'} process is restarting; try again in a moment.`);
-        return client.call(service, method, args);
+        const which = service === 'inference' ? 'inference' : 'services';
+        if (!client) throw new Error(down.get(service) ?? `The ${which} process is restarting; try again in a moment.`);
+        // Its connection closed under the call: the process stopped (not the page's connection, as the bare error reads).
+        return client.call(service, method, args).catch((e: Error) => {
+          throw e.name === 'ConnectionClosed' ? new Error(`The ${which} process stopped while this ran; it restarts by itself: try again in a moment.`) : e;
+        });
       });
     }
   }

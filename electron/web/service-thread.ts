@@ -59,6 +59,7 @@ export async function startServiceThread(root: string, detector?: Detector, opti
   /** Why no thread runs and none will (it kept dying); null while one runs or is about to. */
   let down: string | null = null;
   let closing = false;
+  let restartTimer: ReturnType<typeof setTimeout> | undefined;
   let nextBlobId = 1;
   /** The jobs of the running thread that have not ended, so its death can end them as failed. */
   const openJobs = new OpenJobs();
@@ -97,8 +98,15 @@ export async function startServiceThread(root: string, detector?: Detector, opti
         console.error(down);
         return;
       }
-      setTimeout(() => {
-        if (!closing && !running) running = start();
+      restartTimer = setTimeout(() => {
+        restartTimer = undefined;
+        if (closing || running) return;
+        try {
+          running = start();
+        } catch (e) {
+          down = `The dataset service could not start again: ${(e as Error).message}; restart the server.`;
+          console.error(down);
+        }
       }, delay);
     });
     options.onWorker?.(worker);
@@ -126,7 +134,18 @@ export async function startServiceThread(root: string, detector?: Detector, opti
   const stable = (name: Hosted): unknown => {
     const spec = SERVICE_CHANNELS[name] as { methods: readonly string[]; events: readonly string[] };
     const obj: Record<string, unknown> = {};
-    for (const method of spec.methods) obj[method] = async (...args: unknown[]) => client().call(name, method, args);
+    for (const method of spec.methods) {
+      obj[method] = async (...args: unknown[]) => {
+        try {
+          return await client().call(name, method, args);
+        } catch (e) {
+          // The thread's channel closed under the call (it closes just before the worker's exit is reported): say
+          // that the service stopped, not "the connection to the studio", which reads like the page's own.
+          if ((e as Error).name !== 'ConnectionClosed') throw e;
+          throw new Error(closing ? 'The studio is shutting down.' : 'The dataset service stopped while this ran; it restarts by itself: try again in a moment.');
+        }
+      };
+    }
     for (const event of spec.events) {
       obj[event] = (listener: (payload: unknown) => void): Disposable => {
         const key = `${name}.${event}`;
@@ -164,6 +183,7 @@ export async function startServiceThread(root: string, detector?: Detector, opti
     },
     async close() {
       closing = true;
+      clearTimeout(restartTimer);
       const r = running;
       running = null;
       if (!r) return;

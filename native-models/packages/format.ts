@@ -100,7 +100,8 @@ export function trainingExportDir(dir: string | undefined, log: (line: string) =
 /**
  * Whether a training run that has stopped writes its export now. Not when a signal (Ctrl-C, SIGTERM) stopped it and
  * the target is the shipped default package (no --package): a few hundred steps would replace a trained and
- * measured component. The checkpoint keeps everything; says so through `log`.
+ * measured component. `signalled`: a signal cut the run short (a run that took all its steps exports, whenever a
+ * signal came). The checkpoint keeps everything; says so through `log`.
  */
 export function exportAfterStop(explicitPackage: string | undefined, signalled: boolean, log: (line: string) => void = console.log): boolean {
   if (!signalled || explicitPackage !== undefined) return true;

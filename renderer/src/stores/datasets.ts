@@ -34,10 +34,11 @@ export const useDatasetsStore = defineStore('datasets', () => {
   const current = computed(() => datasets.value.find((d) => d.id === currentId.value) ?? null);
   const runningJob = computed(() => jobs.value.find((j) => j.state === 'running') ?? null);
 
-  /** Jobs whose end this page has heard of (so a listJobs answer that crossed that end does not bring them back). */
-  const endedIds = new Set<string>();
+  /** Jobs whose end this page has heard of before listJobs answered (so an answer that crossed that end does not
+   * bring them back); null once it has. */
+  let endedIds: Set<string> | null = new Set<string>();
   function onProgress(p: JobProgress) {
-    if (p.ended) endedIds.add(p.jobId);
+    if (p.ended) endedIds?.add(p.jobId);
     let job = jobs.value.find((j) => j.jobId === p.jobId);
     if (!job) {
       // A job this page did not start (this page before a reload, another tab): followed from its events alone.
@@ -54,8 +55,8 @@ export const useDatasetsStore = defineStore('datasets', () => {
   bridge.dataset.onDidChangeJobProgress(onProgress);
   // Jobs already running when this page opened (a reload, another tab) show at once, not from their next event.
   void bridge.dataset.listJobs().then((running) => {
-    for (const p of running) if (!endedIds.has(p.jobId) && !jobs.value.some((j) => j.jobId === p.jobId)) onProgress(p);
-  }, () => {});
+    for (const p of running) if (!endedIds?.has(p.jobId) && !jobs.value.some((j) => j.jobId === p.jobId)) onProgress(p);
+  }, () => {}).finally(() => (endedIds = null));
 
   async function refresh() {
     loading.value = true;

@@ -85,7 +85,7 @@ it('restarts a thread that dies: its jobs end as failed for their followers, cal
     await expect.poll(() => progress.some((p) => p.jobId === 'dies' && !p.ended)).toBe(true);
 
     await workers[0].terminate(); // the thread dies (as on an uncaught error)
-    expect(await job).toMatchObject({ name: 'ConnectionClosed' });
+    expect(await job).toMatchObject({ message: 'The dataset service stopped while this ran; it restarts by itself: try again in a moment.' });
     expect(progress.filter((p) => p.jobId === 'dies').at(-1)).toMatchObject({ ended: 'failed', message: 'The dataset service stopped.' });
 
     // A fresh thread on the same library: the data is there, calls and events work through the same objects.
