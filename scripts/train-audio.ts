@@ -16,7 +16,7 @@ import { allFrameTaps, AUDIO_GROW_RULE, formatFrameLayer, parseFrameLayer, pretr
 import { DEFAULT_BATCHES, pretrainBatches, SpeechCorpus } from '../native-models/audio/data';
 import { exportEncoder } from '../native-models/audio/encoder';
 import { trainStepSpec, initialParams } from '../native-models/train/graph-spec';
-import { checkpointHistory, formatHistory, train, type RunRecord } from '../native-models/train/trainer';
+import { formatHistory, runToExport, train, type RunRecord } from '../native-models/train/trainer';
 import type { Tensor } from '../native-models/runtime/index';
 import { checkResumeConfig, latestCheckpoint, loadCheckpoint } from '../native-models/train/checkpoint';
 import { warmStart, warmStartConfig } from '../native-models/train/grow';
@@ -135,18 +135,14 @@ function exportOnly(): number {
     console.error('--export-only and --no-export contradict each other');
     return 2;
   }
-  const at = latestCheckpoint(a.out);
-  if (!at) {
-    console.error(`${a.out}: no checkpoint to export (train first, or give the run folder of a stopped run with --out)`);
+  let run: ReturnType<typeof runToExport<AudioEncoderConfig>>;
+  try {
+    run = runToExport<AudioEncoderConfig>(a.out, 'an audio encoder', (m) => typeof m?.dim === 'number' && Array.isArray(m.conv));
+  } catch (e) {
+    console.error((e as Error).message);
     return 2;
   }
-  const ck = loadCheckpoint(at);
-  const model = (ck.config as { model?: AudioEncoderConfig } | null)?.model;
-  if (typeof model?.dim !== 'number' || !Array.isArray(model.conv)) {
-    console.error(`${at}: not an audio encoder checkpoint (its config has no encoder model)`);
-    return 2;
-  }
-  const history = checkpointHistory(ck);
+  const { ck, at, model, history } = run;
   console.log(`exporting step ${ck.step} of ${at}`);
   exportRun(trainingExportDir(a.package), ck.params, model, a['frame-layer'] === undefined ? allFrameTaps(model) : parseFrameLayer(model, a['frame-layer']), {
     command: history.at(-1)?.command ?? '', history: formatHistory(history), steps: ck.step, ...(a.data ? { dataset: a.data } : {}),

@@ -6,8 +6,7 @@ import { resolve } from 'node:path';
 import { DEFAULT_CONFIG, TINY_CONFIG, withBlockDefaults, type DvaeConfig } from '../native-models/dvae/model';
 import { loadSplit } from '../native-models/dvae/data';
 import { trainDvae, evalPsnr } from '../native-models/dvae/train';
-import { checkpointHistory, formatHistory } from '../native-models/train/trainer';
-import { latestCheckpoint, loadCheckpoint } from '../native-models/train/checkpoint';
+import { formatHistory, runToExport } from '../native-models/train/trainer';
 import { exportOnnx, inferenceWeights, packageDvaeConfig, writeDvaeComponent } from '../native-models/dvae/codec';
 import { warmStartConfig } from '../native-models/train/grow';
 import { exportAfterStop, trainingExportDir } from '../native-models/packages/format';
@@ -102,18 +101,14 @@ const loadVal = () => loadSplit(data, 'val', { limit: 256, cache: `${out}/pixels
 
 if (a['export-only']) {
   // The run's own config and history, whatever the flags say: the checkpoint is what gets exported.
-  const at = latestCheckpoint(out);
-  if (!at) {
-    console.error(`${out}: no checkpoint to export (train first, or give the run folder of a stopped run with --out)`);
+  let run: ReturnType<typeof runToExport<DvaeConfig>>;
+  try {
+    run = runToExport<DvaeConfig>(out, 'a dVAE', (m) => typeof m?.codebookSize === 'number' && Array.isArray(m.channels));
+  } catch (e) {
+    console.error((e as Error).message);
     process.exit(2);
   }
-  const ck = loadCheckpoint(at);
-  const model = (ck.config as { model?: DvaeConfig } | null)?.model;
-  if (typeof model?.codebookSize !== 'number' || !Array.isArray(model.channels)) {
-    console.error(`${at}: not a dVAE checkpoint (its config has no dVAE model)`);
-    process.exit(2);
-  }
-  const history = checkpointHistory(ck);
+  const { ck, at, model, history } = run;
   log(`exporting step ${ck.step} of ${at}`);
   await exportRun(withBlockDefaults(model), new Map(Object.entries(ck.params).map(([k, t]) => [k, t.data as Float32Array])), await loadVal(), {
     command: history.at(-1)?.command ?? '', history: formatHistory(history), dataset: data, steps: ck.step,

@@ -8,5 +8,5 @@ export type * from './channels';
 export { CHANNEL_PREFIX, SERVICE_CHANNELS } from './channels';
 export type * from './wire';
 export { TOKEN_PARAM } from './wire';
-export { createRpcClient, RemoteError, type RpcClient } from './rpc-client';
+export { createRpcClient, RemoteError, stoppedUnder, type RpcClient } from './rpc-client';
 export { typedArrayReplacer, typedArrayReviver } from './wire-codec';

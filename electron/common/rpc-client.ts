@@ -27,6 +27,18 @@ export interface RpcClient extends Disposable {
   call(service: string, method: string, args: unknown[]): Promise<unknown>;
 }
 
+/**
+ * `call`'s outcome, where its connection closing under it reads as `stopped()`: for hosts whose service (a process
+ * or thread) stopped, which must not read like the page's own connection ("The connection to the studio closed.").
+ */
+export async function stoppedUnder<T>(call: Promise<T>, stopped: () => string): Promise<T> {
+  try {
+    return await call;
+  } catch (e) {
+    throw (e as Error).name === 'ConnectionClosed' ? new Error(stopped()) : e;
+  }
+}
+
 /** Creates the client side of the protocol over `transport`. */
 export function createRpcClient(transport: MessageTransport): RpcClient {
   let nextId = 1;

@@ -6,7 +6,7 @@ import { app, BrowserWindow, ipcMain, Menu, MessageChannelMain, net, protocol, s
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { CHANNEL_PREFIX, createRpcClient, SERVICE_CHANNELS, type BlobLocation, type Disposable, type RpcClient, type ServiceName } from '../common';
+import { CHANNEL_PREFIX, createRpcClient, SERVICE_CHANNELS, stoppedUnder, type BlobLocation, type Disposable, type RpcClient, type ServiceName } from '../common';
 import { serveDetector } from '../workers/detector-link';
 import { portTransport } from '../workers/port-transport';
 import { invokeValidated } from '../workers/service-host';
@@ -84,13 +84,8 @@ function startServices() {
   const served = serveDetector(portTransport(detect.port1), {
     detectRegions: async (image, options) => {
       if (!inference) throw new Error(down.get('inference') ?? 'The inference process is restarting; try again in a moment.');
-      try {
-        return await inference.service('inference').detectRegions(image, options);
-      } catch (e) {
-        // Its connection closed under the call: the process stopped (web mode's supervisor says the same).
-        if ((e as Error).name === 'ConnectionClosed') throw new Error('The inference process stopped while it looked at an image.');
-        throw e;
-      }
+      // Its connection closed under the call: the process stopped (web mode's supervisor says the same).
+      return stoppedUnder(inference.service('inference').detectRegions(image, options), () => 'The inference process stopped while it looked at an image.');
     },
   });
   detectorLink = { port: detect.port1, served };
@@ -175,10 +170,7 @@ function registerIpc() {
         const client = service === 'inference' ? inference : services;
         const which = service === 'inference' ? 'inference' : 'services';
         if (!client) throw new Error(down.get(service) ?? `The ${which} process is restarting; try again in a moment.`);
-        // Its connection closed under the call: the process stopped (not the page's connection, as the bare error reads).
-        return client.call(service, method, args).catch((e: Error) => {
-          throw e.name === 'ConnectionClosed' ? new Error(`The ${which} process stopped while this ran; it restarts by itself: try again in a moment.`) : e;
-        });
+        return stoppedUnder(client.call(service, method, args), () => `The ${which} process stopped while this ran; it restarts by itself: try again in a moment.`);
       });
     }
   }

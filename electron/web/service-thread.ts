@@ -6,7 +6,7 @@
 // objects across restarts, their event listeners included, so the web server holds them once.
 import { MessageChannel, Worker, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import {
-  createRpcClient, SERVICE_CHANNELS, type BlobLocation, type DatasetBlobAccess, type DatasetService, type DemoService, type Detector,
+  createRpcClient, SERVICE_CHANNELS, stoppedUnder, type BlobLocation, type DatasetBlobAccess, type DatasetService, type DemoService, type Detector,
   type Disposable, type RpcClient,
 } from '../common';
 import { OpenJobs } from '../common/open-jobs';
@@ -134,17 +134,10 @@ export async function startServiceThread(root: string, detector?: Detector, opti
   const stable = (name: Hosted): unknown => {
     const spec = SERVICE_CHANNELS[name] as { methods: readonly string[]; events: readonly string[] };
     const obj: Record<string, unknown> = {};
+    // The thread's channel closes under a call just before the worker's exit is reported: the service stopped.
     for (const method of spec.methods) {
-      obj[method] = async (...args: unknown[]) => {
-        try {
-          return await client().call(name, method, args);
-        } catch (e) {
-          // The thread's channel closed under the call (it closes just before the worker's exit is reported): say
-          // that the service stopped, not "the connection to the studio", which reads like the page's own.
-          if ((e as Error).name !== 'ConnectionClosed') throw e;
-          throw new Error(closing ? 'The studio is shutting down.' : 'The dataset service stopped while this ran; it restarts by itself: try again in a moment.');
-        }
-      };
+      obj[method] = async (...args: unknown[]) => stoppedUnder(client().call(name, method, args),
+        () => (closing ? 'The studio is shutting down.' : 'The dataset service stopped while this ran; it restarts by itself: try again in a moment.'));
     }
     for (const event of spec.events) {
       obj[event] = (listener: (payload: unknown) => void): Disposable => {

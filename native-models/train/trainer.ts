@@ -9,7 +9,7 @@ import type { ModelSource } from '../runtime/session';
 import type { ProviderName } from '../runtime/providers';
 import { allocData, item, tensor, type DType, type Tensor } from '../runtime/tensor';
 import type { Batch, BatchSource } from './batching';
-import { loadCheckpoint, saveCheckpoint, latestCheckpoint } from './checkpoint';
+import { loadCheckpoint, saveCheckpoint, latestCheckpoint, type CheckpointData } from './checkpoint';
 import { Rng, type RngState } from './rng';
 import { lrAt, type LrSchedule } from './schedule';
 
@@ -149,6 +149,20 @@ export function checkpointHistory(ck: { step: number; extra?: Record<string, unk
   const upTo = out.length ? out[out.length - 1].to : 0;
   if (ck.step > upTo) out.push({ command: UNRECORDED, from: upTo, to: ck.step });
   return out;
+}
+
+/**
+ * What a trainer's `--export-only` exports: the latest checkpoint in a run folder, the model config it was trained
+ * with (`config.model`, recognised by `isModel`) and its run history; the flags of a new run play no part. Throws a
+ * message for the user when the folder has no checkpoint or one of another model (`what` names the expected one).
+ */
+export function runToExport<M>(runDir: string, what: string, isModel: (m: Partial<M> | undefined) => boolean): { ck: CheckpointData; at: string; model: M; history: RunRecord[] } {
+  const at = latestCheckpoint(runDir);
+  if (!at) throw new Error(`${runDir}: no checkpoint to export (train first, or give the run folder of a stopped run with --out)`);
+  const ck = loadCheckpoint(at);
+  const model = (ck.config as { model?: M } | null)?.model;
+  if (!model || !isModel(model)) throw new Error(`${at}: not ${what} checkpoint (its config has no ${what.replace(/^an? /, '')} model)`);
+  return { ck, at, model, history: checkpointHistory(ck) };
 }
 
 export interface TrainResult {
