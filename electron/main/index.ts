@@ -13,7 +13,7 @@ import { invokeValidated } from '../workers/service-host';
 import { appDir, DEMO_ASSETS_DIR, MODEL_PACKAGE_DIR } from './app-paths';
 import { ElectronHostService } from './host-service';
 import { OpenJobs } from '../common/open-jobs';
-import { RestartPolicy } from '../common/restart-policy';
+import { restartAfter, RestartPolicy } from '../common/restart-policy';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const rendererIndex = path.join(here, '../../renderer/index.html');
@@ -44,17 +44,10 @@ const restarts = { services: new RestartPolicy(), inference: new RestartPolicy()
 
 /** After a helper process exits: start it again after the policy's delay, or give up and remember why. */
 function restartLater(which: 'services' | 'inference', code: number, start: () => void, serviceNames: ServiceName[]) {
-  if (quitting) return;
-  const delay = restarts[which].onExit(Date.now());
-  if (delay === null) {
-    const why = `The ${which} process keeps stopping (last exit code ${code}); restart OPT Studio.`;
-    console.error(why);
-    for (const name of serviceNames) down.set(name, why);
-    return;
-  }
-  setTimeout(() => {
-    if (!quitting) start();
-  }, delay);
+  if (quitting || restartAfter(restarts[which], start, () => quitting)) return;
+  const why = `The ${which} process keeps stopping (last exit code ${code}); restart OPT Studio.`;
+  console.error(why);
+  for (const name of serviceNames) down.set(name, why);
 }
 let blobPort: MessagePortMain | null = null;
 /** The services process's link to the detector (its detection jobs), relayed to the inference process as it is now. */

@@ -3,14 +3,15 @@
 // inference-supervisor.ts.) The thread is supervised like the Electron app's services process: if it dies, the jobs
 // it was running end as failed for everyone following them, calls in flight fail with a clear error, and a fresh
 // thread starts after RestartPolicy's delay (not at all once it keeps dying). The services returned stay the same
-// objects across restarts, their event listeners included, so the web server holds them once.
+// objects across restarts, their event listeners included, so the web server holds them once. A thread that fails
+// to start makes startServiceThread fail with its error; close() lets the thread close its datasets and exit.
 import { MessageChannel, Worker, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import {
   createRpcClient, SERVICE_CHANNELS, stoppedUnder, type BlobLocation, type DatasetBlobAccess, type DatasetService, type DemoService, type Detector,
   type Disposable, type RpcClient,
 } from '../common';
 import { OpenJobs } from '../common/open-jobs';
-import { RestartPolicy } from '../common/restart-policy';
+import { restartAfter, RestartPolicy } from '../common/restart-policy';
 import { serveDetector } from '../workers/detector-link';
 import { threadPortTransport } from '../workers/thread-transport';
 
@@ -37,7 +38,14 @@ interface Running {
   served?: Disposable;
   waiting: Map<number, (l: BlobLocation | null) => void>;
   released?: boolean;
+  /** What the worker threw uncaught, if it did (a thread that fails to start says why through this). */
+  error?: Error;
+  /** Resolves with the exit code once the worker has exited. */
+  exited: Promise<number>;
 }
+
+/** How long close() lets the thread close its datasets (SQLite folds its write-ahead log back) before stopping it. */
+const CLOSE_GRACE_MS = 5000;
 
 const HOSTED = ['dataset', 'demo'] as const;
 type Hosted = (typeof HOSTED)[number];
@@ -59,6 +67,8 @@ export async function startServiceThread(root: string, detector?: Detector, opti
   /** Why no thread runs and none will (it kept dying); null while one runs or is about to. */
   let down: string | null = null;
   let closing = false;
+  /** Set once the first thread has answered. */
+  let started = false;
   let restartTimer: ReturnType<typeof setTimeout> | undefined;
   let nextBlobId = 1;
   /** The jobs of the running thread that have not ended, so its death can end them as failed. */
@@ -74,7 +84,8 @@ export async function startServiceThread(root: string, detector?: Detector, opti
     const detect = detector ? new MessageChannel() : undefined;
     const served = detect && detector ? serveDetector(threadPortTransport(detect.port1), detector) : undefined;
     const { worker, client } = startWorker({ root, blobPort: blob.port2, ...(detect ? { detectPort: detect.port2 } : {}) }, [blob.port2, ...(detect ? [detect.port2] : [])]);
-    const self: Running = { worker, client, blobPort: blob.port1, ...(detect ? { detectPort: detect.port1 } : {}), ...(served ? { served } : {}), waiting: new Map() };
+    const exited = new Promise<number>((resolve) => worker.once('exit', resolve));
+    const self: Running = { worker, client, blobPort: blob.port1, ...(detect ? { detectPort: detect.port1 } : {}), ...(served ? { served } : {}), waiting: new Map(), exited };
     for (const name of HOSTED) {
       const proxy = client.service(name) as unknown as Record<string, (l: (p: unknown) => void) => Disposable>;
       for (const event of SERVICE_CHANNELS[name].events as readonly string[]) proxy[event]((payload) => emit(`${name}.${event}`, payload));
@@ -84,30 +95,32 @@ export async function startServiceThread(root: string, detector?: Detector, opti
       self.waiting.get(id)?.(location);
       self.waiting.delete(id);
     });
-    worker.on('error', (e) => console.error(`The dataset service thread: ${e.message}`));
-    worker.once('exit', (code) => {
+    worker.on('error', (e) => {
+      self.error = e;
+      console.error(`The dataset service thread: ${e.message}`);
+    });
+    void exited.then((code) => {
       release(self);
       if (running === self) running = null;
-      if (closing) return;
+      // A thread that never started is not restarted: startServiceThread fails with its error instead.
+      if (closing || !started) return;
       console.error(`The dataset service thread stopped (exit code ${code}).`);
       // Its jobs will never announce their end: whoever follows one hears it from here.
       for (const p of openJobs.failAll('The dataset service stopped.')) emit('dataset.onDidChangeJobProgress', p);
-      const delay = policy.onExit(Date.now());
-      if (delay === null) {
-        down = `The dataset service keeps stopping (last exit code ${code}); restart the server.`;
-        console.error(down);
-        return;
-      }
-      restartTimer = setTimeout(() => {
+      const timer = restartAfter(policy, () => {
         restartTimer = undefined;
-        if (closing || running) return;
         try {
-          running = start();
+          running ??= start();
         } catch (e) {
           down = `The dataset service could not start again: ${(e as Error).message}; restart the server.`;
           console.error(down);
         }
-      }, delay);
+      }, () => closing);
+      if (timer) restartTimer = timer;
+      else {
+        down = `The dataset service keeps stopping (last exit code ${code}); restart the server.`;
+        console.error(down);
+      }
     });
     options.onWorker?.(worker);
     return self;
@@ -155,11 +168,13 @@ export async function startServiceThread(root: string, detector?: Detector, opti
   running = first;
   try {
     await first.client.service('dataset').listDatasets(); // fails fast when the worker cannot start
+    started = true;
   } catch (e) {
     closing = true;
     release(first);
     await first.worker.terminate();
-    throw e;
+    // The call fails because the channel closed; the worker's own error says why.
+    throw first.error ? new Error(`The dataset service could not start: ${first.error.message}`) : e;
   }
 
   return {
@@ -180,9 +195,12 @@ export async function startServiceThread(root: string, detector?: Detector, opti
       const r = running;
       running = null;
       if (!r) return;
+      // The thread stops its jobs, closes its datasets and exits; one that does not in time is stopped.
       r.worker.postMessage('close');
       release(r);
-      await r.worker.terminate();
+      const timer = setTimeout(() => void r.worker.terminate(), CLOSE_GRACE_MS);
+      await r.exited;
+      clearTimeout(timer);
     },
   };
 }

@@ -24,6 +24,9 @@ if (parentPort) {
       rpcPort.close();
       blobPort.close();
       detectPort?.close();
+      // Nothing is left to keep the thread alive once the aborted jobs have unwound: it exits by itself (the
+      // server stops it after a grace period otherwise).
+      parentPort?.unref();
     }
   });
 }

@@ -31,6 +31,9 @@ process.parentPort.once('message', (e) => {
   blobPort.start();
 });
 
+// Main stops this process with SIGTERM (utilityProcess.kill on quit): exit normally, so the handler below closes the
+// datasets (SQLite folds its write-ahead log back) instead of the signal ending the process where it stands.
+process.once('SIGTERM', () => process.exit(0));
 process.on('exit', () => {
   demo.dispose();
   dataset.dispose();

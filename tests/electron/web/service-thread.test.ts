@@ -1,7 +1,7 @@
 // Web mode's service thread: the dataset service (calls with typed arrays, events, blob look-ups) crosses the thread
 // boundary, its detection jobs reach the server's detector over their own port; closing stops the worker. (The
 // inference process: inference-supervisor.test.ts.)
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -101,4 +101,30 @@ it('restarts a thread that dies: its jobs end as failed for their followers, cal
   } finally {
     await t.close();
   }
+});
+
+it('closing lets the thread close its datasets and exit by itself', async () => {
+  const workers: Worker[] = [];
+  const lib = path.join(tmp, 'lib3');
+  const t = await startServiceThread(lib, detector, { onWorker: (w) => workers.push(w) });
+  const exitCode = new Promise<number>((r) => workers[0].once('exit', r));
+  const d = await t.dataset.createDataset('Closed cleanly');
+  await t.dataset.importDataset({ jobId: 'c1', datasetId: d.id, format: 'folder', path: tmp });
+  expect(readdirSync(lib, { recursive: true }).some((f) => String(f).endsWith('-wal'))).toBe(true); // open: a write-ahead log
+  await t.close();
+  expect(await exitCode).toBe(0); // exited, not stopped (terminate() gives 1)
+  // Its connection closed: SQLite folded the write-ahead log back into the database and removed it.
+  expect(readdirSync(lib, { recursive: true }).filter((f) => String(f).endsWith('-wal'))).toEqual([]);
+});
+
+it('a thread that cannot start fails with its own error and is not started again', async () => {
+  const workers: Worker[] = [];
+  const notAFolder = path.join(tmp, 'one.png');
+  const failed = await startServiceThread(notAFolder, detector, {
+    policy: new RestartPolicy({ windowMs: 60_000, maxExits: 3, baseDelayMs: 10 }),
+    onWorker: (w) => workers.push(w),
+  }).then(() => 'started', (e: Error) => e.message);
+  expect(failed).toMatch(/^The dataset service could not start: .*(EEXIST|ENOTDIR)/);
+  await new Promise((r) => setTimeout(r, 100)); // past the policy's delay
+  expect(workers).toHaveLength(1);
 });
