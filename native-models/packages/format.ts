@@ -4,7 +4,7 @@
 // Components are written one at a time (each trainer exports its own, `copyComponent` takes one from another
 // package), transactionally and under the package's lock: see writeComponent and withPackageLock.
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +24,8 @@ export const PENDING_MANIFEST_FILE = 'manifest.pending.json';
 export const INCOMING_SUFFIX = '.incoming';
 /** Held by the one process writing a package (see withPackageLock). */
 export const LOCK_FILE = 'manifest.lock';
+/** Held for the moment a dead writer's lock is checked and removed (withPackageLock). */
+export const BREAK_FILE = `${LOCK_FILE}.break`;
 
 /** The component kinds the studio knows; a package may carry any subset. */
 export const COMPONENT_KINDS = ['detector', 'audio-encoder', 'dvae', 'opt', 'tokenizer'] as const;
@@ -34,7 +36,7 @@ const relPath = z
   .min(1)
   .refine((p) => !isAbsolute(p) && !normalize(p).split(/[\\/]/).includes('..'), 'must be a relative path inside the package')
   .refine((p) => !/(^|[\\/])\.?$/.test(normalize(p)), 'must name a file, not a folder')
-  .refine((p) => ![MANIFEST_FILE, PENDING_MANIFEST_FILE, LOCK_FILE].includes(normalize(p).toLowerCase()) && !p.endsWith(INCOMING_SUFFIX), `must not be ${MANIFEST_FILE}, ${PENDING_MANIFEST_FILE}, ${LOCK_FILE} or end in ${INCOMING_SUFFIX} (the package's own files)`);
+  .refine((p) => ![MANIFEST_FILE, PENDING_MANIFEST_FILE, LOCK_FILE, BREAK_FILE].includes(normalize(p).toLowerCase()) && !p.endsWith(INCOMING_SUFFIX), `must not be ${MANIFEST_FILE}, ${PENDING_MANIFEST_FILE}, ${LOCK_FILE}, ${BREAK_FILE} or end in ${INCOMING_SUFFIX} (the package's own files)`);
 
 const componentSchema = z.object({
   kind: z.enum(COMPONENT_KINDS),
@@ -349,7 +351,7 @@ export function withPackageLock<T>(dir: string, fn: () => T, o: { waitMs?: numbe
     // Left by a writer that died (or, unreadable, one that died between creating and filling it): taken over.
     const unreadableFor = holder ? 0 : Date.now() - (statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
     const dead = holder && holder.host === host && holder.pidns === pidns && !processAlive(holder.pid);
-    if ((dead || unreadableFor > 10_000) && seen !== undefined && takeOver(path, seen)) continue;
+    if ((dead || unreadableFor > 10_000) && seen !== undefined && takeOver(path, seen)) continue; // else: another process is taking it over
     if (Date.now() >= deadline) {
       const who = holder ? `process ${holder.pid} on ${holder.host} since ${holder.since}` : 'another process';
       throw new PackageError(dir, `is being written by ${who} (${LOCK_FILE}); try again when it is done, or delete ${LOCK_FILE} if no such writer runs`);
@@ -366,21 +368,29 @@ export function withPackageLock<T>(dir: string, fn: () => T, o: { waitMs?: numbe
   }
 }
 
+/** How old a take-over's own lock (manifest.lock.break) must be to be cleared: its maker died within a few syscalls. */
+const BREAK_STALE_MS = 10_000;
+
 /**
- * Removes a dead writer's lock whose contents were `seen`: moved aside first and checked, so a lock another writer
- * took meanwhile is put back (link: never over a newer one) rather than deleted. True when the stale lock is gone.
+ * Removes a dead writer's lock whose contents were `seen`, under a second, short-lived lock (manifest.lock.break,
+ * created exclusively): only one process at a time checks and removes, so a live lock that another writer took in
+ * the meantime is never moved or removed. False when another process is doing it (try again after waiting).
  */
 function takeOver(path: string, seen: string): boolean {
-  const aside = `${path}.${process.pid}.stale`;
+  const breaker = join(dirname(path), BREAK_FILE);
   try {
-    renameSync(path, aside);
-  } catch {
-    return true; // gone already (another writer took it over): try again
+    closeSync(openSync(breaker, 'wx'));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    const age = Date.now() - (statSync(breaker, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+    if (age > BREAK_STALE_MS) rmSync(breaker, { force: true });
+    return false;
   }
-  if (readFileSafe(aside) !== seen) {
-    try { linkSync(aside, path); } catch { /* a newer lock is in place: leave it */ }
+  try {
+    if (readFileSafe(path) === seen) rmSync(path, { force: true });
+  } finally {
+    rmSync(breaker, { force: true });
   }
-  rmSync(aside, { force: true });
   return true;
 }
 

@@ -3,7 +3,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readlinkSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { copyComponent, exportAfterStop, INCOMING_SUFFIX, loadPackage, LOCK_FILE, lockHolder, PENDING_MANIFEST_FILE, setComponentMetrics, withPackageLock, writeComponent, PackageError } from '../../../native-models/packages/format';
+import { fileURLToPath } from 'node:url';
+import { BREAK_FILE, copyComponent, exportAfterStop, INCOMING_SUFFIX, loadPackage, LOCK_FILE, lockHolder, PENDING_MANIFEST_FILE, setComponentMetrics, withPackageLock, writeComponent, PackageError } from '../../../native-models/packages/format';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'optpkg-'));
 
@@ -167,6 +168,15 @@ describe('model package format', () => {
     utimesSync(lock, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
     expect(setComponentMetrics(dir, 'd', 'dvae', { psnr: 1 }).components.d.metrics).toEqual({ psnr: 1 });
     expect(existsSync(lock)).toBe(false);
+    // A take-over under way in another process (its short-lived manifest.lock.break): waited for, not joined; one
+    // left by a process that died in it is cleared once 10 s old.
+    writeFileSync(lock, holder(dead));
+    writeFileSync(join(dir, BREAK_FILE), '');
+    expect(() => withPackageLock(dir, () => 1, { waitMs: 0 })).toThrow(/being written by process/);
+    expect(existsSync(lock)).toBe(true);
+    utimesSync(join(dir, BREAK_FILE), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    expect(withPackageLock(dir, () => 'ran', { waitMs: 1000 })).toBe('ran');
+    expect([existsSync(lock), existsSync(join(dir, BREAK_FILE))]).toEqual([false, false]);
     // Released when the writer fails; re-entrant within a process (a locked writer calling another).
     expect(() => withPackageLock(dir, () => { throw new Error('boom'); })).toThrow('boom');
     expect(existsSync(lock)).toBe(false);
@@ -176,6 +186,21 @@ describe('model package format', () => {
     // The lock's name is the package's own.
     expect(() => writeComponent(dir, 'x', entry, { a: { name: LOCK_FILE, bytes: new Uint8Array([1]) } })).toThrow(/must not be .*manifest\.lock/);
   });
+
+  it('keeps writers apart while they die holding the lock and take it over from each other (4 processes)', async () => {
+    const dir = tmp();
+    writeComponent(dir, 'd', { kind: 'dvae', config: {}, metrics: {}, training: {} }, { encode: { name: 'e.onnx', bytes: new Uint8Array([1]) } });
+    const dead = spawnSync('true').pid!;
+    const child = fileURLToPath(new URL('./lock-child.ts', import.meta.url));
+    const company = await Promise.all([0, 1, 2, 3].map(() => new Promise<string>((resolve, reject) => {
+      const p = spawn(process.execPath, ['--import', 'tsx', child, dir, String(dead), '60'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      p.on('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`lock-child exited ${code}`))));
+    })));
+    expect(company).toEqual(['0', '0', '0', '0']); // never two inside at once
+    expect(existsSync(join(dir, BREAK_FILE))).toBe(false);
+  }, 60_000);
 
   it('a run stopped by a signal exports only into a package named with --package', () => {
     const lines: string[] = [];
