@@ -123,6 +123,27 @@ describe('trainer', () => {
     expect(checkpointHistory({ step: 10, extra: { history: want } })).toEqual([...want, { command: '(earlier runs not recorded in the checkpoint)', from: 8, to: 10 }]);
   });
 
+  it('trains one set of parameters over batches of two shape buckets, one graph and session per bucket', async () => {
+    const built: string[] = [];
+    const bspec = trainStepSpec((bucket) => (built.push(bucket), tinyGraph(Number(bucket))), '8');
+    // Sequences of 8 and of 10 tokens alternate; the parameters (no positional table) serve both lengths.
+    const sampler = new EpochSampler(EXAMPLES, 4);
+    let n = 0;
+    const data = { next: () => makeBatch(sampler.take(4), n++ % 2 ? 10 : 8), state: () => ({ n, s: sampler.state() }), restore: () => {} };
+    const runtime = rt(new InThreadRuntime());
+    const loaded: string[] = [];
+    const load = runtime.load.bind(runtime);
+    runtime.load = (key, model, o) => (loaded.push(key), load(key, model, o));
+    const res = await train({ runtime, spec: bspec, schedule, steps: 160, params: initialParams(bspec.graph.graph, 0), data });
+    expect(built).toEqual(['8', '10']); // each bucket's graph built once
+    expect(loaded).toHaveLength(2); // and one session each, kept for the whole run
+    const byBucket = (odd: number) => res.losses.filter((_, i) => i % 2 === odd);
+    for (const losses of [byBucket(0), byBucket(1)]) {
+      expect(losses[0]).toBeGreaterThan(1.5);
+      expect(Math.max(...losses.slice(-3))).toBeLessThan(0.2); // both lengths memorised by the same weights
+    }
+  });
+
   it('accumulates gradients over micro-batches: 2 x 4 examples match one batch of 8', async () => {
     const accSpec = trainStepSpec((bucket, mode) => tinyGraph(Number(bucket), 0, mode), '8', { accumulation: true });
     const bigSpec = trainStepSpec((bucket) => tinyGraph(Number(bucket), 0, 'step', 8), '8');
