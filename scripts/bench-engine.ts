@@ -125,10 +125,14 @@ function measureFmaPeak(threads: number): Peak {
     for (const [label, extra] of widths) {
       const exe = join(dir, `fma-peak-${label}`);
       const cc = spawnSync('cc', ['-O2', '-march=native', ...extra, '-pthread', src, '-o', exe], { encoding: 'utf8' });
-      if (cc.status !== 0) {
-        // Said once: the other width would fail the same way.
-        measured.push(`not measured: no C compiler (${(cc.stderr || cc.error?.message || '').split('\n')[0]})`);
+      if (cc.error) {
+        // No compiler at all: said once, the other width would fail the same way.
+        measured.push(`not measured: no C compiler (${cc.error.message})`);
         break;
+      }
+      if (cc.status !== 0) {
+        measured.push(`${label}: did not compile (${cc.stderr.split('\n')[0]})`);
+        continue;
       }
       const run = (t: number) => JSON.parse(spawnSync(exe, [String(t), '60000000'], { encoding: 'utf8' }).stdout) as { gflops: number };
       const one = Math.max(...[0, 1, 2].map(() => run(1).gflops));

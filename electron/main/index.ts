@@ -213,10 +213,23 @@ function buildMenu() {
 }
 
 let quitting = false;
-app.on('before-quit', () => {
+/** Set once the services process has been asked to close (quitting waits for it once). */
+let servicesClosing = false;
+app.on('before-quit', (e) => {
   quitting = true;
-  worker?.kill();
   inferenceWorker?.kill();
+  const services = worker;
+  if (servicesClosing || !services?.pid) return;
+  // The services process stops its jobs and closes its datasets (SQLite folds its write-ahead log back) and exits;
+  // the app quits after that, or after 5 s with the process killed.
+  servicesClosing = true;
+  e.preventDefault();
+  const timer = setTimeout(() => services.kill(), 5000);
+  services.once('exit', () => {
+    clearTimeout(timer);
+    app.quit();
+  });
+  services.postMessage('close');
 });
 app.on('window-all-closed', () => app.quit());
 

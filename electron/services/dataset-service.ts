@@ -76,6 +76,9 @@ export class LocalDatasetService implements DatasetService, DatasetBlobAccess {
   private readonly progressIntervalMs: number;
   private readonly detector: Detector | undefined;
 
+  /** Set by dispose(): no dataset is opened again. */
+  private disposed = false;
+
   constructor(options: DatasetServiceOptions | Library = {}) {
     this.library = options instanceof Library ? options : new Library(options.root);
     this.progressIntervalMs = options instanceof Library ? PROGRESS_INTERVAL_MS : options.progressIntervalMs ?? PROGRESS_INTERVAL_MS;
@@ -84,6 +87,7 @@ export class LocalDatasetService implements DatasetService, DatasetBlobAccess {
 
   /** Stops running jobs and closes every open dataset. */
   dispose(): void {
+    this.disposed = true;
     for (const j of this.jobs.values()) j.controller.abort(SERVICE_DISPOSED);
     this.library.closeAll();
     this.datasetsEmitter.dispose();
@@ -92,6 +96,8 @@ export class LocalDatasetService implements DatasetService, DatasetBlobAccess {
   }
 
   private store(datasetId: string): DatasetStore {
+    // A job unwinding after dispose() must not reopen a dataset that would then stay open.
+    if (this.disposed) throw new DatasetError('UNAVAILABLE', 'the dataset service has stopped');
     return this.library.get(datasetId);
   }
 

@@ -67,6 +67,8 @@ export async function startServiceThread(root: string, detector?: Detector, opti
   /** Why no thread runs and none will (it kept dying); null while one runs or is about to. */
   let down: string | null = null;
   let closing = false;
+  /** close()'s work, shared by every call. */
+  let closed: Promise<void> | undefined;
   /** Set once the first thread has answered. */
   let started = false;
   let restartTimer: ReturnType<typeof setTimeout> | undefined;
@@ -174,7 +176,7 @@ export async function startServiceThread(root: string, detector?: Detector, opti
     release(first);
     await first.worker.terminate();
     // The call fails because the channel closed; the worker's own error says why.
-    throw first.error ? new Error(`The dataset service could not start: ${first.error.message}`) : e;
+    throw first.error ? new Error(`The dataset service could not start: ${first.error.message}`, { cause: first.error }) : e;
   }
 
   return {
@@ -189,18 +191,21 @@ export async function startServiceThread(root: string, detector?: Detector, opti
         r.blobPort.postMessage({ id, datasetId, sha });
       }),
     },
-    async close() {
-      closing = true;
-      clearTimeout(restartTimer);
-      const r = running;
-      running = null;
-      if (!r) return;
-      // The thread stops its jobs, closes its datasets and exits; one that does not in time is stopped.
-      r.worker.postMessage('close');
-      release(r);
-      const timer = setTimeout(() => void r.worker.terminate(), CLOSE_GRACE_MS);
-      await r.exited;
-      clearTimeout(timer);
+    close() {
+      closed ??= (async () => {
+        closing = true;
+        clearTimeout(restartTimer);
+        const r = running;
+        running = null;
+        if (!r) return;
+        // The thread stops its jobs, closes its datasets and exits; one that does not in time is stopped.
+        r.worker.postMessage('close');
+        release(r);
+        const timer = setTimeout(() => void r.worker.terminate(), CLOSE_GRACE_MS);
+        await r.exited;
+        clearTimeout(timer);
+      })();
+      return closed;
     },
   };
 }

@@ -3,7 +3,7 @@
 // The default package ships in `native-models/packages/default/`; bigger packages plug in through the same format.
 // Components are written one at a time (each trainer exports its own, `copyComponent` takes one from another
 // package), transactionally and under the package's lock: see writeComponent and withPackageLock.
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
@@ -331,13 +331,10 @@ export function withPackageLock<T>(dir: string, fn: () => T, o: { waitMs?: numbe
   if (heldLocks.has(dir)) return fn();
   if (!existsSync(dir)) throw new PackageError(dir, 'does not exist');
   const path = join(dir, LOCK_FILE);
-  const host = hostname();
-  const pidns = pidNamespace();
   const deadline = Date.now() + (o.waitMs ?? 60_000);
   let text = '';
   for (let wait = 10; ; wait = Math.min(2 * wait, 500)) {
-    const me: LockHolder = { pid: process.pid, host, since: new Date().toISOString(), ...(pidns ? { pidns } : {}) };
-    text = JSON.stringify(me) + '\n';
+    text = JSON.stringify(lockRecord()) + '\n';
     try {
       const fd = openSync(path, 'wx');
       try { writeSync(fd, text); } finally { closeSync(fd); }
@@ -349,9 +346,7 @@ export function withPackageLock<T>(dir: string, fn: () => T, o: { waitMs?: numbe
     const seen = readFileSafe(path);
     const holder = parseHolder(seen);
     // Left by a writer that died (or, unreadable, one that died between creating and filling it): taken over.
-    const unreadableFor = holder ? 0 : Date.now() - (statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
-    const dead = holder && holder.host === host && holder.pidns === pidns && !processAlive(holder.pid);
-    if ((dead || unreadableFor > 10_000) && seen !== undefined && takeOver(path, seen)) continue; // else: another process is taking it over
+    if (seen !== undefined && abandoned(path, holder) && takeOver(path, seen)) continue; // else: another process is taking it over
     if (Date.now() >= deadline) {
       const who = holder ? `process ${holder.pid} on ${holder.host} since ${holder.since}` : 'another process';
       throw new PackageError(dir, `is being written by ${who} (${LOCK_FILE}); try again when it is done, or delete ${LOCK_FILE} if no such writer runs`);
@@ -368,30 +363,47 @@ export function withPackageLock<T>(dir: string, fn: () => T, o: { waitMs?: numbe
   }
 }
 
-/** How old a take-over's own lock (manifest.lock.break) must be to be cleared: its maker died within a few syscalls. */
-const BREAK_STALE_MS = 10_000;
+/**
+ * Whether a lock file (the writer's lock, or a take-over's) was left by a process that is gone: one on this host and
+ * in this pid namespace that no longer runs, or a file still unreadable 10 s after it was made (its maker died
+ * between creating and filling it). A holder elsewhere cannot be checked, so it never counts as gone.
+ */
+function abandoned(path: string, holder: LockHolder | undefined): boolean {
+  if (holder) return holder.host === hostname() && holder.pidns === pidNamespace() && !processAlive(holder.pid);
+  return Date.now() - (statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 10_000;
+}
 
 /**
  * Removes a dead writer's lock whose contents were `seen`, under a second, short-lived lock (manifest.lock.break,
- * created exclusively): only one process at a time checks and removes, so a live lock that another writer took in
- * the meantime is never moved or removed. False when another process is doing it (try again after waiting).
+ * created exclusively and naming this process): only one process at a time checks and removes, so a live lock that
+ * another writer took meanwhile is never moved or removed. A break whose maker is gone is cleared (if it still
+ * reads the same: only a few instructions separate that check from the removal); a live maker's is waited for,
+ * however long it takes. False when the break is another's: wait, then try again. (Exported for its tests.)
  */
-function takeOver(path: string, seen: string): boolean {
+export function takeOver(path: string, seen: string): boolean {
   const breaker = join(dirname(path), BREAK_FILE);
+  const mine = JSON.stringify({ ...lockRecord(), nonce: randomUUID() }) + '\n';
   try {
-    closeSync(openSync(breaker, 'wx'));
+    const fd = openSync(breaker, 'wx');
+    try { writeSync(fd, mine); } finally { closeSync(fd); }
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    const age = Date.now() - (statSync(breaker, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
-    if (age > BREAK_STALE_MS) rmSync(breaker, { force: true });
+    const theirs = readFileSafe(breaker);
+    if (theirs !== undefined && abandoned(breaker, parseHolder(theirs)) && readFileSafe(breaker) === theirs) rmSync(breaker, { force: true });
     return false;
   }
   try {
     if (readFileSafe(path) === seen) rmSync(path, { force: true });
   } finally {
-    rmSync(breaker, { force: true });
+    if (readFileSafe(breaker) === mine) rmSync(breaker, { force: true });
   }
   return true;
+}
+
+/** This process as a lock file names it. */
+function lockRecord(): LockHolder {
+  const pidns = pidNamespace();
+  return { pid: process.pid, host: hostname(), since: new Date().toISOString(), ...(pidns ? { pidns } : {}) };
 }
 
 function readFileSafe(path: string): string | undefined {

@@ -103,15 +103,24 @@ it('restarts a thread that dies: its jobs end as failed for their followers, cal
   }
 });
 
-it('closing lets the thread close its datasets and exit by itself', async () => {
+it('closing stops the running jobs and lets the thread close its datasets and exit by itself', async () => {
   const workers: Worker[] = [];
   const lib = path.join(tmp, 'lib3');
-  const t = await startServiceThread(lib, detector, { onWorker: (w) => workers.push(w) });
+  let asked!: () => void;
+  const detectorAsked = new Promise<void>((r) => (asked = r));
+  const hanging: Detector = { detectRegions: () => { asked(); return new Promise(() => {}); } };
+  const t = await startServiceThread(lib, hanging, { onWorker: (w) => workers.push(w) });
   const exitCode = new Promise<number>((r) => workers[0].once('exit', r));
   const d = await t.dataset.createDataset('Closed cleanly');
   await t.dataset.importDataset({ jobId: 'c1', datasetId: d.id, format: 'folder', path: tmp });
+  // A detection job still running (its detector never answers) when the server closes.
+  const job = t.dataset.detectDatasetRegions({ jobId: 'c2', datasetId: d.id }).then(() => 'finished', (e: Error) => e.message);
+  await detectorAsked;
   expect(readdirSync(lib, { recursive: true }).some((f) => String(f).endsWith('-wal'))).toBe(true); // open: a write-ahead log
-  await t.close();
+  const [a, b] = [t.close(), t.close()];
+  await a;
+  expect(await Promise.race([b.then(() => 'closed'), new Promise((r) => setTimeout(() => r('pending'), 0))])).toBe('closed'); // one close for both calls
+  expect(await job).toBe('The studio is shutting down.');
   expect(await exitCode).toBe(0); // exited, not stopped (terminate() gives 1)
   // Its connection closed: SQLite folded the write-ahead log back into the database and removed it.
   expect(readdirSync(lib, { recursive: true }).filter((f) => String(f).endsWith('-wal'))).toEqual([]);

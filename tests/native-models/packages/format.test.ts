@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, readlinkSync, renameSync, utimes
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BREAK_FILE, copyComponent, exportAfterStop, INCOMING_SUFFIX, loadPackage, LOCK_FILE, lockHolder, PENDING_MANIFEST_FILE, setComponentMetrics, withPackageLock, writeComponent, PackageError } from '../../../native-models/packages/format';
+import { BREAK_FILE, copyComponent, exportAfterStop, INCOMING_SUFFIX, loadPackage, LOCK_FILE, lockHolder, PENDING_MANIFEST_FILE, setComponentMetrics, takeOver, withPackageLock, writeComponent, PackageError } from '../../../native-models/packages/format';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'optpkg-'));
 
@@ -168,15 +168,35 @@ describe('model package format', () => {
     utimesSync(lock, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
     expect(setComponentMetrics(dir, 'd', 'dvae', { psnr: 1 }).components.d.metrics).toEqual({ psnr: 1 });
     expect(existsSync(lock)).toBe(false);
-    // A take-over under way in another process (its short-lived manifest.lock.break): waited for, not joined; one
-    // left by a process that died in it is cleared once 10 s old.
-    writeFileSync(lock, holder(dead));
-    writeFileSync(join(dir, BREAK_FILE), '');
-    expect(() => withPackageLock(dir, () => 1, { waitMs: 0 })).toThrow(/being written by process/);
-    expect(existsSync(lock)).toBe(true);
-    utimesSync(join(dir, BREAK_FILE), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    // A take-over under way in another process (its short-lived manifest.lock.break): waited for, not joined, for
+    // as long as its maker runs; one left by a process that died in it is cleared (unreadable: once 10 s old).
+    const breakFile = join(dir, BREAK_FILE);
+    const old = new Date(Date.now() - 60_000);
+    const busy = spawn('sleep', ['5']);
+    try {
+      writeFileSync(lock, holder(dead));
+      writeFileSync(breakFile, holder(busy.pid!));
+      utimesSync(breakFile, old, old);
+      expect(() => withPackageLock(dir, () => 1, { waitMs: 100 })).toThrow(/being written by process/);
+      expect([existsSync(lock), existsSync(breakFile)]).toEqual([true, true]);
+    } finally {
+      busy.kill();
+    }
+    writeFileSync(breakFile, holder(dead)); // its maker is gone
     expect(withPackageLock(dir, () => 'ran', { waitMs: 1000 })).toBe('ran');
-    expect([existsSync(lock), existsSync(join(dir, BREAK_FILE))]).toEqual([false, false]);
+    expect([existsSync(lock), existsSync(breakFile)]).toEqual([false, false]);
+    // The take-over itself: a lock that changed since it was seen (another writer took it) is left alone.
+    writeFileSync(lock, holder(process.pid));
+    expect(takeOver(lock, holder(dead))).toBe(true);
+    expect(readFileSync(lock, 'utf8')).toBe(holder(process.pid));
+    expect(takeOver(lock, holder(process.pid))).toBe(true);
+    expect(existsSync(lock)).toBe(false);
+    writeFileSync(lock, holder(dead));
+    writeFileSync(breakFile, '');
+    expect(() => withPackageLock(dir, () => 1, { waitMs: 0 })).toThrow(/being written by process/);
+    utimesSync(breakFile, old, old);
+    expect(withPackageLock(dir, () => 'ran', { waitMs: 1000 })).toBe('ran');
+    expect([existsSync(lock), existsSync(breakFile)]).toEqual([false, false]);
     // Released when the writer fails; re-entrant within a process (a locked writer calling another).
     expect(() => withPackageLock(dir, () => { throw new Error('boom'); })).toThrow('boom');
     expect(existsSync(lock)).toBe(false);
@@ -187,10 +207,15 @@ describe('model package format', () => {
     expect(() => writeComponent(dir, 'x', entry, { a: { name: LOCK_FILE, bytes: new Uint8Array([1]) } })).toThrow(/must not be .*manifest\.lock/);
   });
 
+  // Mutual exclusion across real processes while take-overs happen all the time (the narrow races of a take-over are
+  // pinned down one by one above).
   it('keeps writers apart while they die holding the lock and take it over from each other (4 processes)', async () => {
     const dir = tmp();
     writeComponent(dir, 'd', { kind: 'dvae', config: {}, metrics: {}, training: {} }, { encode: { name: 'e.onnx', bytes: new Uint8Array([1]) } });
     const dead = spawnSync('true').pid!;
+    // They start with a take-over left half-done by a process that died in it.
+    writeFileSync(join(dir, LOCK_FILE), JSON.stringify({ pid: dead, host: hostname(), since: '2026-01-01T00:00:00Z', pidns: readlinkSync('/proc/self/ns/pid') }));
+    writeFileSync(join(dir, BREAK_FILE), JSON.stringify({ pid: dead, host: hostname(), since: '2026-01-01T00:00:00Z', pidns: readlinkSync('/proc/self/ns/pid') }));
     const child = fileURLToPath(new URL('./lock-child.ts', import.meta.url));
     const company = await Promise.all([0, 1, 2, 3].map(() => new Promise<string>((resolve, reject) => {
       const p = spawn(process.execPath, ['--import', 'tsx', child, dir, String(dead), '60'], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -199,7 +224,7 @@ describe('model package format', () => {
       p.on('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`lock-child exited ${code}`))));
     })));
     expect(company).toEqual(['0', '0', '0', '0']); // never two inside at once
-    expect(existsSync(join(dir, BREAK_FILE))).toBe(false);
+    expect([existsSync(join(dir, LOCK_FILE)), existsSync(join(dir, BREAK_FILE))]).toEqual([false, false]); // each one's last write released it
   }, 60_000);
 
   it('a run stopped by a signal exports only into a package named with --package', () => {

@@ -1,5 +1,5 @@
 // Child process for the package-lock test: takes a package's writer lock `n` times; inside, it checks that no other
-// process is inside (a marker file created exclusively), and every other time it "dies" holding the lock (rewrites
+// process is inside (a marker file created exclusively, kept 2 ms), and every other time it "dies" holding the lock (rewrites
 // the lock as a gone process's and leaves), so the others must take it over. Prints how often it found company.
 // Usage: node --import tsx lock-child.ts <packageDir> <deadPid> <n>
 import { closeSync, openSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,6 +18,7 @@ for (let i = 0; i < Number(n); i++) {
       company++;
       return;
     }
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2); // a write takes a while: 2 ms inside
     rmSync(join(dir, 'inside'));
     if (i % 2 === 0) writeFileSync(join(dir, LOCK_FILE), dead);
   }, { waitMs: 30_000 });
