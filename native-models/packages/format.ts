@@ -318,8 +318,13 @@ const heldLocks = new Set<string>();
 
 /** This process's pid namespace (Linux): a pid from another namespace (a container) cannot be checked here. */
 function pidNamespace(): string | undefined {
-  try { return readlinkSync('/proc/self/ns/pid'); } catch { return undefined; }
+  if (ownPidns === null) {
+    try { ownPidns = readlinkSync('/proc/self/ns/pid'); } catch { ownPidns = undefined; }
+  }
+  return ownPidns;
 }
+/** pidNamespace()'s answer, read once (null: not yet): a process does not change namespace. */
+let ownPidns: string | undefined | null = null;
 
 /**
  * Runs `fn` holding the package's lock file (manifest.lock, created exclusively, naming this process): one writer
@@ -336,8 +341,7 @@ export function withPackageLock<T>(dir: string, fn: () => T, o: { waitMs?: numbe
   for (let wait = 10; ; wait = Math.min(2 * wait, 500)) {
     text = JSON.stringify(lockRecord()) + '\n';
     try {
-      const fd = openSync(path, 'wx');
-      try { writeSync(fd, text); } finally { closeSync(fd); }
+      createWith(path, text);
       break;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
@@ -384,8 +388,7 @@ export function takeOver(path: string, seen: string): boolean {
   const breaker = join(dirname(path), BREAK_FILE);
   const mine = JSON.stringify({ ...lockRecord(), nonce: randomUUID() }) + '\n';
   try {
-    const fd = openSync(breaker, 'wx');
-    try { writeSync(fd, mine); } finally { closeSync(fd); }
+    createWith(breaker, mine);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     const theirs = readFileSafe(breaker);
@@ -398,6 +401,12 @@ export function takeOver(path: string, seen: string): boolean {
     if (readFileSafe(breaker) === mine) rmSync(breaker, { force: true });
   }
   return true;
+}
+
+/** Creates `path` holding `text`; fails with EEXIST when it exists (how both lock files are taken). */
+function createWith(path: string, text: string): void {
+  const fd = openSync(path, 'wx');
+  try { writeSync(fd, text); } finally { closeSync(fd); }
 }
 
 /** This process as a lock file names it. */

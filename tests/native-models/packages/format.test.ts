@@ -8,6 +8,10 @@ import { BREAK_FILE, copyComponent, exportAfterStop, INCOMING_SUFFIX, loadPackag
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'optpkg-'));
 
+const pidns = readlinkSync('/proc/self/ns/pid'); // a pid is checked only within the same namespace
+/** A lock file's contents naming `pid` (on `host`, in namespace `ns`). */
+const holder = (pid: number, host = hostname(), ns = pidns) => JSON.stringify({ pid, host, since: '2026-01-01T00:00:00Z', pidns: ns });
+
 describe('model package format', () => {
   it('writes components one at a time and loads them back verified', () => {
     const dir = tmp();
@@ -134,8 +138,6 @@ describe('model package format', () => {
     expect(withPackageLock(dir, () => lockHolder(dir)?.pid)).toBe(process.pid); // `package show` names the writer
     expect(lockHolder(dir)).toBeUndefined();
     const lock = join(dir, LOCK_FILE);
-    const pidns = readlinkSync('/proc/self/ns/pid'); // a pid is checked only within the same namespace
-    const holder = (pid: number, host = hostname(), ns = pidns) => JSON.stringify({ pid, host, since: '2026-01-01T00:00:00Z', pidns: ns });
     // A live holder (another process) that finishes in ~0.4 s: the write waits for it, then goes ahead.
     const other = spawn('sleep', ['5']);
     try {
@@ -214,8 +216,8 @@ describe('model package format', () => {
     writeComponent(dir, 'd', { kind: 'dvae', config: {}, metrics: {}, training: {} }, { encode: { name: 'e.onnx', bytes: new Uint8Array([1]) } });
     const dead = spawnSync('true').pid!;
     // They start with a take-over left half-done by a process that died in it.
-    writeFileSync(join(dir, LOCK_FILE), JSON.stringify({ pid: dead, host: hostname(), since: '2026-01-01T00:00:00Z', pidns: readlinkSync('/proc/self/ns/pid') }));
-    writeFileSync(join(dir, BREAK_FILE), JSON.stringify({ pid: dead, host: hostname(), since: '2026-01-01T00:00:00Z', pidns: readlinkSync('/proc/self/ns/pid') }));
+    writeFileSync(join(dir, LOCK_FILE), holder(dead));
+    writeFileSync(join(dir, BREAK_FILE), holder(dead));
     const child = fileURLToPath(new URL('./lock-child.ts', import.meta.url));
     const company = await Promise.all([0, 1, 2, 3].map(() => new Promise<string>((resolve, reject) => {
       const p = spawn(process.execPath, ['--import', 'tsx', child, dir, String(dead), '60'], { stdio: ['ignore', 'pipe', 'inherit'] });
