@@ -4,7 +4,7 @@
 //   npm run train:audio -- --data /work/data/emojiscenes-speech [--out .cache/audio-run] [--steps 6000] [--minutes 60]
 //                          [--batch 8] [--lr 5e-4] [--config default|tiny] [--package DIR] [--no-export] [--threads N]
 //                          [--seed S] [--set key=value ...] [--tau-max X] [--tau-decay X] [--limit N] [--every N]
-//                          [--frame-layer TAPS] [--init-from CKPT|PACKAGE_DIR]
+//                          [--frame-layer TAPS] [--units FILE] [--init-from CKPT|PACKAGE_DIR]
 //   npm run train:audio -- --export-only --out RUN_DIR [--package DIR] [--frame-layer TAPS]
 // Run it again with the same --out to resume from the latest checkpoint; --export-only exports that checkpoint
 // (e.g. of a stopped run) without training.
@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { buildTrainingGraph } from '../native-models/graph/index';
 import { DEFAULT_CONFIG, TINY_CONFIG, type AudioEncoderConfig } from '../native-models/audio/config';
 import { allFrameTaps, AUDIO_GROW_RULE, formatFrameLayer, parseFrameLayer, pretrainModel, type FrameLayer } from '../native-models/audio/model';
-import { DEFAULT_BATCHES, pretrainBatches, SpeechCorpus } from '../native-models/audio/data';
+import { DEFAULT_BATCHES, pretrainBatches, SpeechCorpus, unitsForCorpus } from '../native-models/audio/data';
+import { readUnits } from '../native-models/audio/units';
 import { exportEncoder } from '../native-models/audio/encoder';
 import { trainStepSpec, initialParams } from '../native-models/train/graph-spec';
 import { formatHistory, runToExport, train, type RunRecord } from '../native-models/train/trainer';
@@ -29,12 +30,12 @@ const { values: a } = parseArgs({
     minutes: { type: 'string' }, batch: { type: 'string', default: '8' }, lr: { type: 'string', default: '5e-4' },
     config: { type: 'string', default: 'default' }, package: { type: 'string' }, 'no-export': { type: 'boolean', default: false },
     seed: { type: 'string', default: '1' }, set: { type: 'string', multiple: true }, 'tau-max': { type: 'string' }, 'tau-decay': { type: 'string' }, limit: { type: 'string' }, every: { type: 'string', default: '250' },
-    'frame-layer': { type: 'string' }, threads: { type: 'string' }, 'init-from': { type: 'string' }, 'export-only': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
+    'frame-layer': { type: 'string' }, units: { type: 'string' }, threads: { type: 'string' }, 'init-from': { type: 'string' }, 'export-only': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (a['export-only']) process.exit(exportOnly());
 if (!a.data || a.help) {
-  console.error('usage: npm run train:audio -- --data DATASET_DIR [--out RUN_DIR] [--steps N] [--minutes M] [--batch B] [--lr LR] [--config default|tiny] [--package DIR] [--no-export] [--frame-layer TAPS (default: input+0+...+final, all concatenated)] [--threads N] [--seed S (default 1)] [--set key=value (a numeric config field; repeatable)] [--tau-max X] [--tau-decay X (Gumbel temperature schedule)] [--limit N (at most N training recordings)] [--every N (checkpoint interval, default 250)] [--export-only (no training: export the latest checkpoint in --out)] [--init-from CKPT|PACKAGE_DIR (new run from a checkpoint\'s weights, or a model package\'s encoder (fp16 as shipped; its config is then the base that --set changes); with --set layers=N, the added layers start as the identity, with --set ffn=N the added hidden units add nothing at first, with --set dim=N (a whole multiple) every residual channel is repeated; the grown model computes what the checkpoint did)]');
+  console.error('usage: npm run train:audio -- --data DATASET_DIR [--out RUN_DIR] [--steps N] [--minutes M] [--batch B] [--lr LR] [--config default|tiny] [--package DIR] [--no-export] [--frame-layer TAPS (default: input+0+...+final, all concatenated)] [--threads N] [--seed S (default 1)] [--set key=value (a numeric config field; repeatable)] [--tau-max X] [--tau-decay X (Gumbel temperature schedule)] [--limit N (at most N training recordings)] [--every N (checkpoint interval, default 250)] [--export-only (no training: export the latest checkpoint in --out)] [--units FILE (HuBERT-style unit targets from npm run audio:units; with --set unitClasses=K, masked frames also predict their unit)] [--init-from CKPT|PACKAGE_DIR (new run from a checkpoint\'s weights, or a model package\'s encoder (fp16 as shipped; its config is then the base that --set changes); with --set layers=N, the added layers start as the identity, with --set ffn=N the added hidden units add nothing at first, with --set dim=N (a whole multiple) every residual channel is repeated; the grown model computes what the checkpoint did)]');
   process.exit(a.help ? 0 : 2);
 }
 // --init-from a model package: its encoder's config is the base (so no flags need repeat the shipped shape).
@@ -58,6 +59,9 @@ const dir = a['no-export'] ? '' : trainingExportDir(a.package);
 
 const corpus = SpeechCorpus.open(a.data, 'train', a.limit ? Number(a.limit) : Infinity);
 console.log(`train split: ${corpus.size} recordings; buckets ${batchOpts.buckets.join('/')} frames, batch ${batchOpts.batch}`);
+if (Boolean(a.units) !== (cfg.unitClasses ?? 0) > 0) throw new Error('--units FILE and --set unitClasses=K go together (K = the classes of the unit targets)');
+const units = a.units ? unitsForCorpus(cfg, corpus, readUnits(a.units)) : undefined;
+if (units) console.log(`unit targets: ${a.units}, ${cfg.unitClasses} classes, weight ${cfg.unitWeight ?? 1}`);
 const spec = trainStepSpec((bucket) => buildTrainingGraph(pretrainModel(cfg, batchOpts.batch, Number(bucket), true), adam), String(batchOpts.buckets[0]), { optimizer: adam });
 const nParams = spec.params.reduce((s, p) => s + p.dims.reduce((x, y) => x * y, 1), 0);
 console.log(`model: ${nParams.toLocaleString('en-US')} parameters`);
@@ -82,7 +86,7 @@ if (resume) {
 const command = `npm run train:audio -- --data ${a.data} --out ${a.out} --steps ${steps} --batch ${batchOpts.batch} --lr ${a.lr} --seed ${seed}` +
   `${a.config === 'default' ? '' : ` --config ${a.config}`}${(a.set ?? []).map((kv) => ` --set ${kv}`).join('')}` +
   `${a['tau-max'] ? ` --tau-max ${a['tau-max']}` : ''}${a['tau-decay'] ? ` --tau-decay ${a['tau-decay']}` : ''}${a.limit ? ` --limit ${a.limit}` : ''}` +
-  `${a['init-from'] ? ` --init-from ${a['init-from']}` : ''}${a['frame-layer'] === undefined ? '' : ` --frame-layer ${formatFrameLayer(frameLayer)}`}`;
+  `${a.units ? ` --units ${a.units}` : ''}${a['init-from'] ? ` --init-from ${a['init-from']}` : ''}${a['frame-layer'] === undefined ? '' : ` --frame-layer ${formatFrameLayer(frameLayer)}`}`;
 // A new run: the seeded init, or (--init-from) a checkpoint's weights grown into this config, whose history it carries.
 function startParams(): { params: Record<string, Tensor>; before?: RunRecord[] } {
   const init = initialParams(spec.graph.graph, seed);
@@ -99,7 +103,7 @@ function startParams(): { params: Record<string, Tensor>; before?: RunRecord[] }
 const start = resume ? undefined : startParams();
 const started = Date.now();
 const res = await train({
-  runtime, spec, data: pretrainBatches(cfg, corpus, batchOpts),
+  runtime, spec, data: pretrainBatches(cfg, corpus, batchOpts, units),
   schedule: { kind: 'cosine', peak: Number(a.lr), warmup: Math.min(500, Math.floor(steps / 10)), total: steps, minRatio: 0.05 },
   steps, seed, ...(start ? { params: start.params } : { resume }), run: { command, ...(start?.before ? { before: start.before } : {}) },
   ...(a.threads ? { threads: Number(a.threads) } : {}),

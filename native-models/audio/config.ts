@@ -33,6 +33,12 @@ export interface AudioEncoderConfig {
   /** Weights of the codebook diversity loss and of the L2 penalty on encoder features. */
   diversityWeight: number;
   featurePenalty: number;
+  /**
+   * HuBERT-style unit prediction (units.ts): classes of the unit targets (0 = none) and the weight of the masked
+   * frames' cross-entropy against them, added to the loss. Packages from before these fields have neither (0).
+   */
+  unitClasses?: number;
+  unitWeight?: number;
 }
 
 /** The shipped configuration: about 0.9 M parameters, sized for CPU pre-training (see README.md). */
@@ -60,6 +66,8 @@ export const DEFAULT_CONFIG: AudioEncoderConfig = {
   temperature: 0.1,
   diversityWeight: 0.1,
   featurePenalty: 0,
+  unitClasses: 0,
+  unitWeight: 1,
 };
 
 /** A tiny configuration for tests: the same graph, small widths. */
@@ -112,4 +120,6 @@ export function checkConfig(c: AudioEncoderConfig): void {
   if (c.posKernel % 2 !== 1) throw new Error(`audio config: posKernel must be odd, got ${c.posKernel}`);
   if (c.codeDim % c.codebookGroups !== 0) throw new Error(`audio config: codeDim ${c.codeDim} is not divisible by ${c.codebookGroups} groups`);
   if (c.conv.length === 0) throw new Error('audio config: the feature encoder needs at least one conv layer');
+  const u = c.unitClasses ?? 0;
+  if (!Number.isInteger(u) || u < 0 || u > 32767) throw new Error(`audio config: unitClasses must be a whole number from 0 to 32767, got ${u}`);
 }

@@ -7,7 +7,8 @@ import type { Tensor } from '../runtime/tensor';
 import type { Batch, BatchSource } from '../train/batching';
 import { EpochSampler, type SamplerState } from '../train/batching';
 import { Rng } from '../train/rng';
-import { framesFor, samplesFor, type AudioEncoderConfig } from './config';
+import { framesFor, hopOf, samplesFor, type AudioEncoderConfig } from './config';
+import type { UnitTargets } from './units';
 import { speechFromPcm } from './front-end';
 import { sampleNegatives, spanMask } from './masking';
 
@@ -77,20 +78,35 @@ export const DEFAULT_BATCHES: PretrainBatchOptions = { batch: 8, buckets: [64, 9
 
 interface SourceState { sampler: SamplerState; count: number }
 
-/** Feeds of one pre-training batch from recordings (crops chosen by rng); exported for tests. */
-export function makePretrainFeeds(cfg: AudioEncoderConfig, recs: readonly Float32Array[], frames: number, lengths: readonly number[], rng: Rng, tau?: number): Record<string, Tensor> {
+/**
+ * Feeds of one pre-training batch from recordings (crops chosen by rng); exported for tests. With a config
+ * that predicts units (unitClasses > 0), `units` gives each recording's unit per frame (units.ts); its crop
+ * then starts on a frame boundary, so crop frame t is recording frame start/hop + t, and each masked frame's
+ * unit is its target (-1 elsewhere, and everywhere for a recording without units).
+ */
+export function makePretrainFeeds(cfg: AudioEncoderConfig, recs: readonly Float32Array[], frames: number, lengths: readonly number[], rng: Rng, tau?: number,
+  units?: readonly (Int16Array | undefined)[]): Record<string, Tensor> {
   const B = recs.length;
   const n = samplesFor(cfg, frames);
+  const hop = hopOf(cfg);
+  const withUnits = (cfg.unitClasses ?? 0) > 0;
   const audio = new Float32Array(B * n);
   const padding = new Float32Array(B * frames);
   const mask = new Float32Array(B * frames);
+  const targets = withUnits ? new BigInt64Array(B * frames).fill(-1n) : undefined;
   recs.forEach((x, b) => {
     const len = lengths[b];
     const take = Math.min(x.length, samplesFor(cfg, len));
-    const start = rng.int(Math.max(1, x.length - take + 1));
+    const u = units?.[b];
+    const start = u ? hop * rng.int(Math.floor((x.length - take) / hop) + 1) : rng.int(Math.max(1, x.length - take + 1));
     audio.set(x.subarray(start, start + take), b * n);
     padding.fill(1, b * frames, b * frames + len);
-    mask.set(spanMask(rng, frames, len, cfg.maskProb, cfg.maskSpan), b * frames);
+    const m = spanMask(rng, frames, len, cfg.maskProb, cfg.maskSpan);
+    mask.set(m, b * frames);
+    if (targets && u) {
+      const f0 = start / hop;
+      for (let t = 0; t < len && f0 + t < u.length; t++) if (m[t]) targets[b * frames + t] = BigInt(u[f0 + t]);
+    }
   });
   const feeds: Record<string, Tensor> = {
     audio: { dtype: 'float32', dims: [B, n], data: audio },
@@ -98,12 +114,30 @@ export function makePretrainFeeds(cfg: AudioEncoderConfig, recs: readonly Float3
     mask: { dtype: 'float32', dims: [B, frames], data: mask },
     negatives: { dtype: 'int64', dims: [B * frames * cfg.negatives], data: sampleNegatives(rng, lengths, frames, cfg.negatives) },
   };
+  if (targets) feeds.units = { dtype: 'int64', dims: [B * frames], data: targets };
   if (tau !== undefined) feeds.tau = { dtype: 'float32', dims: [], data: new Float32Array([tau]) };
   return feeds;
 }
 
-/** Random crops of the corpus's recordings, bucketed by length; the bucket name is its frame count. */
-export function pretrainBatches(cfg: AudioEncoderConfig, corpus: SpeechCorpus, o: PretrainBatchOptions): BatchSource {
+/**
+ * Each corpus recording's units, in corpus order, checked against the config (the same number of classes) and
+ * the corpus: every recording present, and the first few with as many units as they have frames.
+ */
+export function unitsForCorpus(cfg: AudioEncoderConfig, corpus: SpeechCorpus, t: UnitTargets): Int16Array[] {
+  if ((cfg.unitClasses ?? 0) !== t.classes) throw new Error(`unit targets have ${t.classes} classes, the config predicts ${cfg.unitClasses ?? 0} (--set unitClasses=${t.classes})`);
+  const byId = new Map(t.ids.map((id, i) => [id, t.units[i]]));
+  return corpus.ids.map((id, i) => {
+    const u = byId.get(id);
+    if (!u) throw new Error(`unit targets lack recording ${id} of the ${corpus.split} split (made for another dataset?)`);
+    const frames = framesFor(cfg, corpus.get(i).samples.length);
+    if (i < 8 && u.length !== frames) throw new Error(`unit targets give recording ${id} ${u.length} units, it has ${frames} frames (made for another dataset or front end?)`);
+    return u;
+  });
+}
+
+/** Random crops of the corpus's recordings, bucketed by length; the bucket name is its frame count. `units`:
+ * each recording's unit targets, in corpus order (unitsForCorpus). */
+export function pretrainBatches(cfg: AudioEncoderConfig, corpus: SpeechCorpus, o: PretrainBatchOptions, units?: readonly Int16Array[]): BatchSource {
   let sampler = new EpochSampler(corpus.size, o.seed);
   let count = 0;
   return {
@@ -112,13 +146,14 @@ export function pretrainBatches(cfg: AudioEncoderConfig, corpus: SpeechCorpus, o
       const tau = Math.max(o.tauMin, o.tauMax * o.tauDecay ** count);
       count++;
       const bucket = o.buckets[rng.int(o.buckets.length)];
-      const recs = sampler.take(o.batch).map((i) => corpus.get(i).samples);
+      const picked = sampler.take(o.batch);
+      const recs = picked.map((i) => corpus.get(i).samples);
       const lengths = recs.map((x) => {
         const avail = framesFor(cfg, x.length);
         const want = bucket - rng.int(o.bucketSpread);
         return Math.max(1, Math.min(avail, want));
       });
-      return { bucket: String(bucket), feeds: makePretrainFeeds(cfg, recs, bucket, lengths, rng, tau), size: o.batch };
+      return { bucket: String(bucket), feeds: makePretrainFeeds(cfg, recs, bucket, lengths, rng, tau, units && picked.map((i) => units[i])), size: o.batch };
     },
     state: (): SourceState => ({ sampler: sampler.state(), count }),
     restore(s: unknown) {

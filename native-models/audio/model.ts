@@ -60,13 +60,14 @@ export function contextNetwork(b: GraphBuilder, h: Value, padding: Value, cfg: A
 /** What a bigger audio config may add (--set layers=N / ffn=N / dim=N with --init-from): context-network layers,
  * whose attention output and second FFN projections start at zero, so each added pre-LN layer starts as the
  * identity; feed-forward hidden units, whose rows of the second projection start at zero, so they add nothing at
- * first; and a residual stream a whole multiple wider, each channel repeated (widen.ts). */
+ * first; a residual stream a whole multiple wider, each channel repeated (widen.ts); and the unit-prediction head
+ * (--set unitClasses=K), which the inference graphs do not use. */
 export const AUDIO_GROW_RULE: GrowRule = {
   model: 'audio encoder',
   kind: 'audio-encoder',
-  added: /^ctx\.\d+\.[\w.]+$/,
+  added: /^(ctx\.\d+\.[\w.]+|unit_head\.(weight|bias))$/,
   zeroed: /\.(attn\.out|ffn2)\./,
-  addedWhat: 'an added context-network layer',
+  addedWhat: 'an added context-network layer or the unit-prediction head',
   // Linear weights are [in, out]: ffn2's new rows read the new hidden units (zero), ffn1's new columns make them.
   widened: { params: /^ctx\.\d+\.ffn[12]\.(weight|bias)$/, what: 'the feed-forward layers (--set ffn=N)', inputAxis: (n) => (n.endsWith('.weight') ? 0 : undefined) },
   prepare: (from, init) => widenResidual(from, init),
@@ -115,7 +116,8 @@ function encode(b: GraphBuilder, audio: Value, cfg: AudioEncoderConfig): { feat:
  * The pre-training objective for a batch of `batch` crops of `frames` frames. Inputs:
  *   audio f32 [B, samplesFor(frames)]   padding f32 [B,T] (1 = frame)   mask f32 [B,T] (1 = masked, span masking)
  *   negatives i64 [B*T*K] (flat frame index b*T + t' of each distractor, same utterance)   tau f32 [] (training only)
- * Loss = contrastive + diversityWeight * diversity + featurePenalty * mean(feat^2).
+ *   units i64 [B*T] (only with cfg.unitClasses: each masked frame's unit, -1 elsewhere)
+ * Loss = contrastive + diversityWeight * diversity + featurePenalty * mean(feat^2) [+ unitWeight * unit CE].
  */
 export function pretrainModel(cfg: AudioEncoderConfig, batch: number, frames: number, train: boolean): (b: GraphBuilder) => ModelOutputs {
   checkConfig(cfg);
@@ -168,8 +170,17 @@ export function pretrainModel(cfg: AudioEncoderConfig, batch: number, frames: nu
     const gv = cfg.codebookGroups * cfg.codebookEntries;
     const diversity = b.div(b.sub(gv, b.reduceSum(perp)), gv);
 
-    const loss = b.add(b.add(contrastive, b.mul(diversity, cfg.diversityWeight)), b.mul(penalty, cfg.featurePenalty));
-    return { loss, metrics: { contrastive, accuracy, diversity, perplexity: b.reduceSum(perp), penalty, masked: b.reduceSum(w) } };
+    let loss = b.add(b.add(contrastive, b.mul(diversity, cfg.diversityWeight)), b.mul(penalty, cfg.featurePenalty));
+    const metrics: Record<string, Value> = { contrastive, accuracy, diversity, perplexity: b.reduceSum(perp), penalty, masked: b.reduceSum(w) };
+    const U = cfg.unitClasses ?? 0;
+    if (U > 0) {
+      // HuBERT-style: the context vector of each masked frame predicts that frame's unit (units.ts); -1 = no target.
+      const units = b.input('units', 'int64', [B * T]);
+      const unit = nn.linearCrossEntropy(b, b.reshape(c, [B * T, cfg.dim]), 'unit_head', U, units, { ignoreIndex: -1 });
+      loss = b.add(loss, b.mul(unit, cfg.unitWeight ?? 1));
+      metrics.unit = unit;
+    }
+    return { loss, metrics };
   };
 }
 

@@ -35,7 +35,7 @@ export const DEFAULT_PROBE: ProbeOptions = { steps: 1500, batch: 32, frames: 150
 /** Per-dimension standardisation fitted on training features (an affine map, so the probe stays linear). */
 export interface Standardizer { mean: Float32Array; invStd: Float32Array }
 
-export function fitStandardizer(utts: readonly ProbeUtterance[], dim: number): Standardizer {
+export function fitStandardizer(utts: readonly Pick<ProbeUtterance, 'frames' | 'data'>[], dim: number): Standardizer {
   const s = new Float64Array(dim);
   const s2 = new Float64Array(dim);
   let n = 0;

@@ -29,7 +29,7 @@ function residualAxes(name: string): { axes: AxisRole[]; qkv?: boolean } | undef
   if (/^(mask_emb|fe_proj\.bias|pos_conv\.bias|ctx_ln\.(weight|bias)|ctx_final_ln\.(weight|bias))$/.test(name)) return { axes: [{ axis: 0, role: 'copy' }] };
   if (/^ctx\.\d+\.(ln[12]\.(weight|bias)|attn\.out\.bias|ffn2\.bias)$/.test(name)) return { axes: [{ axis: 0, role: 'copy' }] };
   if (name === 'fe_proj.weight' || /^ctx\.\d+\.ffn2\.weight$/.test(name)) return { axes: [{ axis: 1, role: 'copy' }] };
-  if (name === 'final_proj.weight' || /^ctx\.\d+\.ffn1\.weight$/.test(name)) return { axes: [{ axis: 0, role: 'split' }] };
+  if (name === 'final_proj.weight' || name === 'unit_head.weight' || /^ctx\.\d+\.ffn1\.weight$/.test(name)) return { axes: [{ axis: 0, role: 'split' }] };
   if (/^ctx\.\d+\.attn\.out\.weight$/.test(name)) return { axes: [{ axis: 0, role: 'split' }, { axis: 1, role: 'copy' }] };
   if (name === 'pos_conv.weight') return { axes: [{ axis: 0, role: 'copy' }, { axis: 1, role: 'split' }] };
   // [dim, 3 dim] and [3 dim]: each of the q, k and v blocks widens on its own (seen as [..., 3, dim]).
