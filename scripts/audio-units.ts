@@ -1,7 +1,6 @@
 // Unit targets for HuBERT-style pre-training (native-models/audio/units.ts): encodes every training recording
 // of a dataset with a trained audio encoder (one context-network tap), fits k-means on a sample of the
-// standardised frames, and writes each recording's cluster id per frame. `npm run train:audio -- --units FILE
-// --set unitClasses=K` then also trains the encoder to predict the units of masked frames.
+// standardised frames, and writes each recording's cluster id per frame. `npm run train:audio -- --units FILE` then also trains the encoder to predict the units of masked frames.
 //
 //   npm run audio:units -- --data DATASET_DIR --out FILE [--package DIR] [--tap 4] [--k 256] [--sample 200000]
 //                          [--iters 15] [--seed 1] [--limit N]
@@ -76,7 +75,7 @@ for (let r = 0; r < n; r++) {
   sample.set(standardize(utts[lo].data.subarray(t * dim, (t + 1) * dim), dim, st), r * dim);
 }
 console.log(`k-means: ${k} clusters on ${n.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} frames, ${iters} rounds`);
-const km = await kmeans(sample, dim, k, { iters, seed, runtime, onIter: (i, inertia) => console.log(`  round ${i + 1}: mean squared distance ${inertia.toFixed(2)}`) });
+const km = await kmeans(sample, dim, k, { iters, seed, runtime, onIter: (i, inertia) => console.log(`  round ${i + 1}: mean squared distance ${inertia.toFixed(2)} (to the centroids it updates)`) });
 
 const units: Int16Array[] = [];
 const counts = new Float64Array(k);

@@ -35,13 +35,16 @@ const { values: a } = parseArgs({
 });
 if (a['export-only']) process.exit(exportOnly());
 if (!a.data || a.help) {
-  console.error('usage: npm run train:audio -- --data DATASET_DIR [--out RUN_DIR] [--steps N] [--minutes M] [--batch B] [--lr LR] [--config default|tiny] [--package DIR] [--no-export] [--frame-layer TAPS (default: input+0+...+final, all concatenated)] [--threads N] [--seed S (default 1)] [--set key=value (a numeric config field; repeatable)] [--tau-max X] [--tau-decay X (Gumbel temperature schedule)] [--limit N (at most N training recordings)] [--every N (checkpoint interval, default 250)] [--export-only (no training: export the latest checkpoint in --out)] [--units FILE (HuBERT-style unit targets from npm run audio:units; with --set unitClasses=K, masked frames also predict their unit)] [--init-from CKPT|PACKAGE_DIR (new run from a checkpoint\'s weights, or a model package\'s encoder (fp16 as shipped; its config is then the base that --set changes); with --set layers=N, the added layers start as the identity, with --set ffn=N the added hidden units add nothing at first, with --set dim=N (a whole multiple) every residual channel is repeated; the grown model computes what the checkpoint did)]');
+  console.error('usage: npm run train:audio -- --data DATASET_DIR [--out RUN_DIR] [--steps N] [--minutes M] [--batch B] [--lr LR] [--config default|tiny] [--package DIR] [--no-export] [--frame-layer TAPS (default: input+0+...+final, all concatenated)] [--threads N] [--seed S (default 1)] [--set key=value (a numeric config field; repeatable)] [--tau-max X] [--tau-decay X (Gumbel temperature schedule)] [--limit N (at most N training recordings)] [--every N (checkpoint interval, default 250)] [--export-only (no training: export the latest checkpoint in --out)] [--units FILE (HuBERT-style unit targets from npm run audio:units: masked frames also predict their unit, with as many classes as the file has)] [--init-from CKPT|PACKAGE_DIR (new run from a checkpoint\'s weights, or a model package\'s encoder (fp16 as shipped; its config is then the base that --set changes); with --set layers=N, the added layers start as the identity, with --set ffn=N the added hidden units add nothing at first, with --set dim=N (a whole multiple) every residual channel is repeated; the grown model computes what the checkpoint did)]');
   process.exit(a.help ? 0 : 2);
 }
 // --init-from a model package: its encoder's config is the base (so no flags need repeat the shipped shape).
 const initCfg = a['init-from'] ? warmStartConfig(a['init-from'], 'audio-encoder') : undefined;
 const packageModel = initCfg?.fromPackage ? (initCfg.config?.model as AudioEncoderConfig | undefined) : undefined;
-const cfg: AudioEncoderConfig = { ...(a.config === 'tiny' ? TINY_CONFIG : DEFAULT_CONFIG), ...packageModel };
+// Unit prediction follows --units: the head has the unit file's classes, and a package's own unitClasses (from the
+// stage that made it) is not carried into a run without units.
+const unitTargets = a.units ? readUnits(a.units) : undefined;
+const cfg: AudioEncoderConfig = { ...(a.config === 'tiny' ? TINY_CONFIG : DEFAULT_CONFIG), ...packageModel, unitClasses: unitTargets?.classes ?? 0 };
 // --set key=value overrides a numeric config field (e.g. --set maskSpan=5 --set codebookEntries=32).
 for (const kv of a.set ?? []) {
   const [k, v] = kv.split('=');
@@ -59,8 +62,8 @@ const dir = a['no-export'] ? '' : trainingExportDir(a.package);
 
 const corpus = SpeechCorpus.open(a.data, 'train', a.limit ? Number(a.limit) : Infinity);
 console.log(`train split: ${corpus.size} recordings; buckets ${batchOpts.buckets.join('/')} frames, batch ${batchOpts.batch}`);
-if (Boolean(a.units) !== (cfg.unitClasses ?? 0) > 0) throw new Error('--units FILE and --set unitClasses=K go together (K = the classes of the unit targets)');
-const units = a.units ? unitsForCorpus(cfg, corpus, readUnits(a.units)) : undefined;
+if (!unitTargets && (cfg.unitClasses ?? 0) > 0) throw new Error('--set unitClasses=K needs --units FILE (the unit targets, from npm run audio:units)');
+const units = unitTargets ? unitsForCorpus(cfg, corpus, unitTargets) : undefined;
 if (units) console.log(`unit targets: ${a.units}, ${cfg.unitClasses} classes, weight ${cfg.unitWeight ?? 1}`);
 const spec = trainStepSpec((bucket) => buildTrainingGraph(pretrainModel(cfg, batchOpts.batch, Number(bucket), true), adam), String(batchOpts.buckets[0]), { optimizer: adam });
 const nParams = spec.params.reduce((s, p) => s + p.dims.reduce((x, y) => x * y, 1), 0);

@@ -124,13 +124,15 @@ export function makePretrainFeeds(cfg: AudioEncoderConfig, recs: readonly Float3
  * the corpus: every recording present, and the first few with as many units as they have frames.
  */
 export function unitsForCorpus(cfg: AudioEncoderConfig, corpus: SpeechCorpus, t: UnitTargets): Int16Array[] {
-  if ((cfg.unitClasses ?? 0) !== t.classes) throw new Error(`unit targets have ${t.classes} classes, the config predicts ${cfg.unitClasses ?? 0} (--set unitClasses=${t.classes})`);
+  if ((cfg.unitClasses ?? 0) !== t.classes) throw new Error(`unit targets have ${t.classes} classes, the config predicts ${cfg.unitClasses ?? 0} (the file's)`);
   const byId = new Map(t.ids.map((id, i) => [id, t.units[i]]));
   return corpus.ids.map((id, i) => {
     const u = byId.get(id);
     if (!u) throw new Error(`unit targets lack recording ${id} of the ${corpus.split} split (made for another dataset?)`);
-    const frames = framesFor(cfg, corpus.get(i).samples.length);
-    if (i < 8 && u.length !== frames) throw new Error(`unit targets give recording ${id} ${u.length} units, it has ${frames} frames (made for another dataset or front end?)`);
+    if (i < 8) {
+      const frames = framesFor(cfg, corpus.get(i).samples.length);
+      if (u.length !== frames) throw new Error(`unit targets give recording ${id} ${u.length} units, it has ${frames} frames (made for another dataset or front end?)`);
+    }
     return u;
   });
 }

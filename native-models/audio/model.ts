@@ -61,7 +61,7 @@ export function contextNetwork(b: GraphBuilder, h: Value, padding: Value, cfg: A
  * whose attention output and second FFN projections start at zero, so each added pre-LN layer starts as the
  * identity; feed-forward hidden units, whose rows of the second projection start at zero, so they add nothing at
  * first; a residual stream a whole multiple wider, each channel repeated (widen.ts); and the unit-prediction head
- * (--set unitClasses=K), which the inference graphs do not use. */
+ * (--units), which the inference graphs do not use and which always starts fresh (a checkpoint's head is dropped). */
 export const AUDIO_GROW_RULE: GrowRule = {
   model: 'audio encoder',
   kind: 'audio-encoder',
@@ -70,7 +70,8 @@ export const AUDIO_GROW_RULE: GrowRule = {
   addedWhat: 'an added context-network layer or the unit-prediction head',
   // Linear weights are [in, out]: ffn2's new rows read the new hidden units (zero), ffn1's new columns make them.
   widened: { params: /^ctx\.\d+\.ffn[12]\.(weight|bias)$/, what: 'the feed-forward layers (--set ffn=N)', inputAxis: (n) => (n.endsWith('.weight') ? 0 : undefined) },
-  prepare: (from, init) => widenResidual(from, init),
+  // A unit head is never carried over: each warm start's units are a new clustering (or none), so it starts fresh.
+  prepare: (from, init) => widenResidual(Object.fromEntries(Object.entries(from).filter(([k]) => !k.startsWith('unit_head.'))), init),
 };
 
 /** Codebook logits [B,T,G,V] from the normalised encoder features. */

@@ -3,6 +3,7 @@
 // graph then also predicts the unit of each masked frame (cross-entropy), a target closer to phonetic content
 // than the contrastive task's quantised conv features. The nearest-centroid search runs as an ONNX graph
 // (a MatMul per chunk of frames); the centroid update is a running sum on the host.
+import { createHash } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
 import { buildGraph, toOnnx } from '../graph/index';
 import { InThreadRuntime, type Runtime } from '../runtime/index';
@@ -104,7 +105,8 @@ function seedPlusPlus(x: Float32Array, dim: number, k: number, rng: Rng): Float3
 
 /**
  * Lloyd's k-means on rows of `dim` values: k-means++ seeding (seeded), `iters` rounds; a cluster left empty
- * restarts at a random row. `inertia` is the mean squared distance after each round.
+ * restarts at a random row. `inertia[i]` is the mean squared distance at the start of round i (to the centroids
+that round updates: the seeds, then each round's result but the last).
  */
 export async function kmeans(x: Float32Array, dim: number, k: number, o: { iters: number; seed: number; runtime?: Runtime; onIter?: (i: number, inertia: number) => void }): Promise<KMeansResult> {
   const n = x.length / dim;
@@ -155,8 +157,10 @@ export interface UnitTargets {
 }
 
 /**
- * Writes unit targets as FILE (JSON: classes, source, ids, lengths) and FILE.bin (int16 little-endian, the
- * recordings' units one after another); both written atomically, the data file first.
+ * Writes unit targets as FILE (JSON: classes, source, the sha256 of FILE.bin, ids, lengths) and FILE.bin (int16 in
+ * the machine's byte order, little-endian on every platform Node runs the studio on; the recordings' units one
+ * after another); each written atomically, the data file first. The digest ties the pair: a run that died between
+ * the two writes leaves a pair that readUnits refuses.
  */
 export function writeUnits(file: string, t: UnitTargets): void {
   const total = t.units.reduce((s, u) => s + u.length, 0);
@@ -166,14 +170,16 @@ export function writeUnits(file: string, t: UnitTargets): void {
     bin.set(u, at);
     at += u.length;
   }
-  writeFileAtomic(`${file}.bin`, [new Uint8Array(bin.buffer)]);
-  writeFileAtomic(file, [JSON.stringify({ format: 'opt-studio audio-units', classes: t.classes, source: t.source, ids: t.ids, lengths: t.units.map((u) => u.length) }) + '\n']);
+  const bytes = new Uint8Array(bin.buffer);
+  writeFileAtomic(`${file}.bin`, [bytes]);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  writeFileAtomic(file, [JSON.stringify({ format: 'opt-studio audio-units', classes: t.classes, source: t.source, sha256, ids: t.ids, lengths: t.units.map((u) => u.length) }) + '\n']);
 }
 
 /** Reads unit targets written by writeUnits, checking that the two files agree. */
 export function readUnits(file: string): UnitTargets {
   if (!existsSync(file) || !existsSync(`${file}.bin`)) throw new Error(`${file}: unit targets need ${file} and ${file}.bin (npm run audio:units makes them)`);
-  let head: { format?: string; classes?: number; source?: Record<string, string | number>; ids?: string[]; lengths?: number[] };
+  let head: { format?: string; classes?: number; source?: Record<string, string | number>; sha256?: string; ids?: string[]; lengths?: number[] };
   try {
     head = JSON.parse(readFileSync(file, 'utf8')) as typeof head;
   } catch (e) {
@@ -183,9 +189,11 @@ export function readUnits(file: string): UnitTargets {
   if (head.format !== 'opt-studio audio-units' || !Number.isInteger(classes) || !Array.isArray(ids) || !Array.isArray(lengths) || ids.length !== lengths.length) {
     throw new Error(`${file}: not a unit-targets file (format 'opt-studio audio-units' with classes, ids and lengths)`);
   }
+  if (!lengths.every((n) => Number.isInteger(n) && n >= 0) || new Set(ids).size !== ids.length) throw new Error(`${file}: lengths must be whole numbers and ids unique`);
   const buf = readFileSync(`${file}.bin`);
   const total = lengths.reduce((s, n) => s + n, 0);
   if (buf.byteLength !== total * 2) throw new Error(`${file}.bin: ${buf.byteLength} bytes, the index lists ${total} units (${total * 2} bytes)`);
+  if (createHash('sha256').update(buf).digest('hex') !== head.sha256) throw new Error(`${file}.bin does not match ${file} (its sha256 differs: from another run of audio:units, or one that was interrupted); make the units again`);
   const all = new Int16Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
   const units: Int16Array[] = [];
   let at = 0;

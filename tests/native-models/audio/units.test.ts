@@ -70,6 +70,9 @@ describe('HuBERT-style unit targets', () => {
     expect(back.units.map((u) => [...u])).toEqual([[0, 3, 3, 1], [2, 2]]);
     writeFileSync(`${f}.bin`, new Uint8Array(6));
     expect(() => readUnits(f)).toThrow(/6 bytes, the index lists 6 units \(12 bytes\)/);
+    // The same size from another clustering (or a run that died between the two writes): refused by its digest.
+    writeFileSync(`${f}.bin`, new Uint8Array(Int16Array.from([1, 1, 1, 1, 1, 1]).buffer));
+    expect(() => readUnits(f)).toThrow(/u\.json\.bin does not match .*sha256 differs/);
     writeUnits(f, { classes: 2, ids: ['a', 'b'], units, source: {} });
     expect(() => readUnits(f)).toThrow(/unit 3 outside \[0, 2\)/);
     writeFileSync(f, '{"format":"something else"}');
@@ -136,5 +139,14 @@ describe('HuBERT-style unit targets', () => {
     const before = Object.fromEntries(Object.entries(initialParams(trainStepSpec(() => buildTrainingGraph(pretrainModel(TINY_CONFIG, B, T, true), {}), String(T)).graph.graph, 3)));
     const grown = growParams(init, before, AUDIO_GROW_RULE);
     expect(grown.added.sort()).toEqual(['unit_head.bias', 'unit_head.weight']);
+    // From weights with a head (another clustering, other classes): the head is dropped and starts fresh; a config
+    // without units takes the rest and leaves the head out.
+    const trained = init; // weights with an 8-class head
+    const other = initialParams(trainStepSpec(() => buildTrainingGraph(pretrainModel({ ...TINY_CONFIG, unitClasses: 5 }, B, T, true), {}), String(T)).graph.graph, 4);
+    const regrown = growParams(other, trained, AUDIO_GROW_RULE);
+    expect(regrown.added.sort()).toEqual(['unit_head.bias', 'unit_head.weight']);
+    expect(regrown.params['unit_head.weight'].data).toEqual(other['unit_head.weight'].data);
+    expect(regrown.params['ctx.0.ffn1.weight'].data).toEqual(trained['ctx.0.ffn1.weight'].data);
+    expect(Object.keys(growParams(before, trained, AUDIO_GROW_RULE).params)).not.toContain('unit_head.weight');
   });
 });
