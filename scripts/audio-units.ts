@@ -1,6 +1,7 @@
 // Unit targets for HuBERT-style pre-training (native-models/audio/units.ts): encodes every training recording
 // of a dataset with a trained audio encoder (one context-network tap), fits k-means on a sample of the
-// standardised frames, and writes each recording's cluster id per frame. `npm run train:audio -- --units FILE` then also trains the encoder to predict the units of masked frames.
+// standardised frames, and writes each recording's cluster id per frame. `npm run train:audio -- --units FILE`
+// then also trains the encoder to predict the units of masked frames.
 //
 //   npm run audio:units -- --data DATASET_DIR --out FILE [--package DIR] [--tap 4] [--k 256] [--sample 200000]
 //                          [--iters 15] [--seed 1] [--limit N]
@@ -61,7 +62,9 @@ const st = fitStandardizer(utts, dim);
 const rng = new Rng(seed);
 const n = Math.min(sampleSize, total);
 const sample = new Float32Array(n * dim);
-const offsets = utts.map(((acc) => (u) => (acc += u.frames) - u.frames)(0));
+// Frame g of the whole corpus is frame g - offsets[i] of recording i, the last with offsets[i] <= g.
+const offsets: number[] = [];
+for (let i = 0, at = 0; i < utts.length; at += utts[i].frames, i++) offsets.push(at);
 for (let r = 0; r < n; r++) {
   const g = rng.int(total);
   let lo = 0;

@@ -124,7 +124,7 @@ export function makePretrainFeeds(cfg: AudioEncoderConfig, recs: readonly Float3
  * the corpus: every recording present, and the first few with as many units as they have frames.
  */
 export function unitsForCorpus(cfg: AudioEncoderConfig, corpus: SpeechCorpus, t: UnitTargets): Int16Array[] {
-  if ((cfg.unitClasses ?? 0) !== t.classes) throw new Error(`unit targets have ${t.classes} classes, the config predicts ${cfg.unitClasses ?? 0} (the file's)`);
+  if ((cfg.unitClasses ?? 0) !== t.classes) throw new Error(`unit targets have ${t.classes} classes, the config predicts ${cfg.unitClasses ?? 0} (drop --set unitClasses: a run takes the file's)`);
   const byId = new Map(t.ids.map((id, i) => [id, t.units[i]]));
   return corpus.ids.map((id, i) => {
     const u = byId.get(id);

@@ -89,14 +89,16 @@ function seedPlusPlus(x: Float32Array, dim: number, k: number, rng: Rng): Float3
     }
     // The next centre: the row where a uniform draw over [0, total) lands (any row when all are covered).
     let u = rng.next() * total;
-    r = total > 0 ? n - 1 : rng.int(n);
-    if (total > 0) {
-      for (let i = 0; i < n; i++) {
-        u -= nearest[i];
-        if (u < 0) {
-          r = i;
-          break;
-        }
+    if (total === 0) {
+      r = rng.int(n);
+      continue;
+    }
+    r = n - 1;
+    for (let i = 0; i < n; i++) {
+      u -= nearest[i];
+      if (u < 0) {
+        r = i;
+        break;
       }
     }
   }
@@ -106,7 +108,7 @@ function seedPlusPlus(x: Float32Array, dim: number, k: number, rng: Rng): Float3
 /**
  * Lloyd's k-means on rows of `dim` values: k-means++ seeding (seeded), `iters` rounds; a cluster left empty
  * restarts at a random row. `inertia[i]` is the mean squared distance at the start of round i (to the centroids
-that round updates: the seeds, then each round's result but the last).
+ * that round updates: the seeds, then each round's result but the last).
  */
 export async function kmeans(x: Float32Array, dim: number, k: number, o: { iters: number; seed: number; runtime?: Runtime; onIter?: (i: number, inertia: number) => void }): Promise<KMeansResult> {
   const n = x.length / dim;
@@ -133,7 +135,7 @@ export async function kmeans(x: Float32Array, dim: number, k: number, o: { iters
         if (count[c] === 0) empty.push(c);
         else for (let d = 0; d < dim; d++) centroids[c * dim + d] = sum[c * dim + d] / count[c];
       }
-      // Empty clusters restart at random rows (seeded): rare with k-row seeding, but possible.
+      // Empty clusters restart at random rows (seeded): rare after k-means++ seeding, but possible.
       for (const c of empty) {
         const r = rng.int(n);
         centroids.set(x.subarray(r * dim, (r + 1) * dim), c * dim);
