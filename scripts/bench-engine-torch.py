@@ -74,8 +74,22 @@ def infer_head_step():
         return float(model(ids)[0, 0, 0])
 
 
+
+def blas_core():
+    """The kernel set OpenBLAS picked (or was told to use), where torch is linked against it."""
+    import ctypes
+    for name in ("libblas.so.3", "libopenblas.so.0"):
+        try:
+            lib = ctypes.CDLL(name)
+            lib.openblas_get_corename.restype = ctypes.c_char_p
+            return lib.openblas_get_corename().decode()
+        except (OSError, AttributeError):
+            continue
+    return None
+
+
 print(json.dumps({"ready": True, "torch": torch.__version__, "threads": torch.get_num_threads(),
-                  "params": sum(p.numel() for p in model.parameters())}), flush=True)
+                  "params": sum(p.numel() for p in model.parameters()), "blas_core": blas_core()}), flush=True)
 for line in sys.stdin:
     if not line.strip():
         continue

@@ -5,7 +5,7 @@
 //
 // Options (environment): OPT_PROVIDERS (engine provider preference; default cpu only), BENCH_THREADS (2), BENCH_ROUNDS (8), BENCH_ITERS (3 per round),
 // BENCH_RAW=1 (print every iteration's time), BENCH_MALLOC=0 (do not re-execute with the runtime's glibc settings), BENCH_SPIN=0 (the engine's idle intra-op threads do not spin),
-// BENCH_PROFILE=dir (write ORT profiles of 4 train and 4 encoder-inference runs and summarise the last 3), BENCH_WORKER=0 (skip
+// BENCH_PROFILE=dir (write ORT profiles of BENCH_PROFILE_RUNS=4 train and encoder-inference runs each and summarise all but the first), BENCH_WORKER=0 (skip
 // the WorkerRuntime figure),
 // BENCH_PYTHON (python with torch; default /usr/bin/python3, then python3), BENCH_DISABLE_OPTIMIZERS (ORT graph transformers
 // to skip, comma-separated, 'none' for none; default the runtime's DEFAULT_DISABLED_OPTIMIZERS), BENCH_PLAIN_HEAD=1 (the training
@@ -26,6 +26,8 @@ const THREADS = Number(process.env.BENCH_THREADS ?? 2);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
 const ITERS = Number(process.env.BENCH_ITERS ?? 3);
 const PROFILE = process.env.BENCH_PROFILE;
+/** Runs profiled per graph (BENCH_PROFILE_RUNS; the first is left out of the summary). */
+const PROFILE_RUNS = Math.max(2, Number(process.env.BENCH_PROFILE_RUNS ?? 4));
 /** Pause before each timed block (milliseconds; see settled). */
 const SWITCH_PAUSE_MS = 300;
 /** ORT transformers to skip (comma-separated; 'none' = skip none); default: the runtime's DEFAULT_DISABLED_OPTIMIZERS. */
@@ -170,8 +172,14 @@ class TorchPeer {
       // OpenMP's default spin-waiting the two pools fight over the 2 cores (measured on a 2-core Zen 4: encoder
       // inference 105-183 ms spinning against 56-67 ms passive, training step 471-858 against 444-547 ms), and a
       // peer slowed by its own thread setup would flatter the engine. A value set in the environment wins.
+      // OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are dropped: OpenBLAS picks its kernels from the CPU itself. A
+      // machine-wide OPENBLAS_CORETYPE=Haswell (seen on a Zen 5 host) held torch to AVX2 kernels at about half
+      // the matmul rate of the AVX-512 ones its own detection picks (Cooperlake), and a peer held back that way
+      // would flatter the engine. BENCH_OPENBLAS_CORETYPE forces one for an experiment; the core used is printed.
       env: {
-        OMP_WAIT_POLICY: 'PASSIVE', ...process.env,
+        OMP_WAIT_POLICY: 'PASSIVE',
+        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'OPENBLAS_CORETYPE' && k !== 'OPENBLAS_L2_SIZE')),
+        ...(process.env.BENCH_OPENBLAS_CORETYPE ? { OPENBLAS_CORETYPE: process.env.BENCH_OPENBLAS_CORETYPE } : {}),
         OMP_NUM_THREADS: String(THREADS), OPENBLAS_NUM_THREADS: String(THREADS), MKL_NUM_THREADS: String(THREADS),
       },
     });
@@ -291,7 +299,7 @@ async function main(): Promise<void> {
 
   const torch = await TorchPeer.start();
   if (typeof torch === 'string') console.log(`torch: ${torch}`);
-  else console.log(`torch: ${String(torch.info.torch)} with ${String(torch.info.threads)} threads (OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY ?? 'PASSIVE'}), ${((torch.info.params as number) / 1e6).toFixed(2)} M params`);
+  else console.log(`torch: ${String(torch.info.torch)} with ${String(torch.info.threads)} threads (OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY ?? 'PASSIVE'}; OpenBLAS core ${String(torch.info.blas_core ?? 'unknown')}), ${((torch.info.params as number) / 1e6).toFixed(2)} M params`);
   const peer = typeof torch === 'string' ? undefined : torch;
 
   // Warm-up: first runs allocate arenas and (for ORT) plan memory.
@@ -354,10 +362,10 @@ async function main(): Promise<void> {
     const prof = new InThreadRuntime();
     await prof.load('train', trainBytes, { ...opts, carry, profilePrefix: join(profDir, 'train') });
     await prof.setState(state);
-    for (let i = 0; i < 4; i++) await prof.step('train', { tokens, targets, lr: tensor('float32', [], [1e-4]), step: tensor('float32', [], [i + 1]) }, { outputs: ['loss'] });
+    for (let i = 0; i < PROFILE_RUNS; i++) await prof.step('train', { tokens, targets, lr: tensor('float32', [], [1e-4]), step: tensor('float32', [], [i + 1]) }, { outputs: ['loss'] });
     const file = await prof.endProfiling('train');
     await prof.load('infer', inferBytes, { ...opts, profilePrefix: join(profDir, 'infer') });
-    for (let i = 0; i < 4; i++) await prof.run('infer', { tokens });
+    for (let i = 0; i < PROFILE_RUNS; i++) await prof.run('infer', { tokens });
     const ifile = await prof.endProfiling('infer');
     await prof.close();
     const pk = fmaPeak(THREADS).gflops;
@@ -464,8 +472,10 @@ function summariseProfile(file: string, label: string, peakGflops: number): void
 if (!existsSync(join(here, 'bench-engine-torch.py'))) throw new Error('scripts/bench-engine-torch.py is missing');
 // Both sides run with the runtime's glibc settings (MALLOC_ENV: big blocks stay on the heap), which glibc reads
 // at process start: this process re-executes itself with them, and the torch helper inherits them. Without
-// them each side page-faults fresh memory for its big per-step tensors, and torch's step drifted from ~430 to
-// ~700 ms over a dozen steps on this machine. BENCH_MALLOC=0 keeps the environment as it is.
+// them each side page-faults fresh memory for its big per-step tensors: torch's step drifted from ~430 to ~700 ms
+// over a dozen steps on a Zen 4 host, and on a Zen 5 host, where glibc still mmap'd the 65 MB [2048, 8000]
+// tensors (above its 32 MB mmap-threshold cap), torch took 790-1020 ms per step against 220-255 ms with no
+// mmap'd blocks, and both sides' inference with the head ~3.5x longer. BENCH_MALLOC=0 keeps the environment as it is.
 const missing = Object.entries(MALLOC_ENV).filter(([k]) => process.env[k] === undefined);
 if (missing.length && process.env.BENCH_MALLOC !== '0') {
   const r = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, ...Object.fromEntries(missing) } });

@@ -49,10 +49,13 @@ export interface WorkerRuntimeOptions {
 }
 
 /**
- * Keeps multi-MB blocks on the heap instead of fresh mmap'd pages for every output buffer (Linux/glibc); glibc
- * reads it at process start, so it applies to child processes (and to a process that re-executes itself).
+ * Keeps big blocks on the heap instead of fresh mmap'd pages for every output buffer (Linux/glibc): no mmap'd
+ * blocks at all (glibc caps the mmap threshold at 32 MB, so a 65 MB logits buffer was mmap'd, page-faulted and
+ * unmapped on every run: 278 against 72 ms for that inference on a Zen 5 host, train/PERF.md), and the heap's top
+ * is returned to the kernel only past 256 MB free. glibc reads these at process start, so they apply to child
+ * processes (and to a process that re-executes itself).
  */
-export const MALLOC_ENV: Record<string, string> = process.platform === 'linux' ? { MALLOC_MMAP_THRESHOLD_: '33554432', MALLOC_TRIM_THRESHOLD_: '268435456' } : {};
+export const MALLOC_ENV: Record<string, string> = process.platform === 'linux' ? { MALLOC_MMAP_MAX_: '0', MALLOC_TRIM_THRESHOLD_: '268435456' } : {};
 
 /** The process flavour's channel, shaped like a Worker for the parts used here. */
 function forkHost(entry: string | undefined, env: Record<string, string>): ChildProcess {
