@@ -10,7 +10,7 @@ import { AudioEncoder, loadEncoderWeights } from '../native-models/audio/encoder
 import { SpeechCorpus } from '../native-models/audio/data';
 import { parseFrameLayer, frameTaps } from '../native-models/audio/model';
 import { fitStandardizer, standardize } from '../native-models/audio/probe';
-import { kmeans, UnitAssigner, writeUnits } from '../native-models/audio/units';
+import { ASSIGN_CHUNK, kmeans, UnitAssigner, writeUnits } from '../native-models/audio/units';
 import { InThreadRuntime } from '../native-models/runtime/index';
 import { Rng } from '../native-models/train/rng';
 import { defaultPackageDir } from '../native-models/packages/format';
@@ -83,11 +83,21 @@ const km = await kmeans(sample, dim, k, { iters, seed, runtime, onIter: (i, iner
 const units: Int16Array[] = [];
 const counts = new Float64Array(k);
 const assigner = new UnitAssigner(runtime, dim, k);
-for (const u of utts) {
-  const { index: idx } = await assigner.assign(standardize(u.data, dim, st), km.centroids);
-  const v = Int16Array.from(idx);
-  for (const c of v) counts[c]++;
-  units.push(v);
+// Consecutive recordings go to the assignment graph together, about ASSIGN_CHUNK frames a call (one recording
+// alone is a few hundred frames, and each call is padded to the graph's fixed length).
+for (let i = 0; i < utts.length;) {
+  let j = i;
+  let frames = 0;
+  while (j < utts.length && (j === i || frames + utts[j].frames <= ASSIGN_CHUNK)) frames += utts[j++].frames;
+  const batch = new Float32Array(frames * dim);
+  for (let r = i, at = 0; r < j; at += utts[r].frames, r++) batch.set(standardize(utts[r].data, dim, st), at * dim);
+  const { index: idx } = await assigner.assign(batch, km.centroids);
+  for (let r = i, at = 0; r < j; at += utts[r].frames, r++) {
+    const v = Int16Array.from(idx.subarray(at, at + utts[r].frames));
+    for (const c of v) counts[c]++;
+    units.push(v);
+  }
+  i = j;
 }
 await assigner.close();
 await runtime.close();

@@ -11,15 +11,15 @@ import { writeFileAtomic } from '../train/atomic';
 import { Rng } from '../train/rng';
 
 /** Frames per run of the assignment graph. */
-const CHUNK = 4096;
+export const ASSIGN_CHUNK = 4096;
 
-/** The nearest-centroid graph: x [CHUNK, D], centroids [K, D] -> index [CHUNK] and squared distance [CHUNK]. */
+/** The nearest-centroid graph: x [ASSIGN_CHUNK, D], centroids [K, D] -> index [ASSIGN_CHUNK] and squared distance [ASSIGN_CHUNK]. */
 function assignGraph(dim: number, k: number): Uint8Array {
   return toOnnx(buildGraph((b) => {
-    const x = b.input('x', 'float32', [CHUNK, dim]);
+    const x = b.input('x', 'float32', [ASSIGN_CHUNK, dim]);
     const c = b.input('centroids', 'float32', [k, dim]);
     // |x - c|^2 = |x|^2 - 2 x.c + |c|^2; the nearest centroid maximises 2 x.c - |c|^2.
-    const score = b.sub(b.mul(b.matmul(x, b.transpose(c, [1, 0])), 2), b.unsqueeze(b.reduceSumSquare(c, [-1]), 0)); // [CHUNK, K]
+    const score = b.sub(b.mul(b.matmul(x, b.transpose(c, [1, 0])), 2), b.unsqueeze(b.reduceSumSquare(c, [-1]), 0)); // [ASSIGN_CHUNK, K]
     const best = b.reduceMax(score, [-1]);
     return { index: b.argmax(score, -1), distance: b.sub(b.reduceSumSquare(x, [-1]), best) };
   }), {}).model;
@@ -40,13 +40,13 @@ export class UnitAssigner {
     const n = x.length / this.dim;
     const index = new Int32Array(n);
     let inertia = 0;
-    const buf = new Float32Array(CHUNK * this.dim);
-    for (let i = 0; i < n; i += CHUNK) {
-      const m = Math.min(CHUNK, n - i);
+    const buf = new Float32Array(ASSIGN_CHUNK * this.dim);
+    for (let i = 0; i < n; i += ASSIGN_CHUNK) {
+      const m = Math.min(ASSIGN_CHUNK, n - i);
       buf.fill(0);
       buf.set(x.subarray(i * this.dim, (i + m) * this.dim));
       const out = await this.runtime.run(this.key, {
-        x: { dtype: 'float32', dims: [CHUNK, this.dim], data: buf },
+        x: { dtype: 'float32', dims: [ASSIGN_CHUNK, this.dim], data: buf },
         centroids: { dtype: 'float32', dims: [this.k, this.dim], data: centroids },
       });
       const idx = out.index.data as BigInt64Array;
