@@ -57,6 +57,17 @@ describe('HuBERT-style unit targets', () => {
     }
   });
 
+  it('k-means never raises its mean squared distance from round to round (Lloyd), on data with no clear clusters', async () => {
+    const dim = 4;
+    const rng = new Rng(5);
+    const x = Float32Array.from({ length: 1500 * dim }, () => rng.normal());
+    const km = await kmeans(x, dim, 12, { iters: 10, seed: 3 });
+    expect(km.inertia.length).toBe(10);
+    for (let i = 1; i < km.inertia.length; i++) expect(km.inertia[i]).toBeLessThanOrEqual(km.inertia[i - 1] * (1 + 1e-5));
+    // Seeding alone does not settle such data: the rounds lower the distance by a clear margin.
+    expect(km.inertia.at(-1)!).toBeLessThan(km.inertia[0] * 0.9);
+  });
+
   it('k-means refuses fewer rows than clusters', async () => {
     await expect(kmeans(new Float32Array(6), 3, 4, { iters: 1, seed: 1 })).rejects.toThrow(/4 clusters need at least 4 rows/);
   });
