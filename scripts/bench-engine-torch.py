@@ -74,7 +74,6 @@ def infer_head_step():
         return float(model(ids)[0, 0, 0])
 
 
-
 def blas_core():
     """The kernel set OpenBLAS picked (or was told to use), where torch is linked against it."""
     import ctypes

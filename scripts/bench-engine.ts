@@ -27,7 +27,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
 const ITERS = Number(process.env.BENCH_ITERS ?? 3);
 const PROFILE = process.env.BENCH_PROFILE;
 /** Runs profiled per graph (BENCH_PROFILE_RUNS; the first is left out of the summary). */
-const PROFILE_RUNS = Math.max(2, Number(process.env.BENCH_PROFILE_RUNS ?? 4));
+const PROFILE_RUNS = Math.max(2, Math.floor(Number(process.env.BENCH_PROFILE_RUNS)) || 4);
 /** Pause before each timed block (milliseconds; see settled). */
 const SWITCH_PAUSE_MS = 300;
 /** ORT transformers to skip (comma-separated; 'none' = skip none); default: the runtime's DEFAULT_DISABLED_OPTIMIZERS. */
