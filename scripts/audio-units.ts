@@ -90,8 +90,8 @@ for (let i = 0; i < utts.length;) {
   let frames = 0;
   while (j < utts.length && (j === i || frames + utts[j].frames <= ASSIGN_CHUNK)) frames += utts[j++].frames;
   const batch = new Float32Array(frames * dim);
-  for (let r = i, at = 0; r < j; at += utts[r].frames, r++) batch.set(standardize(utts[r].data, dim, st), at * dim);
-  const { index: idx } = await assigner.assign(batch, km.centroids);
+  for (let r = i, at = 0; r < j; at += utts[r].frames, r++) batch.set(utts[r].data, at * dim);
+  const { index: idx } = await assigner.assign(standardize(batch, dim, st), km.centroids);
   for (let r = i, at = 0; r < j; at += utts[r].frames, r++) {
     const v = Int16Array.from(idx.subarray(at, at + utts[r].frames));
     for (const c of v) counts[c]++;
